@@ -1,0 +1,74 @@
+# harness — make help lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+HARNESS := $(VENV)/bin/harness
+CONSTRAINTS := requirements/constraints.txt
+EXTRAS ?= torch,tensorflow,docker,dev
+STAMP := $(VENV)/.installed-$(shell echo "$(EXTRAS)" | tr ',' '-')
+RESULTS ?= results
+SUITE ?= default
+ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock clean
+
+help: ## List the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+venv: $(STAMP) ## Create .venv and install the project with its extras (once)
+
+bench: venv ## Run the default suite locally on CPU and print the report
+	$(HARNESS) run --suite $(SUITE) --launcher local --device cpu --results-dir $(RESULTS) --report $(ARGS)
+
+test: venv ## Run the test suite
+	$(PY) -m pytest $(ARGS)
+
+test-fast: venv ## Run the tests that need neither Docker nor slow framework processes
+	$(PY) -m pytest -m "not docker and not slow" $(ARGS)
+
+lint: venv ## ruff, mypy and hadolint
+	$(VENV)/bin/ruff check harness workloads tests
+	$(VENV)/bin/ruff format --check harness workloads tests
+	$(VENV)/bin/mypy
+	$(VENV)/bin/hadolint docker/cpu.Dockerfile docker/cuda.Dockerfile
+
+base-image: venv ## Bootstrap a Debian base image with no registry (debootstrap + docker import)
+	bash docker/bootstrap-base.sh
+
+wheelhouse: venv ## Download every wheel the CPU image needs into docker/wheelhouse
+	$(HARNESS) images wheelhouse --target cpu
+
+images: venv ## Build the CPU image (harness:cpu)
+	$(HARNESS) images build --target cpu $(ARGS)
+
+images-cuda: venv ## Build the CUDA image (harness:cuda)
+	$(HARNESS) images build --target cuda $(ARGS)
+
+bench-cpu: venv ## Run the default suite in the CPU container and print the report
+	$(HARNESS) images build --target cpu --if-missing
+	$(HARNESS) run --suite $(SUITE) --launcher docker --image cpu --results-dir $(RESULTS) --report $(ARGS)
+
+bench-gpu: venv ## Run the GPU suite in the CUDA container with all GPUs and print the report
+	$(HARNESS) images build --target cuda --if-missing
+	$(HARNESS) run --suite gpu --launcher docker --image cuda --gpus all --results-dir $(RESULTS) --report $(ARGS)
+
+bench-harness: venv ## Benchmark the harness itself; writes docs/BENCHMARKS.md
+	$(PY) -m harness.selfbench --output docs/BENCHMARKS.md $(ARGS)
+
+bench-pytest: venv ## The workloads as pytest-benchmark benchmarks (apart from the unit tests)
+	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-json=$(RESULTS)/pytest-benchmark.json -p no:randomly $(ARGS)
+
+lock: ## Re-pin requirements/constraints.txt from a fresh resolve
+	bash requirements/lock.sh
+
+clean: ## Remove the virtual environment and build leftovers
+	rm -rf $(VENV) build *.egg-info docker/wheelhouse

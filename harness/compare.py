@@ -1,0 +1,210 @@
+"""Regression verdicts: candidate against baseline, per workload and phase.
+
+For each (workload, params, device, phase) present on both sides:
+
+* ratio of medians candidate/baseline (> 1 is slower), with a bootstrap confidence interval that
+  resamples processes first and blocks inside each process second, so variation between
+  processes widens the interval instead of hiding;
+* a two-sided Mann–Whitney U test on the block samples;
+* a minimum effect: max(--min-effect, 3 × IQR/median of the baseline).
+
+Verdicts: ``slower`` (ratio above 1 + effect, interval above 1 and p < alpha), ``faster`` (the
+mirror image), ``unstable`` (either side's IQR/median above 25%: no verdict can be trusted), else
+``unchanged``. Any ``slower`` is a regression: exit 1.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from harness.errors import UserError
+from harness.stats import REJECTED_IQR, mann_whitney_u, ratio_confidence_interval
+
+KEY = ["workload", "device", "params", "phase"]
+
+
+@dataclass
+class Comparison:
+    rows: pd.DataFrame
+    only_baseline: list[str] = field(default_factory=list)
+    only_candidate: list[str] = field(default_factory=list)
+
+    @property
+    def regressions(self) -> pd.DataFrame:
+        return self.rows[self.rows["verdict"] == "slower"] if not self.rows.empty else self.rows
+
+
+def _process_groups(group: pd.DataFrame) -> list[list[float]]:
+    return [g["seconds"].tolist() for _, g in group.groupby(["source", "record"], sort=False)]
+
+
+def judge(
+    baseline: Sequence[Sequence[float]],
+    candidate: Sequence[Sequence[float]],
+    min_effect: float = 0.05,
+    alpha: float = 0.05,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Verdict for one phase: baseline/candidate given as one list of block samples per process."""
+    base_all = np.concatenate([np.asarray(g, float) for g in baseline])
+    cand_all = np.concatenate([np.asarray(g, float) for g in candidate])
+    q1, base_median, q3 = np.percentile(base_all, [25, 50, 75])
+    c1, cand_median, c3 = np.percentile(cand_all, [25, 50, 75])
+    base_rel_iqr = (q3 - q1) / base_median if base_median else float("inf")
+    cand_rel_iqr = (c3 - c1) / cand_median if cand_median else float("inf")
+    ratio, low, high = ratio_confidence_interval(baseline, candidate, seed=seed)
+    _, p_value = mann_whitney_u(base_all, cand_all)
+    effect = max(min_effect, 3 * base_rel_iqr)
+    if max(base_rel_iqr, cand_rel_iqr) > REJECTED_IQR:
+        verdict = "unstable"
+    elif ratio > 1 + effect and low > 1 and p_value < alpha:
+        verdict = "slower"
+    elif ratio < 1 - effect and high < 1 and p_value < alpha:
+        verdict = "faster"
+    else:
+        verdict = "unchanged"
+    return {
+        "baseline_median_s": float(base_median),
+        "candidate_median_s": float(cand_median),
+        "ratio": ratio,
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": p_value,
+        "min_effect": effect,
+        "baseline_rel_iqr": float(base_rel_iqr),
+        "candidate_rel_iqr": float(cand_rel_iqr),
+        "baseline_samples": int(len(base_all)),
+        "candidate_samples": int(len(cand_all)),
+        "verdict": verdict,
+    }
+
+
+def compare_frames(
+    baseline: pd.DataFrame,
+    candidate: pd.DataFrame,
+    min_effect: float = 0.05,
+    alpha: float = 0.05,
+    phases: Sequence[str] = (),
+) -> Comparison:
+    def usable(frame: pd.DataFrame) -> pd.DataFrame:
+        kept = frame[(frame["status"] == "ok") & frame["seconds"].notna()]
+        return kept[kept["phase"].isin(phases)] if phases else kept
+
+    base, cand = usable(baseline), usable(candidate)
+    if base.empty or cand.empty:
+        side = "baseline" if base.empty else "candidate"
+        raise UserError(f"The {side} holds no successful measurements to compare.")
+    base_groups = dict(list(base.groupby(KEY, sort=False)))
+    cand_groups = dict(list(cand.groupby(KEY, sort=False)))
+    shared = [k for k in base_groups if k in cand_groups]
+
+    def name(key: tuple) -> str:
+        from harness.report import short_params
+
+        return f"{key[0]} [{key[1]}] {short_params(key[2], key[0])} · {key[3]}"
+
+    only_base = [name(k) for k in base_groups if k not in cand_groups]
+    only_cand = [name(k) for k in cand_groups if k not in base_groups]
+    if not shared:
+        raise UserError(
+            "Baseline and candidate share no workload (same name, params, device and phase); "
+            f"baseline has {len(base_groups)}, candidate {len(cand_groups)}: "
+            "run the same suite on both sides."
+        )
+    rows = []
+    for index, key in enumerate(shared):
+        verdict = judge(_process_groups(base_groups[key]), _process_groups(cand_groups[key]),
+                        min_effect, alpha, seed=index)
+        rows.append({**dict(zip(KEY, key, strict=True)), **verdict})
+    return Comparison(pd.DataFrame(rows), only_base, only_cand)
+
+
+def render_comparison(result: Comparison, fmt: str = "table") -> str:
+    from harness.report import format_seconds, short_params
+
+    if fmt == "csv":
+        return result.rows.to_csv(index=False)
+    if fmt not in ("table", "markdown"):
+        raise UserError(f"Unknown compare format '{fmt}'; valid formats: table, markdown, csv.")
+    counts = result.rows["verdict"].value_counts().to_dict()
+    headline = ", ".join(f"{counts.get(v, 0)} {v}"
+                         for v in ("slower", "faster", "unchanged", "unstable"))
+    status = "REGRESSION" if counts.get("slower") else "no regression"
+    lines: list[str] = []
+    table = [
+        {
+            "workload": r.workload,
+            "device": r.device,
+            "params": short_params(r.params, r.workload),
+            "phase": r.phase,
+            "baseline": format_seconds(r.baseline_median_s),
+            "candidate": format_seconds(r.candidate_median_s),
+            "ratio": f"{r.ratio:.3f}",
+            "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
+            "p": f"{r.p_value:.3g}",
+            "threshold": f"±{r.min_effect:.1%}",
+            "verdict": r.verdict,
+        }
+        for r in result.rows.itertuples()
+    ]
+    if fmt == "markdown":
+        icon = "❌" if counts.get("slower") else "✅"
+        lines.append(f"### {icon} harness compare: {status} ({headline})\n")
+        header = list(table[0])
+        lines.append("| " + " | ".join(header) + " |")
+        lines.append("|" + "|".join("---" for _ in header) + "|")
+        for row in table:
+            cells = [f"**{v}**" if k == "verdict" and v == "slower" else v for k, v in row.items()]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    else:
+        from rich.console import Console
+        from rich.table import Table
+        import io
+
+        rich_table = Table(title=f"harness compare: {status} ({headline})")
+        for column in table[0]:
+            rich_table.add_column(column)
+        for row in table:
+            rich_table.add_row(*row.values())
+        buffer = io.StringIO()
+        Console(file=buffer, width=200, color_system=None).print(rich_table)
+        lines.append(buffer.getvalue().rstrip())
+    for label, items in (("Only in the baseline", result.only_baseline),
+                         ("Only in the candidate", result.only_candidate)):
+        if items:
+            lines.append(f"\n{label}: " + "; ".join(items))
+    return "\n".join(lines) + "\n"
+
+
+def save_baseline(name: str, files: Sequence[Path], folder: Path) -> Path:
+    if not name or any(c in name for c in "/\\") or name.startswith("."):
+        raise UserError(f"Baseline name {name!r} must be a plain name like 'main' or 'v1.2'.")
+    from harness.results import load_records
+
+    load_records(files)  # refuse to keep files that are not results
+    target = folder / name
+    target.mkdir(parents=True, exist_ok=True)
+    for file in files:
+        shutil.copy2(file, target / Path(file).name)
+    (target / "baseline.json").write_text(
+        json.dumps({"name": name, "files": [Path(f).name for f in files]}, indent=2) + "\n"
+    )
+    return target
+
+
+def list_baselines(folder: Path) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    if not folder.is_dir():
+        return found
+    for entry in sorted(folder.iterdir()):
+        if entry.is_dir():
+            found[entry.name] = sorted(p.name for p in entry.glob("*.jsonl"))
+    return found

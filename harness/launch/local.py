@@ -1,0 +1,121 @@
+"""The local launcher: one fresh child process per task, watched for timeout and memory."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+from harness.errors import UserError
+from harness.launch.base import Launcher, failure_record, parse_record
+from harness.plan import RunPlan, Task
+from harness.worker import thread_environment
+
+POLL_SECONDS = 0.05
+TERM_GRACE_SECONDS = 3.0
+
+
+class LocalLauncher(Launcher):
+    name = "local"
+
+    def __init__(self, memory_limit: int | None = None, python: str | None = None):
+        self.memory_limit = memory_limit
+        self.python = python or sys.executable
+
+    def preflight(self, plan: RunPlan) -> None:
+        if any(task.device == "cuda" for task in plan.tasks):
+            from harness.environment import gpus
+
+            if not gpus():
+                raise UserError(
+                    "CUDA was asked for (--device cuda) but this machine shows no NVIDIA GPU "
+                    "(nvidia-smi lists none); run with --device cpu or on a GPU machine."
+                )
+
+    def environment(self) -> dict[str, Any]:
+        return {"launcher": self.name, "memory_limit_bytes": self.memory_limit}
+
+    def run(self, task: Task) -> dict[str, Any]:
+        env = dict(os.environ)
+        env.update(thread_environment(task.threads))
+        env["PYTHONUNBUFFERED"] = "1"
+        with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+            process = subprocess.Popen(
+                [self.python, "-m", "harness.worker", "--task", json.dumps(task.to_dict())],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=err,
+                env=env,
+                start_new_session=True,  # its own process group: killed as a whole
+            )
+            status, message = self._wait(process, task.timeout)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read(), err.read()
+        code = process.returncode
+        record = parse_record(stdout) if status == "exited" else None
+        if record is not None:
+            record["exit_code"] = code
+            return record
+        if status == "exited":
+            if code is not None and code < 0:
+                status = "crashed"
+                message = f"the worker died with signal {signal.Signals(-code).name}"
+            else:
+                status = "error"
+                message = f"the worker exited with code {code} and wrote no result"
+        return failure_record(task, status, message, code, stderr)
+
+    def _wait(self, process: subprocess.Popen, timeout: float) -> tuple[str, str]:
+        deadline = time.monotonic() + timeout
+        try:
+            while process.poll() is None:
+                if time.monotonic() > deadline:
+                    self._kill(process)
+                    return "timeout", f"the workload ran past its timeout of {timeout:g} s"
+                if self.memory_limit and _tree_rss(process.pid) > self.memory_limit:
+                    self._kill(process)
+                    return "oom", (
+                        f"the workload exceeded the memory limit of "
+                        f"{self.memory_limit / 2**20:.0f} MiB"
+                    )
+                time.sleep(POLL_SECONDS)
+        except BaseException:  # Ctrl-C or SIGTERM: take the child down with us
+            self._kill(process)
+            raise
+        return "exited", ""
+
+    @staticmethod
+    def _kill(process: subprocess.Popen) -> None:
+        if process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(TERM_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            process.wait()
+
+
+def _tree_rss(pid: int) -> int:
+    import psutil
+
+    try:
+        parent = psutil.Process(pid)
+        processes = [parent, *parent.children(recursive=True)]
+    except psutil.Error:
+        return 0
+    total = 0
+    for process in processes:
+        try:
+            total += process.memory_info().rss
+        except psutil.Error:
+            continue
+    return total

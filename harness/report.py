@@ -1,0 +1,201 @@
+"""Reports: the tidy table -> a per-(setup, workload, params, device, phase) summary, rendered
+as a terminal table, Markdown, CSV, Parquet or one self-contained HTML file."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from harness.errors import UserError
+from harness.stats import stability, summarize
+
+GROUP = ["setup", "workload", "framework", "kind", "device", "params", "phase"]
+FORMATS = ("table", "markdown", "csv", "parquet", "html")
+
+
+def phase_order(phase: str) -> int:
+    order = ["forward", "backward", "update", "save", "load", "decode", "transform", "batch",
+             "step"]
+    return order.index(phase) if phase in order else len(order) - 1
+
+
+def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (setup, workload, params, device, phase): statistics of the raw samples."""
+    ok = frame[(frame["status"] == "ok") & frame["seconds"].notna()]
+    rows = []
+    for key, group in ok.groupby(GROUP, sort=False, dropna=False):
+        stats = summarize(group["seconds"].tolist())
+        items = group["items_per_step"].iloc[0]
+        row: dict[str, Any] = dict(zip(GROUP, key, strict=True))
+        row.update(
+            median_s=stats["median"], iqr_s=stats["iqr"], min_s=stats["min"],
+            mean_s=stats["mean"], count=stats["count"],
+            processes=int(group["process"].nunique()),
+            items_per_second=(items / stats["median"]) if items and stats["median"] else None,
+            stability=stability(stats["median"], stats["iqr"]),
+            first_step_s=group["first_step_s"].iloc[0],
+        )
+        rows.append(row)
+    summary = pd.DataFrame(rows)
+    if summary.empty:
+        return summary
+    summary["_order"] = summary["phase"].map(phase_order)
+    summary = summary.sort_values(["workload", "params", "device", "setup", "_order"], kind="stable")
+    return summary.drop(columns="_order").reset_index(drop=True)
+
+
+def failures_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    failed = frame[frame["status"] != "ok"]
+    return failed.drop_duplicates(["source", "record"])[
+        ["workload", "device", "params", "status", "setup"]
+    ]
+
+
+def format_seconds(value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return "—"
+    if value >= 1:
+        return f"{value:.3f} s"
+    if value >= 1e-3:
+        return f"{value * 1e3:.3f} ms"
+    if value >= 1e-6:
+        return f"{value * 1e6:.2f} µs"
+    return f"{value * 1e9:.0f} ns"
+
+
+def format_rate(value: float | None) -> str:
+    if value is None or pd.isna(value):
+        return ""
+    if value >= 1e6:
+        return f"{value / 1e6:.2f} M/s"
+    if value >= 1e3:
+        return f"{value / 1e3:.1f} k/s"
+    return f"{value:.1f} /s"
+
+
+def _defaults(workload: str) -> dict[str, Any]:
+    try:
+        from harness.plan import workload_class
+
+        return {p.name: p.default for p in workload_class(workload).params}
+    except Exception:  # results from a workload this checkout does not have
+        return {}
+
+
+def short_params(params_json: str, workload: str | None = None) -> str:
+    """The parameters that differ from the workload's defaults (all of them when unknown)."""
+    from harness.params import format_params
+
+    params = json.loads(params_json)
+    defaults = _defaults(workload) if workload else {}
+    shown = {
+        k: v for k, v in params.items()
+        if k not in defaults or _same(defaults[k], v) is False
+    }
+    return format_params(shown) or "defaults"
+
+
+def _same(default: Any, value: Any) -> bool:
+    if isinstance(default, tuple):
+        default = list(default)
+    return bool(default == value)
+
+
+def display_rows(summary: pd.DataFrame) -> list[dict[str, str]]:
+    multi_setup = summary["setup"].nunique() > 1 if not summary.empty else False
+    rows = []
+    for _, row in summary.iterrows():
+        shown = {
+            "workload": row["workload"],
+            "device": row["device"],
+            "params": short_params(row["params"], row["workload"]),
+            "phase": row["phase"],
+            "median": format_seconds(row["median_s"]),
+            "IQR": format_seconds(row["iqr_s"]),
+            "IQR/median": f"{row['iqr_s'] / row['median_s']:.1%}" if row["median_s"] else "",
+            "items/s": format_rate(row["items_per_second"]) if row["phase"] == "step" else "",
+            "n": str(row["count"]),
+            "stability": row["stability"],
+        }
+        if multi_setup:
+            shown = {"setup": row["setup"], **shown}
+        rows.append(shown)
+    return rows
+
+
+def render_table(summary: pd.DataFrame, title: str = "harness results") -> str:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    rows = display_rows(summary)
+    if not rows:
+        return "No successful measurements to report.\n"
+    for column in rows[0]:
+        justify = "right" if column in {"median", "IQR", "IQR/median", "items/s", "n"} else "left"
+        table.add_column(column, justify=justify, overflow="fold")
+    previous = None
+    for row in rows:
+        key = (row.get("setup"), row["workload"], row["params"], row["device"])
+        if previous is not None and key != previous:
+            table.add_section()
+        previous = key
+        table.add_row(*row.values())
+    buffer = io.StringIO()
+    Console(file=buffer, width=200, force_terminal=False, color_system=None).print(table)
+    return buffer.getvalue()
+
+
+def render_markdown(summary: pd.DataFrame) -> str:
+    rows = display_rows(summary)
+    if not rows:
+        return "_No successful measurements to report._\n"
+    header = list(rows[0])
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in rows:
+        lines.append("| " + " | ".join(v.replace("|", "\\|") for v in row.values()) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(
+    frame: pd.DataFrame, fmt: str, output: Path | None, reference: str | None = None
+) -> str | None:
+    """Render ``fmt``; write it to ``output`` when given, else return the text to print."""
+    if fmt not in FORMATS:
+        raise UserError(f"Unknown report format '{fmt}'; valid formats: {', '.join(FORMATS)}.")
+    summary = summary_frame(frame)
+    if fmt == "parquet":
+        if output is None:
+            raise UserError("--format parquet writes a binary file; give --output FILE.parquet.")
+        try:
+            summary.to_parquet(output, index=False)
+        except ImportError:
+            raise UserError(
+                "Parquet output needs pyarrow: pip install 'harness[parquet]'."
+            ) from None
+        return None
+    if fmt == "table":
+        text = render_table(summary)
+        failures = failures_frame(frame)
+        if not failures.empty:
+            text += "\nFailed:\n" + "\n".join(
+                f"  {r.workload} [{r.device}] {short_params(r.params, r.workload)}: {r.status}"
+                for r in failures.itertuples()
+            ) + "\n"
+    elif fmt == "markdown":
+        text = render_markdown(summary)
+    elif fmt == "csv":
+        text = summary.to_csv(index=False)
+    else:
+        from harness.html_report import render_html
+
+        text = render_html(frame, summary)
+    if output is None:
+        return text
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    return None

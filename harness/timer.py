@@ -1,0 +1,176 @@
+"""The timer: warm-up, first-step latency, blocks grown until clock overhead is negligible.
+
+It returns raw samples only (seconds per step, one sample per block, for every phase and the
+whole step); statistics are computed elsewhere (``harness.stats``). The clock is injected, so
+tests drive it with a fake clock and assert exact numbers.
+"""
+
+from __future__ import annotations
+
+import gc
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.errors import UserError, WorkloadError
+from harness.workload import Workload
+
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class TimerSettings:
+    warmup_time: float = 0.5  # seconds of warm-up budget ...
+    warmup_max_steps: int = 50  # ... or this many steps, whichever comes first
+    min_time: float = 1.0  # measured seconds to collect at least
+    min_blocks: int = 5
+    max_blocks: int = 200
+    min_block_time: float = 0.01  # a block lasts at least this, and 1000x the clock overhead
+    overhead_factor: float = 1000.0
+
+    def __post_init__(self) -> None:
+        for name in ("warmup_time", "min_time", "min_block_time"):
+            if getattr(self, name) < 0:
+                raise UserError(f"Timer setting '{name}' must not be negative.")
+        if self.warmup_max_steps < 0:
+            raise UserError("Timer setting 'warmup_max_steps' must not be negative.")
+        if self.min_blocks < 1 or self.max_blocks < self.min_blocks:
+            raise UserError(
+                "Timer settings need 1 <= min_blocks <= max_blocks "
+                f"(got {self.min_blocks} and {self.max_blocks})."
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class Measurement:
+    """Raw result of timing one workload in one process."""
+
+    first_step_s: float
+    first_step_phases: dict[str, float]
+    warmup_steps: int
+    warmup_elapsed_s: float
+    block_size: int
+    calibration_blocks: int
+    clock_overhead_s: float
+    samples: dict[str, list[float]] = field(default_factory=dict)
+    host_samples: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def blocks(self) -> int:
+        return len(self.samples.get("step", []))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "first_step_s": self.first_step_s,
+            "first_step_phases": self.first_step_phases,
+            "warmup_steps": self.warmup_steps,
+            "warmup_elapsed_s": self.warmup_elapsed_s,
+            "block_size": self.block_size,
+            "blocks": self.blocks,
+            "calibration_blocks": self.calibration_blocks,
+            "clock_overhead_s": self.clock_overhead_s,
+        }
+
+
+def estimate_clock_overhead(clock: Clock, reads: int = 201) -> float:
+    """Median cost of one clock read (seconds)."""
+    stamps = [clock() for _ in range(reads)]
+    deltas = sorted(b - a for a, b in zip(stamps, stamps[1:], strict=False))
+    return max(deltas[len(deltas) // 2], 0.0)
+
+
+class Timer:
+    def __init__(self, settings: TimerSettings | None = None, clock: Clock = time.perf_counter):
+        self.settings = settings or TimerSettings()
+        self.clock = clock
+
+    def _block(self, workload: Workload, steps: int) -> tuple[float, dict[str, float], dict]:
+        """Run ``steps`` steps with GC off; return (seconds, phase totals, host phase totals)."""
+        phase_timer = workload.phase_timer(self.clock)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            workload.synchronize()
+            start = self.clock()
+            phase_timer.start_block()
+            for _ in range(steps):
+                workload.step(phase_timer.mark)
+            workload.synchronize()
+            end = self.clock()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        totals = dict(phase_timer.end_block())
+        host = phase_timer.host_totals() or {}
+        return end - start, totals, dict(host)
+
+    def _check_phases(self, workload: Workload, totals: dict[str, float]) -> None:
+        if tuple(totals) != tuple(workload.phases):
+            raise WorkloadError(
+                f"workload '{workload.name}' marked phases {list(totals)} "
+                f"but declares {list(workload.phases)}"
+            )
+
+    def run(self, workload: Workload, progress: Callable[[str], None] | None = None) -> Measurement:
+        s = self.settings
+        overhead = estimate_clock_overhead(self.clock)
+        target = max(s.min_block_time, s.overhead_factor * overhead)
+
+        # 1. The first step on its own: compile / trace / allocation latency.
+        first, first_phases, _ = self._block(workload, 1)
+        self._check_phases(workload, first_phases)
+
+        # 2. Warm-up on a time budget with a step cap.
+        warm_steps = 0
+        warm_start = self.clock()
+        estimate = first
+        while warm_steps < s.warmup_max_steps and (self.clock() - warm_start) < s.warmup_time:
+            estimate, _, _ = self._block(workload, 1)
+            warm_steps += 1
+        warm_elapsed = self.clock() - warm_start
+
+        # 3. Grow the block until it lasts at least the target (as blocked_autorange does).
+        steps = max(1, math.ceil(target / estimate)) if estimate > 0 else 1
+        calibration = 0
+        while True:
+            elapsed, totals, host = self._block(workload, steps)
+            if elapsed >= target or steps >= 1_000_000_000:
+                break
+            calibration += 1
+            grow = math.ceil(target / elapsed) if elapsed > 0 else 10
+            steps *= max(2, grow)
+
+        # 4. Measured blocks: the calibrated block above is the first sample.
+        samples: dict[str, list[float]] = {"step": []}
+        host_samples: dict[str, list[float]] = {}
+        measured = 0.0
+        while True:
+            samples["step"].append(elapsed / steps)
+            for phase in workload.phases:
+                samples.setdefault(phase, []).append(totals.get(phase, 0.0) / steps)
+            for phase, value in host.items():
+                host_samples.setdefault(phase, []).append(value / steps)
+            measured += elapsed
+            blocks = len(samples["step"])
+            if progress is not None:
+                progress(f"block {blocks}")
+            if blocks >= s.max_blocks or (blocks >= s.min_blocks and measured >= s.min_time):
+                break
+            elapsed, totals, host = self._block(workload, steps)
+        workload.check_after_measure()
+        return Measurement(
+            first_step_s=first,
+            first_step_phases=first_phases,
+            warmup_steps=warm_steps,
+            warmup_elapsed_s=warm_elapsed,
+            block_size=steps,
+            calibration_blocks=calibration,
+            clock_overhead_s=overhead,
+            samples=samples,
+            host_samples=host_samples,
+        )

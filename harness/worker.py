@@ -1,0 +1,133 @@
+"""The worker: runs one task inside a fresh process (or container) and prints one JSON record.
+
+    python -m harness.worker < task.json        (or: python -m harness.worker --task '{...}')
+
+Anything the workload or its framework prints goes to stderr; stdout carries only the record,
+so a launcher reads it back whether it started a child process or a container.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import sys
+import time
+import traceback
+from typing import Any
+
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+)
+
+
+def thread_environment(threads: int) -> dict[str, str]:
+    """Environment that fixes every math library's thread count (set before any import)."""
+    env = {name: str(threads) for name in THREAD_VARIABLES}
+    env["TF_NUM_INTEROP_THREADS"] = "1"
+    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+    return env
+
+
+def peak_memory() -> dict[str, int]:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    return {"peak_rss_bytes": own, "peak_rss_children_bytes": children}
+
+
+def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
+    """Run one task and return its record (status ``ok`` or ``error``; never raises)."""
+    from harness.plan import Task
+
+    task = Task.from_dict(task_data)
+    for name, value in thread_environment(task.threads).items():
+        os.environ.setdefault(name, value)
+    started = time.time()
+    record: dict[str, Any] = {
+        "workload": task.workload,
+        "params": task_data["params"],
+        "device": task.device,
+        "process_index": task.process_index,
+        "seed": task.seed,
+        "threads": {name: os.environ.get(name) for name in THREAD_VARIABLES},
+        "timer_settings": task.timer.to_dict(),
+        "started_at": _iso(started),
+        "worker_pid": os.getpid(),
+    }
+    workload = None
+    try:
+        from harness.stats import summarize
+        from harness.timer import Timer
+        from harness.workload import load_workload_class
+
+        random.seed(task.seed)
+        cls = load_workload_class(task.path)
+        record.update(framework=cls.framework, kind=cls.kind, phases=list(cls.phases))
+        workload = cls(task.params, task.device, seed=task.seed)
+        setup_start = time.perf_counter()
+        workload.setup()
+        record["setup_s"] = time.perf_counter() - setup_start
+        measurement = Timer(task.timer).run(workload)
+        record["timing"] = measurement.to_dict()
+        record["samples"] = measurement.samples
+        if measurement.host_samples:
+            record["host_samples"] = measurement.host_samples
+        record["summary"] = {name: summarize(v) for name, v in measurement.samples.items()}
+        step = record["summary"]["step"]["median"]
+        phase_sum = sum(record["summary"][p]["median"] for p in cls.phases)
+        record["phase_gap"] = {
+            "phase_sum_s": phase_sum,
+            "step_s": step,
+            "relative": (step - phase_sum) / step if step and cls.phases else 0.0,
+        }
+        record["items_per_step"] = workload.items_per_step()
+        record["metrics"] = workload.metrics()
+        record["runtime"] = workload.runtime_info()
+        record["status"] = "ok"
+        record["error"] = None
+    except Exception as error:  # the failure is the result: recorded, never raised
+        record["status"] = "error"
+        record["error"] = {
+            "type": type(error).__name__,
+            "message": str(error) or type(error).__name__,
+            "traceback_tail": traceback.format_exc().splitlines()[-12:],
+        }
+    finally:
+        if workload is not None:
+            try:
+                workload.teardown()
+            except Exception as error:  # a failed teardown must not lose the measurement
+                record.setdefault("warnings", []).append(f"teardown failed: {error}")
+    record["finished_at"] = _iso(time.time())
+    record.update(peak_memory())
+    return record
+
+
+def _iso(seconds: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat(timespec="milliseconds")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if args[:1] == ["--task"] and len(args) == 2:
+        text = args[1]
+    else:
+        text = sys.stdin.read()
+    task = json.loads(text)
+    # Keep the real stdout for the record; everything else the workload prints goes to stderr.
+    result_fd = os.dup(1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    record = run_task(task)
+    with os.fdopen(result_fd, "w", encoding="utf-8") as out:
+        out.write(json.dumps(record, allow_nan=True) + "\n")
+        out.flush()
+    return 0 if record["status"] == "ok" else 3
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""The workload contract every framework's workloads share.
+
+A workload is a class with declared metadata (name, framework, kind, phases, parameters, devices)
+and four methods the timer calls: ``setup``, ``step(mark)``, ``synchronize`` and ``teardown``.
+Inside ``step`` the workload calls ``mark("forward")`` at the *end* of each phase, in the order
+``phases`` declares. Framework imports happen inside ``setup``, never at module import, so
+``harness list`` can read every workload's declaration without loading any framework.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from typing import Any, ClassVar
+
+from harness.errors import UserError
+from harness.params import Param, ParamValue
+
+KINDS = ("train_step", "save_load", "pipeline")
+TRAIN_PHASES = ("forward", "backward", "update")
+CHECKPOINT_PHASES = ("save", "load")
+
+Mark = Callable[[str], None]
+
+
+class PhaseTimer:
+    """Turns ``mark`` calls into per-phase totals for one block of steps.
+
+    The default reads the host clock, after ``synchronize`` when the device is asynchronous.
+    A workload on an asynchronous device may return its own (CUDA events) from
+    ``Workload.phase_timer``; it must offer the same four methods.
+    """
+
+    def __init__(self, clock: Callable[[], float], synchronize: Callable[[], None] | None):
+        self.clock = clock
+        self.synchronize = synchronize
+        self.totals: dict[str, float] = {}
+        self.previous = 0.0
+
+    def start_block(self) -> None:
+        self.totals = {}
+        if self.synchronize is not None:
+            self.synchronize()
+        self.previous = self.clock()
+
+    def mark(self, phase: str) -> None:
+        if self.synchronize is not None:
+            self.synchronize()
+        now = self.clock()
+        self.totals[phase] = self.totals.get(phase, 0.0) + (now - self.previous)
+        self.previous = now
+
+    def end_block(self) -> dict[str, float]:
+        """Per-phase totals (seconds) for the block just measured."""
+        return self.totals
+
+    def host_totals(self) -> dict[str, float] | None:
+        """Host-side dispatch time per phase where it differs from device time, else None."""
+        return None
+
+
+class Workload:
+    """Base class. Subclasses set the ClassVars and implement ``setup`` and ``step``."""
+
+    name: ClassVar[str] = ""
+    framework: ClassVar[str] = ""
+    kind: ClassVar[str] = "train_step"
+    phases: ClassVar[tuple[str, ...]] = TRAIN_PHASES
+    params: ClassVar[tuple[Param, ...]] = ()
+    devices: ClassVar[tuple[str, ...]] = ("cpu",)
+    description: ClassVar[str] = ""
+    #: Python module the framework is imported from (checked with find_spec, never imported).
+    requires: ClassVar[tuple[str, ...]] = ()
+    #: True when the device runs asynchronously and the host clock needs a synchronize per phase.
+    sync_phases: ClassVar[bool] = False
+
+    def __init__(self, params: Mapping[str, ParamValue], device: str, seed: int = 0):
+        self.p: dict[str, Any] = dict(params)
+        self.device = device
+        self.seed = seed
+
+    # --- the four methods the timer drives -------------------------------------------------
+    def setup(self) -> None:
+        """Build data and model; import the framework here."""
+
+    def step(self, mark: Mark) -> None:
+        raise NotImplementedError
+
+    def synchronize(self) -> None:
+        """Wait until the device has finished all queued work (no-op on a synchronous CPU)."""
+
+    def teardown(self) -> None:
+        """Release resources; called even when a step failed."""
+
+    # --- what the result record reports ----------------------------------------------------
+    def items_per_step(self) -> int:
+        """Items (samples, images) one step processes, for throughput."""
+        return int(self.p.get("batch_size", 1))
+
+    def metrics(self) -> dict[str, Any]:
+        """Extra figures: flops_per_step, bytes, final loss, framework settings..."""
+        return {}
+
+    def runtime_info(self) -> dict[str, Any]:
+        """Framework versions and settings seen inside the worker (threads, TF32, device name)."""
+        return {}
+
+    def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
+        return PhaseTimer(clock, self.synchronize if self.sync_phases else None)
+
+    def check_after_measure(self) -> None:
+        """Raise WorkloadError when the measurement is invalid (e.g. a recompile happened)."""
+
+
+def load_workload_class(path: str) -> type[Workload]:
+    """Import ``package.module:ClassName`` lazily and return the class."""
+    module_name, sep, class_name = path.partition(":")
+    if not sep:
+        raise UserError(f"Workload path {path!r} must look like 'package.module:ClassName'.")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UserError(f"Cannot import workload module {module_name!r}: {error}.") from None
+    cls = getattr(module, class_name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Workload)):
+        raise UserError(f"{path!r} does not name a Workload class.")
+    return cls

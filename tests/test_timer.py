@@ -1,0 +1,138 @@
+"""Timer arithmetic with a fake clock: exact numbers."""
+
+import gc
+
+import pytest
+
+from harness.errors import UserError, WorkloadError
+from harness.timer import Timer, TimerSettings, estimate_clock_overhead
+from harness.workload import Workload
+
+
+class FakeClock:
+    def __init__(self, tick: float = 0.0):
+        self.now = 0.0
+        self.tick = tick  # what one clock read costs
+
+    def __call__(self) -> float:
+        self.now += self.tick
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class ScriptedStep(Workload):
+    """Each phase advances the fake clock by a known amount; the first step is slower."""
+
+    name = "scripted"
+    phases = ("forward", "backward", "update")
+
+    def __init__(self, clock: FakeClock, costs=(0.001, 0.002, 0.0005), first_extra=0.5):
+        super().__init__({"batch_size": 4}, "cpu")
+        self.clock = clock
+        self.costs = costs
+        self.first_extra = first_extra
+        self.steps = 0
+        self.gc_states: list[bool] = []
+
+    def step(self, mark) -> None:
+        self.gc_states.append(gc.isenabled())
+        if self.steps == 0:
+            self.clock.advance(self.first_extra)
+        self.steps += 1
+        for phase, cost in zip(self.phases, self.costs, strict=True):
+            self.clock.advance(cost)
+            mark(phase)
+
+
+def test_exact_samples_block_size_and_first_step():
+    clock = FakeClock()
+    settings = TimerSettings(warmup_time=1.0, warmup_max_steps=4, min_time=0.05, min_blocks=3,
+                             max_blocks=10, min_block_time=0.01)
+    workload = ScriptedStep(clock)
+    m = Timer(settings, clock=clock).run(workload)
+    assert m.first_step_s == pytest.approx(0.5035)
+    assert m.first_step_phases["forward"] == pytest.approx(0.501)
+    # the warm-up budget (1 s of fake time) is never reached: the step cap (4) ends it
+    assert m.warmup_steps == 4
+    # 0.01 s target / 0.0035 s per step -> 3 steps per block
+    assert m.block_size == 3
+    assert m.calibration_blocks == 0
+    # 0.0105 s per block: min_time 0.05 needs 5 blocks
+    assert m.blocks == 5
+    assert m.samples["step"] == pytest.approx([0.0035] * 5)
+    assert m.samples["forward"] == pytest.approx([0.001] * 5)
+    assert m.samples["backward"] == pytest.approx([0.002] * 5)
+    assert m.samples["update"] == pytest.approx([0.0005] * 5)
+    assert m.clock_overhead_s == 0.0
+
+
+def test_warmup_stops_on_time_budget():
+    clock = FakeClock()
+    settings = TimerSettings(warmup_time=0.01, warmup_max_steps=1000, min_time=0.0,
+                             min_blocks=1, max_blocks=1, min_block_time=0.0)
+    m = Timer(settings, clock=clock).run(ScriptedStep(clock))
+    # 0.0035 s per step: after 3 steps 0.0105 s >= 0.01 s budget
+    assert m.warmup_steps == 3
+    assert m.warmup_elapsed_s == pytest.approx(0.0105)
+
+
+def test_block_grows_until_clock_overhead_is_negligible():
+    clock = FakeClock(tick=1e-6)  # each clock read costs 1 µs
+    settings = TimerSettings(warmup_time=0.0, warmup_max_steps=0, min_time=0.0, min_blocks=2,
+                             max_blocks=2, min_block_time=0.0, overhead_factor=1000)
+    workload = ScriptedStep(clock, costs=(1e-4, 1e-4, 1e-4), first_extra=0.0)
+    m = Timer(settings, clock=clock).run(workload)
+    assert m.clock_overhead_s == pytest.approx(1e-6)
+    # the block must last >= 1000 x 1 µs = 1 ms; a step is ~0.3 ms, so at least 4 steps
+    assert m.block_size * m.samples["step"][0] >= 1e-3
+    assert m.block_size >= 4
+
+
+def test_gc_is_off_inside_blocks_and_restored():
+    clock = FakeClock()
+    workload = ScriptedStep(clock)
+    assert gc.isenabled()
+    Timer(TimerSettings(warmup_max_steps=1, min_time=0, min_blocks=2, max_blocks=2),
+          clock=clock).run(workload)
+    assert workload.gc_states and not any(workload.gc_states)
+    assert gc.isenabled()
+
+
+def test_min_and_max_blocks():
+    clock = FakeClock()
+    settings = TimerSettings(warmup_max_steps=0, min_time=100.0, min_blocks=2, max_blocks=4,
+                             min_block_time=0.0)
+    m = Timer(settings, clock=clock).run(ScriptedStep(clock))
+    assert m.blocks == 4  # max_blocks caps a min_time that would take too long
+
+
+def test_phases_must_match_declaration():
+    class Sloppy(ScriptedStep):
+        phases = ("forward", "backward", "update")
+
+        def step(self, mark):
+            self.clock.advance(0.001)
+            mark("forward")
+            mark("update")
+
+    clock = FakeClock()
+    with pytest.raises(WorkloadError, match="marked phases"):
+        Timer(TimerSettings(), clock=clock).run(Sloppy(clock))
+
+
+def test_real_clock_overhead_is_small_and_positive():
+    import time
+
+    overhead = estimate_clock_overhead(time.perf_counter)
+    assert 0 <= overhead < 1e-3
+
+
+@pytest.mark.parametrize("bad", [
+    {"min_blocks": 0}, {"min_blocks": 5, "max_blocks": 4}, {"warmup_time": -1},
+    {"min_time": -0.5}, {"warmup_max_steps": -1},
+])
+def test_bad_settings_are_user_errors(bad):
+    with pytest.raises(UserError):
+        TimerSettings(**bad)
