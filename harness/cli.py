@@ -26,10 +26,7 @@ def parse_size(text: str) -> int:
     units = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
     raw = text.strip().lower().removesuffix("b").removesuffix("i")
     try:
-        if raw and raw[-1] in units:
-            value = float(raw[:-1]) * units[raw[-1]]
-        else:
-            value = float(raw)
+        value = float(raw[:-1]) * units[raw[-1]] if raw and raw[-1] in units else float(raw)
     except ValueError:
         raise UserError(f"Cannot read the size {text!r}; write it like 512m or 2g.") from None
     if value <= 0:
@@ -61,33 +58,75 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--framework", action="append", default=[])
     listing.add_argument("--json", action="store_true", help="machine-readable output")
 
-    run = sub.add_parser("run", help="run a suite or workloads; write results/<run-id>.jsonl",
-                         epilog=EXIT_CODES_HELP,
-                         formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = sub.add_parser(
+        "run",
+        help="run a suite or workloads; write results/<run-id>.jsonl",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     run.add_argument("--suite", default="default", help="smoke, default, compare or gpu")
-    run.add_argument("--workload", action="append", default=[], metavar="NAME",
-                     help="run only this workload (repeatable; or module:Class)")
-    run.add_argument("--framework", action="append", default=[], metavar="NAME",
-                     help="keep only this framework's workloads (repeatable)")
-    run.add_argument("--param", action="append", default=[], metavar="KEY=V[,V...]",
-                     help="override a parameter; several values make a sweep")
-    run.add_argument("--device", action="append", default=[], choices=None, metavar="DEVICE",
-                     help="cpu or cuda (repeatable; default: the suite's)")
+    run.add_argument(
+        "--workload",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this workload (repeatable; or module:Class)",
+    )
+    run.add_argument(
+        "--framework",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="keep only this framework's workloads (repeatable)",
+    )
+    run.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=V[,V...]",
+        help="override a parameter; several values make a sweep",
+    )
+    run.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        choices=None,
+        metavar="DEVICE",
+        help="cpu or cuda (repeatable; default: the suite's)",
+    )
     run.add_argument("--launcher", default="local", help="local (default) or docker")
     run.add_argument("--image", default=None, help="docker: cpu, cuda or an image tag")
     run.add_argument("--gpus", default=None, help="docker: 'all' or a count, like --gpus all")
     run.add_argument("--cpuset-cpus", default=None, help="docker: CPUs the container may use")
-    run.add_argument("--memory", default=None, help="memory limit: docker --memory, or the "
-                     "local launcher's watchdog (512m, 2g)")
-    run.add_argument("--output", type=Path, default=None,
-                     help="results file (default: RESULTS_DIR/<run-id>.jsonl)")
+    run.add_argument(
+        "--memory",
+        default=None,
+        help="memory limit: docker --memory, or the local launcher's watchdog (512m, 2g)",
+    )
+    run.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="results file (default: RESULTS_DIR/<run-id>.jsonl)",
+    )
     run.add_argument("--results-dir", type=Path, default=Path("results"))
-    run.add_argument("--label", default=None, help="name this setup in reports (default: "
-                     "host · hardware · launcher · versions)")
-    run.add_argument("--processes", type=int, default=None,
-                     help="fresh processes per workload (default: the suite's; compare: 3)")
-    run.add_argument("--threads", type=int, default=None,
-                     help="math-library threads per worker (default: usable cores)")
+    run.add_argument(
+        "--label",
+        default=None,
+        help="name this setup in reports (default: host · hardware · launcher · versions)",
+    )
+    run.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="fresh processes per workload (default: the suite's; compare: 3)",
+    )
+    run.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="math-library threads per worker (default: usable cores)",
+    )
     run.add_argument("--timeout", default="600", help="seconds per workload process")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--warmup-time", type=float, default=None)
@@ -99,25 +138,40 @@ def build_parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser("report", help="summarize results files (JSONL or pytest-benchmark)")
     report.add_argument("files", nargs="+", type=Path)
-    report.add_argument("--format", default="table",
-                        help="table, markdown, csv, parquet or html")
+    report.add_argument("--format", default="table", help="table, markdown, csv, parquet or html")
     report.add_argument("--output", type=Path, default=None)
-    report.add_argument("--reference", default=None,
-                        help="setup to compute speed-ups against (substring of its name)")
+    report.add_argument(
+        "--reference",
+        default=None,
+        help="setup to compute speed-ups against (substring of its name)",
+    )
 
-    compare = sub.add_parser("compare", help="regression verdicts: candidate against baseline",
-                             epilog=EXIT_CODES_HELP,
-                             formatter_class=argparse.RawDescriptionHelpFormatter)
+    compare = sub.add_parser(
+        "compare",
+        help="regression verdicts: candidate against baseline",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     compare.add_argument("baseline", type=Path, nargs="+", help="baseline results file(s)")
-    compare.add_argument("--candidate", type=Path, action="append", default=[],
-                         help="candidate file(s); or give exactly two positional files")
+    compare.add_argument(
+        "--candidate",
+        type=Path,
+        action="append",
+        default=[],
+        help="candidate file(s); or give exactly two positional files",
+    )
     compare.add_argument("--format", default="table", help="table, markdown or csv")
     compare.add_argument("--output", type=Path, default=None)
-    compare.add_argument("--min-effect", type=float, default=0.05,
-                         help="smallest relative change that counts (default 0.05)")
+    compare.add_argument(
+        "--min-effect",
+        type=float,
+        default=0.05,
+        help="smallest relative change that counts (default 0.05)",
+    )
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level")
-    compare.add_argument("--phase", action="append", default=[],
-                         help="phases to judge (default: all)")
+    compare.add_argument(
+        "--phase", action="append", default=[], help="phases to judge (default: all)"
+    )
 
     baseline = sub.add_parser("baseline", help="keep results as a named baseline")
     baseline_sub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
@@ -176,26 +230,48 @@ def command_list(args: argparse.Namespace) -> int:
         cls = workload_class(name)
         if args.framework and cls.framework not in args.framework:
             continue
-        described.append({
-            "name": name, "framework": cls.framework, "kind": cls.kind,
-            "phases": list(cls.phases), "devices": list(cls.devices),
-            "description": cls.description,
-            "params": [{"name": p.name, "type": p.type, "default": p.default, "help": p.help,
-                        "choices": list(p.choices)} for p in cls.params],
-        })
+        described.append(
+            {
+                "name": name,
+                "framework": cls.framework,
+                "kind": cls.kind,
+                "phases": list(cls.phases),
+                "devices": list(cls.devices),
+                "description": cls.description,
+                "params": [
+                    {
+                        "name": p.name,
+                        "type": p.type,
+                        "default": p.default,
+                        "help": p.help,
+                        "choices": list(p.choices),
+                    }
+                    for p in cls.params
+                ],
+            }
+        )
     if args.json:
-        print(json.dumps({"workloads": described,
-                          "suites": {n: s.description for n, s in SUITES.items()}}, indent=2))
+        print(
+            json.dumps(
+                {"workloads": described, "suites": {n: s.description for n, s in SUITES.items()}},
+                indent=2,
+            )
+        )
         return EXIT_OK
     for item in described:
-        print(f"{item['name']}  ({item['framework']}, {item['kind']}; "
-              f"phases: {', '.join(item['phases']) or 'step'}; "
-              f"devices: {', '.join(item['devices'])})")
+        print(
+            f"{item['name']}  ({item['framework']}, {item['kind']}; "
+            f"phases: {', '.join(item['phases']) or 'step'}; "
+            f"devices: {', '.join(item['devices'])})"
+        )
         if item["description"]:
             print(f"    {item['description']}")
         for p in item["params"]:
-            default = "x".join(map(str, p["default"])) if isinstance(p["default"], tuple) \
+            default = (
+                "x".join(map(str, p["default"]))
+                if isinstance(p["default"], tuple)
                 else p["default"]
+            )
             choices = f" [{'|'.join(map(str, p['choices']))}]" if p["choices"] else ""
             print(f"    --param {p['name']}={default}  ({p['type']}{choices}) {p['help']}")
     print("\nsuites:")
@@ -220,44 +296,72 @@ def command_run(args: argparse.Namespace) -> int:
     timeout = positive_float("--timeout", args.timeout)
     threads = args.threads if args.threads is not None else environment.usable_cores()
     timer = suite.timer
-    changes = {k: v for k, v in {
-        "warmup_time": args.warmup_time, "min_time": args.min_time,
-        "min_blocks": args.min_blocks, "max_blocks": args.max_blocks}.items() if v is not None}
+    changes = {
+        k: v
+        for k, v in {
+            "warmup_time": args.warmup_time,
+            "min_time": args.min_time,
+            "min_blocks": args.min_blocks,
+            "max_blocks": args.max_blocks,
+        }.items()
+        if v is not None
+    }
     if changes:
         if "min_blocks" in changes and "max_blocks" not in changes:
             changes["max_blocks"] = max(timer.max_blocks, changes["min_blocks"])
         timer = replace(timer, **changes)
     if args.launcher != "docker":
-        for flag, value in (("--image", args.image), ("--gpus", args.gpus),
-                            ("--cpuset-cpus", args.cpuset_cpus)):
+        for flag, value in (
+            ("--image", args.image),
+            ("--gpus", args.gpus),
+            ("--cpuset-cpus", args.cpuset_cpus),
+        ):
             if value is not None:
                 raise UserError(f"{flag} works with --launcher docker only.")
     memory = parse_size(args.memory) if args.memory else None
     if args.launcher == "local":
         launcher = make_launcher("local", memory_limit=memory)
     elif args.launcher == "docker":
-        launcher = make_launcher("docker", image=args.image or "cpu", gpus=args.gpus,
-                                 cpuset_cpus=args.cpuset_cpus, memory=memory)
+        launcher = make_launcher(
+            "docker",
+            image=args.image or "cpu",
+            gpus=args.gpus,
+            cpuset_cpus=args.cpuset_cpus,
+            memory=memory,
+        )
     else:
         launcher = make_launcher(args.launcher)
     plan = build_plan(
-        suite, workloads=args.workload, frameworks=args.framework, overrides=overrides,
-        devices=args.device, processes=args.processes, timer=timer, threads=threads,
-        timeout=timeout, seed=args.seed, check_installed=args.launcher == "local",
+        suite,
+        workloads=args.workload,
+        frameworks=args.framework,
+        overrides=overrides,
+        devices=args.device,
+        processes=args.processes,
+        timer=timer,
+        threads=threads,
+        timeout=timeout,
+        seed=args.seed,
+        check_installed=args.launcher == "local",
     )
     for skipped in plan.skipped:
         print(f"harness: skipping {skipped}", file=sys.stderr)
     if not plan.tasks:
-        raise UserError("Every selected workload was skipped; install the frameworks they need "
-                        "(make venv installs them all).")
+        raise UserError(
+            "Every selected workload was skipped; install the frameworks they need "
+            "(make venv installs them all)."
+        )
     launcher.preflight(plan)
     label = args.label or ""
     device_tag = "-".join(sorted({t.device for t in plan.tasks}))
     run_id = new_run_id(f"{device_tag}-{args.launcher}{('-' + label) if label else ''}")
     path = args.output or (args.results_dir / f"{run_id}.jsonl")
     env = environment.collect(launcher=args.launcher, extra=launcher.environment())
-    print(f"harness: {len(plan.tasks)} task(s) from suite '{suite.name}' with the "
-          f"{args.launcher} launcher -> {path}", file=sys.stderr)
+    print(
+        f"harness: {len(plan.tasks)} task(s) from suite '{suite.name}' with the "
+        f"{args.launcher} launcher -> {path}",
+        file=sys.stderr,
+    )
     with _progress(args.no_progress) as progress:
         outcome = execute(plan, launcher, path, run_id, env, label or None, progress)
     if args.report and outcome.records:
@@ -269,19 +373,24 @@ def command_run(args: argparse.Namespace) -> int:
     failed = outcome.failed
     for record in failed:
         error = record.get("error") or {}
-        print(f"harness: FAILED {record['workload']} [{record['device']}]: "
-              f"{record['status']}: {error.get('message', '')}", file=sys.stderr)
+        print(
+            f"harness: FAILED {record['workload']} [{record['device']}]: "
+            f"{record['status']}: {error.get('message', '')}",
+            file=sys.stderr,
+        )
         for line in (error.get("stderr_tail") or error.get("traceback_tail") or [])[-5:]:
             print(f"    {line}", file=sys.stderr)
     print(f"harness: results in {path}", file=sys.stderr)
     if outcome.interrupted:
-        print(f"harness: interrupted by {outcome.interrupted} after "
-              f"{len(outcome.records)} of {len(plan.tasks)} task(s); "
-              "everything measured so far is in the file.", file=sys.stderr)
+        print(
+            f"harness: interrupted by {outcome.interrupted} after "
+            f"{len(outcome.records)} of {len(plan.tasks)} task(s); "
+            "everything measured so far is in the file.",
+            file=sys.stderr,
+        )
         return EXIT_INTERRUPTED
     if failed:
-        print(f"harness: {len(failed)} of {len(outcome.records)} task(s) failed.",
-              file=sys.stderr)
+        print(f"harness: {len(failed)} of {len(outcome.records)} task(s) failed.", file=sys.stderr)
         return EXIT_FAILURES
     return EXIT_OK
 
@@ -300,17 +409,28 @@ class _progress:
             return None
         if not sys.stderr.isatty():
             return plain_progress()
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-            TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(),
-                            MofNCompleteColumn(), TimeElapsedColumn(), transient=False)
+        self.bar = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=False,
+        )
         self.bar.start()
         handle = self.bar.add_task("starting", total=None)
 
         def update(done: int, total: int, task, record) -> None:
-            self.bar.update(handle, total=total, completed=done,
-                            description=describe_task(task)[:60])
+            self.bar.update(
+                handle, total=total, completed=done, description=describe_task(task)[:60]
+            )
 
         return update
 
@@ -357,8 +477,13 @@ def command_compare(args: argparse.Namespace) -> int:
         raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}.")
     if args.min_effect < 0:
         raise UserError(f"--min-effect must not be negative, got {args.min_effect}.")
-    result = compare_frames(_load(baseline_files), _load(candidate_files),
-                            min_effect=args.min_effect, alpha=args.alpha, phases=args.phase)
+    result = compare_frames(
+        _load(baseline_files),
+        _load(candidate_files),
+        min_effect=args.min_effect,
+        alpha=args.alpha,
+        phases=args.phase,
+    )
     text = render_comparison(result, args.format)
     if args.output:
         args.output.write_text(text, encoding="utf-8")

@@ -81,8 +81,8 @@ def judge(
         "min_effect": effect,
         "baseline_rel_iqr": float(base_rel_iqr),
         "candidate_rel_iqr": float(cand_rel_iqr),
-        "baseline_samples": int(len(base_all)),
-        "candidate_samples": int(len(cand_all)),
+        "baseline_samples": len(base_all),
+        "candidate_samples": len(cand_all),
         "verdict": verdict,
     }
 
@@ -121,8 +121,13 @@ def compare_frames(
         )
     rows = []
     for index, key in enumerate(shared):
-        verdict = judge(_process_groups(base_groups[key]), _process_groups(cand_groups[key]),
-                        min_effect, alpha, seed=index)
+        verdict = judge(
+            _process_groups(base_groups[key]),
+            _process_groups(cand_groups[key]),
+            min_effect,
+            alpha,
+            seed=index,
+        )
         rows.append({**dict(zip(KEY, key, strict=True)), **verdict})
     return Comparison(pd.DataFrame(rows), only_base, only_cand)
 
@@ -135,8 +140,9 @@ def render_comparison(result: Comparison, fmt: str = "table") -> str:
     if fmt not in ("table", "markdown"):
         raise UserError(f"Unknown compare format '{fmt}'; valid formats: table, markdown, csv.")
     counts = result.rows["verdict"].value_counts().to_dict()
-    headline = ", ".join(f"{counts.get(v, 0)} {v}"
-                         for v in ("slower", "faster", "unchanged", "unstable"))
+    headline = ", ".join(
+        f"{counts.get(v, 0)} {v}" for v in ("slower", "faster", "unchanged", "unstable")
+    )
     status = "REGRESSION" if counts.get("slower") else "no regression"
     lines: list[str] = []
     table = [
@@ -165,9 +171,10 @@ def render_comparison(result: Comparison, fmt: str = "table") -> str:
             cells = [f"**{v}**" if k == "verdict" and v == "slower" else v for k, v in row.items()]
             lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     else:
+        import io
+
         from rich.console import Console
         from rich.table import Table
-        import io
 
         rich_table = Table(title=f"harness compare: {status} ({headline})")
         for column in table[0]:
@@ -177,8 +184,10 @@ def render_comparison(result: Comparison, fmt: str = "table") -> str:
         buffer = io.StringIO()
         Console(file=buffer, width=200, color_system=None).print(rich_table)
         lines.append(buffer.getvalue().rstrip())
-    for label, items in (("Only in the baseline", result.only_baseline),
-                         ("Only in the candidate", result.only_candidate)):
+    for label, items in (
+        ("Only in the baseline", result.only_baseline),
+        ("Only in the candidate", result.only_candidate),
+    ):
         if items:
             lines.append(f"\n{label}: " + "; ".join(items))
     return "\n".join(lines) + "\n"

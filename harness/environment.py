@@ -16,8 +16,20 @@ from pathlib import Path
 from typing import Any
 
 PACKAGES = (
-    "harness", "numpy", "pandas", "torch", "tensorflow", "tensorflow-cpu", "keras", "jax",
-    "jaxlib", "cupy", "cupy-cuda12x", "pillow", "safetensors", "docker",
+    "harness",
+    "numpy",
+    "pandas",
+    "torch",
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+    "jax",
+    "jaxlib",
+    "cupy",
+    "cupy-cuda12x",
+    "pillow",
+    "safetensors",
+    "docker",
 )
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,7 +95,10 @@ def git_commit() -> str | None:
     try:
         out = subprocess.run(
             ["git", "-C", str(PROJECT_ROOT), "rev-parse", "HEAD"],
-            capture_output=True, text=True, timeout=5, check=False,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -92,7 +107,10 @@ def git_commit() -> str | None:
         return None
     dirty = subprocess.run(
         ["git", "-C", str(PROJECT_ROOT), "status", "--porcelain", "--untracked-files=no"],
-        capture_output=True, text=True, timeout=5, check=False,
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=False,
     ).stdout.strip()
     return commit + ("-dirty" if dirty else "")
 
@@ -103,9 +121,15 @@ def gpus() -> list[dict[str, Any]]:
         return []
     try:
         out = subprocess.run(
-            ["nvidia-smi", "--query-gpu=name,memory.total,driver_version,uuid",
-             "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=10, check=False,
+            [
+                "nvidia-smi",
+                "--query-gpu=name,memory.total,driver_version,uuid",
+                "--format=csv,noheader,nounits",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return []
@@ -113,8 +137,14 @@ def gpus() -> list[dict[str, Any]]:
     for line in out.stdout.strip().splitlines():
         parts = [p.strip() for p in line.split(",")]
         if len(parts) == 4:
-            found.append({"name": parts[0], "memory_mib": int(float(parts[1])),
-                          "driver": parts[2], "uuid": parts[3]})
+            found.append(
+                {
+                    "name": parts[0],
+                    "memory_mib": int(float(parts[1])),
+                    "driver": parts[2],
+                    "uuid": parts[3],
+                }
+            )
     return found
 
 

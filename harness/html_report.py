@@ -19,8 +19,10 @@ def _figure_to_img(figure, alt: str) -> str:
 
     plt.close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"/>' \
-           f"<figcaption>{html.escape(alt)}</figcaption></figure>"
+    return (
+        f'<figure><img alt="{html.escape(alt)}" src="data:image/png;base64,{data}"/>'
+        f"<figcaption>{html.escape(alt)}</figcaption></figure>"
+    )
 
 
 def _label(row) -> str:
@@ -67,13 +69,18 @@ def plot_history(frame: pd.DataFrame):
     steps = frame[(frame["phase"] == "step") & (frame["status"] == "ok")]
     if steps.empty or steps["run_id"].nunique() < 2:
         return None
-    medians = steps.groupby(["workload", "device", "params", "run_id", "started_at"],
-                            as_index=False)["seconds"].median()
+    medians = steps.groupby(
+        ["workload", "device", "params", "run_id", "started_at"], as_index=False
+    )["seconds"].median()
     figure, axis = plt.subplots(figsize=(10, 4))
     for (workload, device, _params), group in medians.groupby(["workload", "device", "params"]):
         group = group.sort_values("started_at")
-        axis.plot(pd.to_datetime(group["started_at"]), group["seconds"] * 1e3, marker="o",
-                  label=f"{workload} [{device}]")
+        axis.plot(
+            pd.to_datetime(group["started_at"]),
+            group["seconds"] * 1e3,
+            marker="o",
+            label=f"{workload} [{device}]",
+        )
     axis.set_ylabel("median step (ms)")
     axis.legend(fontsize="small", loc="best")
     return figure
@@ -85,14 +92,18 @@ def plot_pipeline_workers(summary: pd.DataFrame):
     steps = summary[(summary["kind"] == "pipeline") & (summary["phase"] == "step")].copy()
     if steps.empty:
         return None
-    steps["workers"] = steps["params"].map(lambda p: json.loads(p).get("num_workers",
-                                                                        json.loads(p).get(
-                                                                            "parallelism", 0)))
+    steps["workers"] = steps["params"].map(
+        lambda p: json.loads(p).get("num_workers", json.loads(p).get("parallelism", 0))
+    )
     figure, axis = plt.subplots(figsize=(8, 4))
     for (workload, setup), group in steps.groupby(["workload", "setup"]):
         group = group.sort_values("workers")
-        axis.plot(group["workers"], group["items_per_second"], marker="o",
-                  label=f"{workload} · {setup[:30]}")
+        axis.plot(
+            group["workers"],
+            group["items_per_second"],
+            marker="o",
+            label=f"{workload} · {setup[:30]}",
+        )
     axis.set_xlabel("workers / parallel calls")
     axis.set_ylabel("images per second")
     axis.legend(fontsize="small", loc="best")
@@ -130,6 +141,6 @@ td,th{{border:1px solid #ccc;padding:2px 6px;font-size:13px;}}th{{background:#ee
 figure{{margin:1.5em 0;}}</style></head><body>
 <h1>harness report</h1><p>Sources: {html.escape(sources)}</p>
 {table}
-{''.join(figures)}
+{"".join(figures)}
 </body></html>
 """

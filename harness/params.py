@@ -55,9 +55,7 @@ class Param:
                 "bool": "true or false",
                 "ints": "whole numbers joined by 'x', like 256x128",
             }.get(self.type, "text")
-            raise UserError(
-                f"Parameter '{self.name}' expects {expected}, got {text!r}."
-            ) from None
+            raise UserError(f"Parameter '{self.name}' expects {expected}, got {text!r}.") from None
         return self.validate(value)
 
     def validate(self, value: Any) -> ParamValue:
@@ -69,12 +67,11 @@ class Param:
         if self.minimum is not None:
             numbers = value if isinstance(value, tuple) else (value,)
             for number in numbers:
-                if isinstance(number, int | float) and not isinstance(number, bool):
-                    if number < self.minimum:
-                        raise UserError(
-                            f"Parameter '{self.name}' must be at least {self.minimum:g}; "
-                            f"got {value!r}."
-                        )
+                is_number = isinstance(number, int | float) and not isinstance(number, bool)
+                if is_number and number < self.minimum:
+                    raise UserError(
+                        f"Parameter '{self.name}' must be at least {self.minimum:g}; got {value!r}."
+                    )
         return value
 
 
@@ -90,9 +87,7 @@ def parse_override(text: str) -> ParamOverride:
     key, sep, rest = text.partition("=")
     key = key.strip()
     if not sep or not key or not rest.strip():
-        raise UserError(
-            f"--param expects KEY=VALUE or KEY=V1,V2,... (a sweep), got {text!r}."
-        )
+        raise UserError(f"--param expects KEY=VALUE or KEY=V1,V2,... (a sweep), got {text!r}.")
     values = tuple(v.strip() for v in rest.split(","))
     if any(v == "" for v in values):
         raise UserError(f"--param {text!r} has an empty value; separate values with commas.")

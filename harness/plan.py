@@ -172,5 +172,3 @@ def build_plan(
 
 def _all_entries() -> list[SuiteEntry]:
     return [SuiteEntry(name) for name in catalogue()]
-
-

@@ -6,7 +6,7 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -18,8 +18,17 @@ FORMATS = ("table", "markdown", "csv", "parquet", "html")
 
 
 def phase_order(phase: str) -> int:
-    order = ["forward", "backward", "update", "save", "load", "decode", "transform", "batch",
-             "step"]
+    order = [
+        "forward",
+        "backward",
+        "update",
+        "save",
+        "load",
+        "decode",
+        "transform",
+        "batch",
+        "step",
+    ]
     return order.index(phase) if phase in order else len(order) - 1
 
 
@@ -32,8 +41,11 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
         items = group["items_per_step"].iloc[0]
         row: dict[str, Any] = dict(zip(GROUP, key, strict=True))
         row.update(
-            median_s=stats["median"], iqr_s=stats["iqr"], min_s=stats["min"],
-            mean_s=stats["mean"], count=stats["count"],
+            median_s=stats["median"],
+            iqr_s=stats["iqr"],
+            min_s=stats["min"],
+            mean_s=stats["mean"],
+            count=stats["count"],
             processes=int(group["process"].nunique()),
             items_per_second=(items / stats["median"]) if items and stats["median"] else None,
             stability=stability(stats["median"], stats["iqr"]),
@@ -44,7 +56,9 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
     if summary.empty:
         return summary
     summary["_order"] = summary["phase"].map(phase_order)
-    summary = summary.sort_values(["workload", "params", "device", "setup", "_order"], kind="stable")
+    summary = summary.sort_values(
+        ["workload", "params", "device", "setup", "_order"], kind="stable"
+    )
     return summary.drop(columns="_order").reset_index(drop=True)
 
 
@@ -92,10 +106,7 @@ def short_params(params_json: str, workload: str | None = None) -> str:
 
     params = json.loads(params_json)
     defaults = _defaults(workload) if workload else {}
-    shown = {
-        k: v for k, v in params.items()
-        if k not in defaults or _same(defaults[k], v) is False
-    }
+    shown = {k: v for k, v in params.items() if k not in defaults or _same(defaults[k], v) is False}
     return format_params(shown) or "defaults"
 
 
@@ -136,7 +147,9 @@ def render_table(summary: pd.DataFrame, title: str = "harness results") -> str:
     if not rows:
         return "No successful measurements to report.\n"
     for column in rows[0]:
-        justify = "right" if column in {"median", "IQR", "IQR/median", "items/s", "n"} else "left"
+        justify: Literal["left", "right"] = (
+            "right" if column in {"median", "IQR", "IQR/median", "items/s", "n"} else "left"
+        )
         table.add_column(column, justify=justify, overflow="fold")
     previous = None
     for row in rows:
@@ -182,10 +195,14 @@ def write_report(
         text = render_table(summary)
         failures = failures_frame(frame)
         if not failures.empty:
-            text += "\nFailed:\n" + "\n".join(
-                f"  {r.workload} [{r.device}] {short_params(r.params, r.workload)}: {r.status}"
-                for r in failures.itertuples()
-            ) + "\n"
+            text += (
+                "\nFailed:\n"
+                + "\n".join(
+                    f"  {r.workload} [{r.device}] {short_params(r.params, r.workload)}: {r.status}"
+                    for r in failures.itertuples()
+                )
+                + "\n"
+            )
     elif fmt == "markdown":
         text = render_markdown(summary)
     elif fmt == "csv":

@@ -245,10 +245,33 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
             for index, seconds in enumerate(values):
                 rows.append({**base, "phase": phase, "sample": index, "seconds": seconds})
     columns = [
-        "source", "run_id", "record", "workload", "framework", "kind", "device", "params",
-        "status", "phase", "sample", "process", "seconds", "block_size", "items_per_step",
-        "setup", "label", "host", "cpu_model", "usable_cores", "gpu_name", "launcher", "image",
-        "framework_version", "git_commit", "first_step_s", "started_at",
+        "source",
+        "run_id",
+        "record",
+        "workload",
+        "framework",
+        "kind",
+        "device",
+        "params",
+        "status",
+        "phase",
+        "sample",
+        "process",
+        "seconds",
+        "block_size",
+        "items_per_step",
+        "setup",
+        "label",
+        "host",
+        "cpu_model",
+        "usable_cores",
+        "gpu_name",
+        "launcher",
+        "image",
+        "framework_version",
+        "git_commit",
+        "first_step_s",
+        "started_at",
     ]
     frame = pd.DataFrame(rows)
     if frame.empty:

@@ -118,8 +118,10 @@ def plain_progress(stream=None) -> ProgressCallback:
             return
         status = record.get("status")
         step = (record.get("summary") or {}).get("step", {}).get("median")
-        detail = f"median step {step * 1e3:.3f} ms" if step else (record.get("error") or {}).get(
-            "message", ""
+        detail = (
+            f"median step {step * 1e3:.3f} ms"
+            if step
+            else (record.get("error") or {}).get("message", "")
         )
         print(f"[{done}/{total}] {status}: {detail}", file=out, flush=True)
 

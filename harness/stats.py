@@ -15,8 +15,15 @@ REJECTED_IQR = 0.25  # above this: rejected
 def summarize(samples: Sequence[float]) -> dict[str, Any]:
     """median, IQR (q3 - q1), min, max, mean, stdev and count of one list of samples."""
     if len(samples) == 0:
-        return {"median": None, "iqr": None, "min": None, "max": None, "mean": None,
-                "stdev": None, "count": 0}
+        return {
+            "median": None,
+            "iqr": None,
+            "min": None,
+            "max": None,
+            "mean": None,
+            "stdev": None,
+            "count": 0,
+        }
     values = np.asarray(samples, dtype=float)
     q1, median, q3 = np.percentile(values, [25, 50, 75])
     return {
@@ -26,7 +33,7 @@ def summarize(samples: Sequence[float]) -> dict[str, Any]:
         "max": float(values.max()),
         "mean": float(values.mean()),
         "stdev": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-        "count": int(len(values)),
+        "count": len(values),
     }
 
 
@@ -81,7 +88,9 @@ def ratio_confidence_interval(
     return point, float(low), float(high)
 
 
-def mann_whitney_u(x: Sequence[float], y: Sequence[float]) -> tuple[float, float]:
+def mann_whitney_u(
+    x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray
+) -> tuple[float, float]:
     """Two-sided Mann–Whitney U test (normal approximation with tie correction).
 
     Returns (U statistic of x, p-value). Exact enough for the sample counts blocks give (>= 5).

@@ -29,12 +29,30 @@ class Suite:
     processes: int = 1
 
 
-SMOKE_TIMER = TimerSettings(warmup_time=0.0, warmup_max_steps=1, min_time=0.0, min_blocks=3,
-                            max_blocks=3, min_block_time=0.001)
-DEFAULT_TIMER = TimerSettings(warmup_time=0.3, warmup_max_steps=20, min_time=0.6, min_blocks=7,
-                              max_blocks=200, min_block_time=0.02)
-COMPARE_TIMER = TimerSettings(warmup_time=0.5, warmup_max_steps=50, min_time=1.0, min_blocks=10,
-                              max_blocks=400, min_block_time=0.02)
+SMOKE_TIMER = TimerSettings(
+    warmup_time=0.0,
+    warmup_max_steps=1,
+    min_time=0.0,
+    min_blocks=3,
+    max_blocks=3,
+    min_block_time=0.001,
+)
+DEFAULT_TIMER = TimerSettings(
+    warmup_time=0.3,
+    warmup_max_steps=20,
+    min_time=0.6,
+    min_blocks=7,
+    max_blocks=200,
+    min_block_time=0.02,
+)
+COMPARE_TIMER = TimerSettings(
+    warmup_time=0.5,
+    warmup_max_steps=50,
+    min_time=1.0,
+    min_blocks=10,
+    max_blocks=400,
+    min_block_time=0.02,
+)
 
 _SMOKE = (
     SuiteEntry("numpy.linreg", {"batch_size": 32, "features": 16}),
@@ -46,19 +64,31 @@ _DEFAULT = (
     SuiteEntry("numpy.mlp", {"batch_size": 256, "features": 784, "hidden": 256}),
 )
 
-_GPU = (
-    SuiteEntry("numpy.mlp", {"batch_size": 1024, "array_module": "cupy"}, ("cuda",)),
-)
+_GPU = (SuiteEntry("numpy.mlp", {"batch_size": 1024, "array_module": "cupy"}, ("cuda",)),)
 
 SUITES: dict[str, Suite] = {
-    "smoke": Suite("smoke", "every workload at a tiny size; the whole suite in seconds",
-                   _SMOKE, SMOKE_TIMER),
-    "default": Suite("default", "meaningful sizes on a laptop CPU (what `make bench` runs)",
-                     _DEFAULT, DEFAULT_TIMER),
-    "compare": Suite("compare", "the default sizes, 3 processes each: for comparing setups",
-                     _DEFAULT, COMPARE_TIMER, processes=3),
-    "gpu": Suite("gpu", "CUDA workloads at GPU-sized batches (what `make bench-gpu` runs)",
-                 _GPU, DEFAULT_TIMER),
+    "smoke": Suite(
+        "smoke", "every workload at a tiny size; the whole suite in seconds", _SMOKE, SMOKE_TIMER
+    ),
+    "default": Suite(
+        "default",
+        "meaningful sizes on a laptop CPU (what `make bench` runs)",
+        _DEFAULT,
+        DEFAULT_TIMER,
+    ),
+    "compare": Suite(
+        "compare",
+        "the default sizes, 3 processes each: for comparing setups",
+        _DEFAULT,
+        COMPARE_TIMER,
+        processes=3,
+    ),
+    "gpu": Suite(
+        "gpu",
+        "CUDA workloads at GPU-sized batches (what `make bench-gpu` runs)",
+        _GPU,
+        DEFAULT_TIMER,
+    ),
 }
 
 
@@ -66,6 +96,4 @@ def get_suite(name: str) -> Suite:
     try:
         return SUITES[name]
     except KeyError:
-        raise UserError(
-            f"Unknown suite '{name}'; valid suites: {', '.join(SUITES)}."
-        ) from None
+        raise UserError(f"Unknown suite '{name}'; valid suites: {', '.join(SUITES)}.") from None

@@ -8,6 +8,7 @@ tests drive it with a fake clock and assert exact numbers.
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -80,7 +81,7 @@ class Measurement:
 def estimate_clock_overhead(clock: Clock, reads: int = 201) -> float:
     """Median cost of one clock read (seconds)."""
     stamps = [clock() for _ in range(reads)]
-    deltas = sorted(b - a for a, b in zip(stamps, stamps[1:], strict=False))
+    deltas = sorted(b - a for a, b in itertools.pairwise(stamps))
     return max(deltas[len(deltas) // 2], 0.0)
 
 

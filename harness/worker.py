@@ -18,8 +18,12 @@ import traceback
 from typing import Any
 
 THREAD_VARIABLES = (
-    "OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS", "TF_NUM_INTRAOP_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
 )
 
 
@@ -113,10 +117,7 @@ def _iso(seconds: float) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["--task"] and len(args) == 2:
-        text = args[1]
-    else:
-        text = sys.stdin.read()
+    text = args[1] if args[:1] == ["--task"] and len(args) == 2 else sys.stdin.read()
     task = json.loads(text)
     # Keep the real stdout for the record; everything else the workload prints goes to stderr.
     result_fd = os.dup(1)

@@ -29,7 +29,11 @@ def cli(tmp_path):
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
         completed = subprocess.run(
             [sys.executable, "-m", "harness", *args],
-            capture_output=True, text=True, timeout=timeout, cwd=tmp_path, env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=tmp_path,
+            env=full_env,
         )
         return CliResult(completed)
 
@@ -44,5 +48,11 @@ def read_jsonl(path: Path) -> list[dict]:
 def fast_timer():
     from harness.timer import TimerSettings
 
-    return TimerSettings(warmup_time=0.0, warmup_max_steps=1, min_time=0.0, min_blocks=3,
-                         max_blocks=3, min_block_time=0.001)
+    return TimerSettings(
+        warmup_time=0.0,
+        warmup_max_steps=1,
+        min_time=0.0,
+        min_blocks=3,
+        max_blocks=3,
+        min_block_time=0.001,
+    )

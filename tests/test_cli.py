@@ -38,34 +38,48 @@ def test_smoke_run_writes_jsonl_that_report_reads_back(cli, tmp_path):
 @pytest.mark.slow
 def test_sweep_and_threads(cli, tmp_path):
     out = tmp_path / "sweep.jsonl"
-    run = cli("run", "--suite", "smoke", "--workload", "numpy.linreg", "--param",
-              "batch_size=8,16", "--threads", "1", "--output", str(out))
+    run = cli(
+        "run",
+        "--suite",
+        "smoke",
+        "--workload",
+        "numpy.linreg",
+        "--param",
+        "batch_size=8,16",
+        "--threads",
+        "1",
+        "--output",
+        str(out),
+    )
     assert run.returncode == 0, run
     records = read_jsonl(out)
     assert [r["params"]["batch_size"] for r in records] == [8, 16]
     assert all(r["threads"]["OMP_NUM_THREADS"] == "1" for r in records)
 
 
-@pytest.mark.parametrize("args, message", [
-    (["run", "--workload", "nope"], "valid workloads: numpy.linreg"),
-    (["run", "--suite", "nope"], "valid suites: smoke"),
-    (["run", "--framework", "nope"], "valid frameworks"),
-    (["run", "--suite", "smoke", "--param", "nope=1"], "no selected workload has a parameter"),
-    (["run", "--suite", "smoke", "--param", "batch_size=big"], "expects a whole number"),
-    (["run", "--suite", "smoke", "--processes", "0"], "--processes must be at least 1"),
-    (["run", "--suite", "smoke", "--timeout", "-3"], "--timeout must be a positive"),
-    (["run", "--suite", "smoke", "--timeout", "soon"], "expects a number of seconds"),
-    (["run", "--suite", "smoke", "--min-blocks", "0"], "min_blocks"),
-    (["run", "--suite", "smoke", "--device", "tpu"], "valid devices: cpu, cuda"),
-    (["run", "--suite", "smoke", "--image", "cpu"], "--image works with --launcher docker"),
-    (["run", "--suite", "smoke", "--launcher", "ssh"], "valid launchers"),
-    (["run", "--suite", "smoke", "--memory", "lots"], "Cannot read the size"),
-    (["run", "--workload", "numpy.mlp", "--device", "cuda"], "no NVIDIA GPU"),
-    (["report", "missing.jsonl"], "does not exist"),
-    (["report", "."], "is a folder"),
-    (["report", "--format", "pdf", "missing.jsonl"], "does not exist"),
-    (["compare", "a.jsonl"], "compare needs BASELINE CANDIDATE"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["run", "--workload", "nope"], "valid workloads: numpy.linreg"),
+        (["run", "--suite", "nope"], "valid suites: smoke"),
+        (["run", "--framework", "nope"], "valid frameworks"),
+        (["run", "--suite", "smoke", "--param", "nope=1"], "no selected workload has a parameter"),
+        (["run", "--suite", "smoke", "--param", "batch_size=big"], "expects a whole number"),
+        (["run", "--suite", "smoke", "--processes", "0"], "--processes must be at least 1"),
+        (["run", "--suite", "smoke", "--timeout", "-3"], "--timeout must be a positive"),
+        (["run", "--suite", "smoke", "--timeout", "soon"], "expects a number of seconds"),
+        (["run", "--suite", "smoke", "--min-blocks", "0"], "min_blocks"),
+        (["run", "--suite", "smoke", "--device", "tpu"], "valid devices: cpu, cuda"),
+        (["run", "--suite", "smoke", "--image", "cpu"], "--image works with --launcher docker"),
+        (["run", "--suite", "smoke", "--launcher", "ssh"], "valid launchers"),
+        (["run", "--suite", "smoke", "--memory", "lots"], "Cannot read the size"),
+        (["run", "--workload", "numpy.mlp", "--device", "cuda"], "no NVIDIA GPU"),
+        (["report", "missing.jsonl"], "does not exist"),
+        (["report", "."], "is a folder"),
+        (["report", "--format", "pdf", "missing.jsonl"], "does not exist"),
+        (["compare", "a.jsonl"], "compare needs BASELINE CANDIDATE"),
+    ],
+)
 def test_bad_input_exits_2_with_one_sentence(cli, args, message):
     result = cli(*args)
     assert result.returncode == 2, result

@@ -14,22 +14,39 @@ FAST = ["--suite", "smoke", "--min-blocks", "2", "--max-blocks", "2"]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fault, status, detail", [
-    ("Raise", "error", "raises on purpose"),
-    ("Abort", "crashed", "SIGABRT"),
-    ("Segfault", "crashed", "SIGSEGV"),
-    ("Exit", "error", "exited with code 7"),
-])
+@pytest.mark.parametrize(
+    "fault, status, detail",
+    [
+        ("Raise", "error", "raises on purpose"),
+        ("Abort", "crashed", "SIGABRT"),
+        ("Segfault", "crashed", "SIGSEGV"),
+        ("Exit", "error", "exited with code 7"),
+    ],
+)
 def test_failure_is_recorded_and_the_suite_goes_on(cli, tmp_path, fault, status, detail):
     out = tmp_path / "r.jsonl"
-    result = cli("run", *FAST, "--workload", f"workloads.faults:{fault}",
-                 "--workload", "numpy.linreg", "--output", str(out))
+    result = cli(
+        "run",
+        *FAST,
+        "--workload",
+        f"workloads.faults:{fault}",
+        "--workload",
+        "numpy.linreg",
+        "--output",
+        str(out),
+    )
     assert result.returncode == 1, result
     first, second = read_jsonl(out)
     assert first["status"] == status
     error = first["error"]
-    text = " ".join([error["message"], str(error.get("signal")), *error.get(
-        "stderr_tail", []), *error.get("traceback_tail", [])])
+    text = " ".join(
+        [
+            error["message"],
+            str(error.get("signal")),
+            *error.get("stderr_tail", []),
+            *error.get("traceback_tail", []),
+        ]
+    )
     assert detail in text
     assert second["workload"] == "numpy.linreg" and second["status"] == "ok"
     assert "FAILED" in result.stderr and "Traceback" not in result.stderr.split("FAILED")[0]
@@ -39,8 +56,9 @@ def test_failure_is_recorded_and_the_suite_goes_on(cli, tmp_path, fault, status,
 def test_hang_past_timeout_is_killed(cli, tmp_path):
     out = tmp_path / "r.jsonl"
     started = time.monotonic()
-    result = cli("run", *FAST, "--workload", "workloads.faults:Hang", "--timeout", "3",
-                 "--output", str(out))
+    result = cli(
+        "run", *FAST, "--workload", "workloads.faults:Hang", "--timeout", "3", "--output", str(out)
+    )
     assert result.returncode == 1
     [record] = read_jsonl(out)
     assert record["status"] == "timeout"
@@ -51,8 +69,18 @@ def test_hang_past_timeout_is_killed(cli, tmp_path):
 @pytest.mark.slow
 def test_memory_limit_stops_a_greedy_workload(cli, tmp_path):
     out = tmp_path / "r.jsonl"
-    result = cli("run", *FAST, "--workload", "workloads.faults:Allocate", "--param",
-                 "megabytes=3000", "--memory", "300m", "--output", str(out))
+    result = cli(
+        "run",
+        *FAST,
+        "--workload",
+        "workloads.faults:Allocate",
+        "--param",
+        "megabytes=3000",
+        "--memory",
+        "300m",
+        "--output",
+        str(out),
+    )
     assert result.returncode == 1, result
     [record] = read_jsonl(out)
     assert record["status"] == "oom"
@@ -64,11 +92,27 @@ def test_memory_limit_stops_a_greedy_workload(cli, tmp_path):
 def test_interrupt_keeps_what_was_measured(tmp_path, sig):
     out = tmp_path / "r.jsonl"
     process = subprocess.Popen(
-        [sys.executable, "-m", "harness", "run", *FAST, "--workload", "numpy.linreg",
-         "--workload", "workloads.faults:Hang", "--workload", "numpy.mlp",
-         "--output", str(out), "--no-progress"],
-        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            *FAST,
+            "--workload",
+            "numpy.linreg",
+            "--workload",
+            "workloads.faults:Hang",
+            "--workload",
+            "numpy.mlp",
+            "--output",
+            str(out),
+            "--no-progress",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -88,6 +132,5 @@ def test_interrupt_keeps_what_was_measured(tmp_path, sig):
     assert len(lines) == 2
     assert "everything measured so far" in stderr
     # the hanging child is gone
-    hung = subprocess.run(["pgrep", "-f", "workloads.faults:Hang"], capture_output=True,
-                          text=True)
+    hung = subprocess.run(["pgrep", "-f", "workloads.faults:Hang"], capture_output=True, text=True)
     assert hung.stdout.strip() == ""

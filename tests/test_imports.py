@@ -21,8 +21,9 @@ print("LOADED=" + ",".join(loaded))
 
 def loaded_after(body: str, argv: list[str]) -> list[str]:
     code = PROBE.format(argv=argv, body=body, frameworks=FRAMEWORKS)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    ).stdout
     line = [x for x in out.splitlines() if x.startswith("LOADED=")][-1]
     return [m for m in line.removeprefix("LOADED=").split(",") if m]
 

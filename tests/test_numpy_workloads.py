@@ -59,10 +59,13 @@ def test_mlp_gradients_match_finite_differences():
             assert grad.reshape(-1)[i] == pytest.approx(g, rel=1e-4, abs=1e-7)
 
 
-@pytest.mark.parametrize("cls, params", [
-    (LinearRegressionStep, {"batch_size": 64, "features": 8, "lr": 0.1}),
-    (NumpyMLPStep, {"batch_size": 64, "features": 20, "hidden": 16, "lr": 0.5}),
-])
+@pytest.mark.parametrize(
+    "cls, params",
+    [
+        (LinearRegressionStep, {"batch_size": 64, "features": 8, "lr": 0.1}),
+        (NumpyMLPStep, {"batch_size": 64, "features": 20, "hidden": 16, "lr": 0.5}),
+    ],
+)
 def test_loss_falls_and_phases_are_marked(cls, params):
     w = make(cls, **params)
     marks = []

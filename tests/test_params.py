@@ -17,8 +17,9 @@ DECLARED = (
 
 
 def test_defaults_suite_values_and_sweep():
-    points = resolve_params(DECLARED, {"lr": 0.5}, [parse_override("batch_size=8,16"),
-                                                    parse_override("amp=true")], "w")
+    points = resolve_params(
+        DECLARED, {"lr": 0.5}, [parse_override("batch_size=8,16"), parse_override("amp=true")], "w"
+    )
     assert points == [
         {"batch_size": 8, "lr": 0.5, "amp": True, "hidden": (64, 32), "style": "sequential"},
         {"batch_size": 16, "lr": 0.5, "amp": True, "hidden": (64, 32), "style": "sequential"},
@@ -30,15 +31,18 @@ def test_ints_parse():
     assert point["hidden"] == (128, 64, 32)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("batch_size=abc", "expects a whole number"),
-    ("lr=fast", "expects a number"),
-    ("amp=maybe", "true or false"),
-    ("style=weird", "must be one of"),
-    ("batch_size=0", "at least 1"),
-    ("nope=1", "has no parameter 'nope'"),
-    ("hidden=a", "whole numbers joined"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("batch_size=abc", "expects a whole number"),
+        ("lr=fast", "expects a number"),
+        ("amp=maybe", "true or false"),
+        ("style=weird", "must be one of"),
+        ("batch_size=0", "at least 1"),
+        ("nope=1", "has no parameter 'nope'"),
+        ("hidden=a", "whole numbers joined"),
+    ],
+)
 def test_bad_values_name_the_parameter(text, message):
     with pytest.raises(UserError, match=message):
         resolve_params(DECLARED, {}, [parse_override(text)], "w")

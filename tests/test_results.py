@@ -1,5 +1,6 @@
 """Results files: appended durably, loaded into the tidy frame, torn lines, bad files."""
 
+import contextlib
 import json
 import warnings
 
@@ -20,14 +21,26 @@ from harness.results import (
 
 def record(workload="numpy.mlp", samples=None, status="ok", **extra):
     return {
-        "schema_version": SCHEMA_VERSION, "record_type": "result", "run_id": "r1",
-        "workload": workload, "framework": "numpy", "kind": "train_step", "device": "cpu",
-        "params": {"batch_size": 8, "hidden": [4, 2]}, "status": status,
-        "samples": samples if samples is not None else {"step": [0.002, 0.004],
-                                                         "forward": [0.001, 0.002]},
-        "items_per_step": 8, "timing": {"block_size": 5, "first_step_s": 0.1},
-        "environment": {"host": "h", "cpu_model": "cpu", "launcher": "local",
-                        "packages": {"numpy": "2.0"}},
+        "schema_version": SCHEMA_VERSION,
+        "record_type": "result",
+        "run_id": "r1",
+        "workload": workload,
+        "framework": "numpy",
+        "kind": "train_step",
+        "device": "cpu",
+        "params": {"batch_size": 8, "hidden": [4, 2]},
+        "status": status,
+        "samples": samples
+        if samples is not None
+        else {"step": [0.002, 0.004], "forward": [0.001, 0.002]},
+        "items_per_step": 8,
+        "timing": {"block_size": 5, "first_step_s": 0.1},
+        "environment": {
+            "host": "h",
+            "cpu_model": "cpu",
+            "launcher": "local",
+            "packages": {"numpy": "2.0"},
+        },
         **extra,
     }
 
@@ -65,12 +78,15 @@ def test_torn_final_line_loads_with_a_warning(tmp_path):
     assert len(records) == 1
 
 
-@pytest.mark.parametrize("content, message", [
-    ("not json at all\n", "not a harness result record"),
-    ('{"schema_version": 99}\n', "newer than this harness"),
-    ('[1, 2]\n', "not a harness result record"),
-    ('{"no_version": 1}\n', "unknown schema_version"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("not json at all\n", "not a harness result record"),
+        ('{"schema_version": 99}\n', "newer than this harness"),
+        ("[1, 2]\n", "not a harness result record"),
+        ('{"no_version": 1}\n', "unknown schema_version"),
+    ],
+)
 def test_bad_files_are_user_errors(tmp_path, content, message):
     path = tmp_path / "bad.jsonl"
     path.write_text(content)
@@ -101,7 +117,5 @@ def test_loader_answers_any_bytes_with_records_or_a_user_error(tmp_path_factory,
     path.write_bytes(data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResultsWarning)
-        try:
+        with contextlib.suppress(UserError):
             load_frame([path])
-        except UserError:
-            pass

@@ -48,8 +48,14 @@ class ScriptedStep(Workload):
 
 def test_exact_samples_block_size_and_first_step():
     clock = FakeClock()
-    settings = TimerSettings(warmup_time=1.0, warmup_max_steps=4, min_time=0.05, min_blocks=3,
-                             max_blocks=10, min_block_time=0.01)
+    settings = TimerSettings(
+        warmup_time=1.0,
+        warmup_max_steps=4,
+        min_time=0.05,
+        min_blocks=3,
+        max_blocks=10,
+        min_block_time=0.01,
+    )
     workload = ScriptedStep(clock)
     m = Timer(settings, clock=clock).run(workload)
     assert m.first_step_s == pytest.approx(0.5035)
@@ -70,8 +76,14 @@ def test_exact_samples_block_size_and_first_step():
 
 def test_warmup_stops_on_time_budget():
     clock = FakeClock()
-    settings = TimerSettings(warmup_time=0.01, warmup_max_steps=1000, min_time=0.0,
-                             min_blocks=1, max_blocks=1, min_block_time=0.0)
+    settings = TimerSettings(
+        warmup_time=0.01,
+        warmup_max_steps=1000,
+        min_time=0.0,
+        min_blocks=1,
+        max_blocks=1,
+        min_block_time=0.0,
+    )
     m = Timer(settings, clock=clock).run(ScriptedStep(clock))
     # 0.0035 s per step: after 3 steps 0.0105 s >= 0.01 s budget
     assert m.warmup_steps == 3
@@ -80,8 +92,15 @@ def test_warmup_stops_on_time_budget():
 
 def test_block_grows_until_clock_overhead_is_negligible():
     clock = FakeClock(tick=1e-6)  # each clock read costs 1 µs
-    settings = TimerSettings(warmup_time=0.0, warmup_max_steps=0, min_time=0.0, min_blocks=2,
-                             max_blocks=2, min_block_time=0.0, overhead_factor=1000)
+    settings = TimerSettings(
+        warmup_time=0.0,
+        warmup_max_steps=0,
+        min_time=0.0,
+        min_blocks=2,
+        max_blocks=2,
+        min_block_time=0.0,
+        overhead_factor=1000,
+    )
     workload = ScriptedStep(clock, costs=(1e-4, 1e-4, 1e-4), first_extra=0.0)
     m = Timer(settings, clock=clock).run(workload)
     assert m.clock_overhead_s == pytest.approx(1e-6)
@@ -94,16 +113,18 @@ def test_gc_is_off_inside_blocks_and_restored():
     clock = FakeClock()
     workload = ScriptedStep(clock)
     assert gc.isenabled()
-    Timer(TimerSettings(warmup_max_steps=1, min_time=0, min_blocks=2, max_blocks=2),
-          clock=clock).run(workload)
+    Timer(
+        TimerSettings(warmup_max_steps=1, min_time=0, min_blocks=2, max_blocks=2), clock=clock
+    ).run(workload)
     assert workload.gc_states and not any(workload.gc_states)
     assert gc.isenabled()
 
 
 def test_min_and_max_blocks():
     clock = FakeClock()
-    settings = TimerSettings(warmup_max_steps=0, min_time=100.0, min_blocks=2, max_blocks=4,
-                             min_block_time=0.0)
+    settings = TimerSettings(
+        warmup_max_steps=0, min_time=100.0, min_blocks=2, max_blocks=4, min_block_time=0.0
+    )
     m = Timer(settings, clock=clock).run(ScriptedStep(clock))
     assert m.blocks == 4  # max_blocks caps a min_time that would take too long
 
@@ -129,10 +150,16 @@ def test_real_clock_overhead_is_small_and_positive():
     assert 0 <= overhead < 1e-3
 
 
-@pytest.mark.parametrize("bad", [
-    {"min_blocks": 0}, {"min_blocks": 5, "max_blocks": 4}, {"warmup_time": -1},
-    {"min_time": -0.5}, {"warmup_max_steps": -1},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"min_blocks": 0},
+        {"min_blocks": 5, "max_blocks": 4},
+        {"warmup_time": -1},
+        {"min_time": -0.5},
+        {"warmup_max_steps": -1},
+    ],
+)
 def test_bad_settings_are_user_errors(bad):
     with pytest.raises(UserError):
         TimerSettings(**bad)

@@ -17,8 +17,10 @@ from harness.workload import Mark, Workload
 class _Fault(Workload):
     framework = "python"
     phases = ("forward", "backward", "update")
-    params = (Param("after_steps", "int", 3, "healthy steps before the fault", minimum=0),
-              Param("batch_size", "int", 1, "items per step", minimum=1))
+    params = (
+        Param("after_steps", "int", 3, "healthy steps before the fault", minimum=0),
+        Param("batch_size", "int", 1, "items per step", minimum=1),
+    )
 
     def setup(self) -> None:
         self.steps = 0

@@ -15,8 +15,14 @@ class NoOpStep(Workload):
     description = "Empty phases; measures the cost of a phase boundary and of a step."
     params = (
         Param("batch_size", "int", 1, "items reported per step", minimum=1),
-        Param("extra_work_us", "float", 0.0, "busy-wait added to each step (microseconds); "
-              "a calibrated slowdown for testing the regression gate", minimum=0),
+        Param(
+            "extra_work_us",
+            "float",
+            0.0,
+            "busy-wait added to each step (microseconds); "
+            "a calibrated slowdown for testing the regression gate",
+            minimum=0,
+        ),
     )
 
     def setup(self) -> None:

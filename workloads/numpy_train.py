@@ -63,8 +63,11 @@ class _HandWrittenStep(Workload):
 class LinearRegressionStep(_HandWrittenStep):
     name = "numpy.linreg"
     description = "Linear regression y = x·w + b, MSE, manual gradient, SGD (the seed's loop)."
-    params = (*COMMON, Param("features", "int", 512, "input features", minimum=1),
-              Param("outputs", "int", 1, "regression targets", minimum=1))
+    params = (
+        *COMMON,
+        Param("features", "int", 512, "input features", minimum=1),
+        Param("outputs", "int", 1, "regression targets", minimum=1),
+    )
 
     def build(self) -> None:
         xp, p = self.xp, self.p
@@ -107,9 +110,12 @@ class LinearRegressionStep(_HandWrittenStep):
 class NumpyMLPStep(_HandWrittenStep):
     name = "numpy.mlp"
     description = "Two-layer MLP, ReLU, softmax cross-entropy, hand-written backprop, SGD."
-    params = (*COMMON, Param("features", "int", 784, "input features (28×28)", minimum=1),
-              Param("hidden", "int", 256, "hidden units", minimum=1),
-              Param("classes", "int", 10, "output classes", minimum=2))
+    params = (
+        *COMMON,
+        Param("features", "int", 784, "input features (28×28)", minimum=1),
+        Param("hidden", "int", 256, "hidden units", minimum=1),
+        Param("classes", "int", 10, "output classes", minimum=2),
+    )
 
     def build(self) -> None:
         xp, p, rng = self.xp, self.p, self.rng

@@ -56,7 +56,11 @@ def failure_record(
     """A record for a process that produced no result of its own."""
     try:
         cls = workload_class(task.path if ":" in task.path else task.workload)
-        meta = {"framework": cls.framework, "kind": cls.kind, "phases": list(cls.phases)}
+        meta: dict[str, Any] = {
+            "framework": cls.framework,
+            "kind": cls.kind,
+            "phases": list(cls.phases),
+        }
     except Exception:
         meta = {"framework": None, "kind": None, "phases": []}
     signal_name = None
