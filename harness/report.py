@@ -117,7 +117,10 @@ def _same(default: Any, value: Any) -> bool:
 
 
 def display_rows(summary: pd.DataFrame) -> list[dict[str, str]]:
-    multi_setup = summary["setup"].nunique() > 1 if not summary.empty else False
+    multi_setup = False
+    if not summary.empty:
+        per_case = summary.groupby(["workload", "params", "device", "phase"])["setup"].nunique()
+        multi_setup = bool((per_case > 1).any())
     rows = []
     for _, row in summary.iterrows():
         shown = {

@@ -54,17 +54,48 @@ COMPARE_TIMER = TimerSettings(
     min_block_time=0.02,
 )
 
+_TINY_IMAGES = {"classes": 2, "images_per_class": 8, "image_size": 32}
+_IMAGES = {"classes": 4, "images_per_class": 64, "image_size": 128}
+_CUDA = ("cuda",)
+
 _SMOKE = (
     SuiteEntry("numpy.linreg", {"batch_size": 32, "features": 16}),
     SuiteEntry("numpy.mlp", {"batch_size": 16, "features": 64, "hidden": 32}),
+    SuiteEntry("torch.mlp", {"batch_size": 16, "hidden": (32,)}),
+    SuiteEntry("torch.cnn", {"batch_size": 4, "image_size": 16, "channels": (4, 8)}),
+    SuiteEntry("torch.checkpoint", {"hidden": (64,), "features": 32}),
+    SuiteEntry("torch.dataloader", {**_TINY_IMAGES, "resize": 16, "batch_size": 4}),
+    SuiteEntry("pillow.decode", _TINY_IMAGES),
 )
 
 _DEFAULT = (
     SuiteEntry("numpy.linreg", {"batch_size": 1024, "features": 512}),
     SuiteEntry("numpy.mlp", {"batch_size": 256, "features": 784, "hidden": 256}),
+    SuiteEntry("torch.mlp", {"batch_size": 256, "hidden": (256,)}),
+    SuiteEntry(
+        "torch.mlp",
+        {"batch_size": 256, "hidden": (256,), "loss": "mse", "optimizer": "adam"},
+    ),
+    SuiteEntry("torch.cnn", {"batch_size": 64, "image_size": 32}),
+    SuiteEntry("torch.checkpoint", {"format": "state_dict"}),
+    SuiteEntry("torch.checkpoint", {"format": "full"}),
+    SuiteEntry("torch.dataloader", {**_IMAGES, "num_workers": 0}),
+    SuiteEntry("torch.dataloader", {**_IMAGES, "num_workers": 2}),
+    SuiteEntry("pillow.decode", _IMAGES),
 )
 
-_GPU = (SuiteEntry("numpy.mlp", {"batch_size": 1024, "array_module": "cupy"}, ("cuda",)),)
+_BIG_MLP = {"batch_size": 4096, "hidden": (4096, 4096)}
+_BIG_CNN = {"batch_size": 256, "image_size": 64, "channels": (64, 128)}
+_GPU = (
+    SuiteEntry("numpy.mlp", {"batch_size": 4096, "hidden": 1024, "array_module": "cupy"}, _CUDA),
+    SuiteEntry("torch.mlp", _BIG_MLP, _CUDA),
+    SuiteEntry("torch.mlp", {**_BIG_MLP, "tf32": True}, _CUDA),
+    SuiteEntry("torch.mlp", {**_BIG_MLP, "dtype": "bfloat16"}, _CUDA),
+    SuiteEntry("torch.cnn", _BIG_CNN, _CUDA),
+    SuiteEntry("torch.cnn", {**_BIG_CNN, "channels_last": True, "dtype": "bfloat16"}, _CUDA),
+    SuiteEntry("torch.checkpoint", {"hidden": (4096, 4096)}, _CUDA),
+    SuiteEntry("torch.dataloader", {**_IMAGES, "num_workers": 4}, _CUDA),
+)
 
 SUITES: dict[str, Suite] = {
     "smoke": Suite(

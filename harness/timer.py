@@ -135,6 +135,7 @@ class Timer:
             warm_steps += 1
         warm_elapsed = self.clock() - warm_start
 
+        workload.on_measure_start()
         # 3. Grow the block until it lasts at least the target (as blocked_autorange does).
         steps = max(1, math.ceil(target / estimate)) if estimate > 0 else 1
         calibration = 0

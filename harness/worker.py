@@ -41,6 +41,22 @@ def peak_memory() -> dict[str, int]:
     return {"peak_rss_bytes": own, "peak_rss_children_bytes": children}
 
 
+def derived_metrics(
+    metrics: dict[str, Any], summary: dict[str, Any], phases: tuple[str, ...]
+) -> dict[str, Any]:
+    """Rates from the medians: achieved GFLOP/s, and GB/s of each phase that moves ``bytes``."""
+    out = dict(metrics)
+    step = summary["step"]["median"]
+    if out.get("flops_per_step") and step:
+        out["achieved_gflops"] = out["flops_per_step"] / step / 1e9
+    if out.get("bytes"):
+        for phase in phases:
+            median = summary.get(phase, {}).get("median")
+            if median:
+                out[f"{phase}_gb_per_s"] = out["bytes"] / median / 1e9
+    return out
+
+
 def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
     """Run one task and return its record (status ``ok`` or ``error``; never raises)."""
     from harness.plan import Task
@@ -69,7 +85,7 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
         random.seed(task.seed)
         cls = load_workload_class(task.path)
         record.update(framework=cls.framework, kind=cls.kind, phases=list(cls.phases))
-        workload = cls(task.params, task.device, seed=task.seed)
+        workload = cls(task.params, task.device, seed=task.seed, threads=task.threads)
         setup_start = time.perf_counter()
         workload.setup()
         record["setup_s"] = time.perf_counter() - setup_start
@@ -87,7 +103,7 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
             "relative": (step - phase_sum) / step if step and cls.phases else 0.0,
         }
         record["items_per_step"] = workload.items_per_step()
-        record["metrics"] = workload.metrics()
+        record["metrics"] = derived_metrics(workload.metrics(), record["summary"], cls.phases)
         record["runtime"] = workload.runtime_info()
         record["status"] = "ok"
         record["error"] = None

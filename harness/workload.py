@@ -74,10 +74,17 @@ class Workload:
     #: True when the device runs asynchronously and the host clock needs a synchronize per phase.
     sync_phases: ClassVar[bool] = False
 
-    def __init__(self, params: Mapping[str, ParamValue], device: str, seed: int = 0):
+    def __init__(
+        self,
+        params: Mapping[str, ParamValue],
+        device: str,
+        seed: int = 0,
+        threads: int | None = None,
+    ):
         self.p: dict[str, Any] = dict(params)
         self.device = device
         self.seed = seed
+        self.threads = threads
 
     # --- the four methods the timer drives -------------------------------------------------
     def setup(self) -> None:
@@ -107,6 +114,9 @@ class Workload:
 
     def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
         return PhaseTimer(clock, self.synchronize if self.sync_phases else None)
+
+    def on_measure_start(self) -> None:
+        """Called once after warm-up and calibration, before the measured blocks."""
 
     def check_after_measure(self) -> None:
         """Raise WorkloadError when the measurement is invalid (e.g. a recompile happened)."""

@@ -8,6 +8,13 @@ CATALOGUE: dict[str, str] = {
     # The hand-written NumPy loop (cupy with array_module=cupy).
     "numpy.linreg": "workloads.numpy_train:LinearRegressionStep",
     "numpy.mlp": "workloads.numpy_train:NumpyMLPStep",
+    # PyTorch: training steps, checkpoints, the DataLoader pipeline.
+    "torch.mlp": "workloads.torch_train:TorchMLPStep",
+    "torch.cnn": "workloads.torch_train:TorchCNNStep",
+    "torch.checkpoint": "workloads.torch_checkpoint:TorchCheckpoint",
+    "torch.dataloader": "workloads.torch_pipeline:TorchDataLoader",
+    # The decode-only baseline for the image pipelines.
+    "pillow.decode": "workloads.pillow_decode:PillowDecode",
     # A no-op workload: measures the harness's own overhead.
     "harness.noop": "workloads.noop:NoOpStep",
 }

@@ -1,0 +1,87 @@
+"""A deterministic synthetic image dataset in the ImageFolder layout, shared by all frameworks.
+
+    <data dir>/images-c<classes>-n<per class>-s<size>-seed<seed>/class_<k>/img_<i>.jpg
+
+Generated once (in set-up, never timed) and cached; a ``.complete`` marker written last makes an
+interrupted generation start over instead of being used half-made. Each class has its own colour
+cast, so labels are learnable; every image comes from its own seeded generator, so the same
+parameters give byte-identical files on any machine with the same Pillow.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+MARKER = ".complete"
+
+
+def data_root() -> Path:
+    return Path(os.environ.get("HARNESS_DATA_DIR", "data")).resolve()
+
+
+def dataset_path(classes: int, per_class: int, size: int, seed: int) -> Path:
+    return data_root() / f"images-c{classes}-n{per_class}-s{size}-seed{seed}"
+
+
+def ensure_dataset(classes: int, per_class: int, size: int, seed: int = 0) -> Path:
+    """Return the dataset folder, generating it first when it is missing or incomplete."""
+    target = dataset_path(classes, per_class, size, seed)
+    if (target / MARKER).exists():
+        return target
+    import numpy as np
+    from PIL import Image
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=target.name + ".", dir=target.parent))
+    try:
+        for k in range(classes):
+            folder = staging / f"class_{k:03d}"
+            folder.mkdir()
+            cast = np.random.default_rng([seed, k]).uniform(40, 215, size=3)
+            for i in range(per_class):
+                rng = np.random.default_rng([seed, k, i])
+                coarse = rng.normal(0, 40, size=(max(2, size // 8), max(2, size // 8), 3))
+                small = Image.fromarray(np.clip(coarse + cast, 0, 255).astype("uint8"), "RGB")
+                image = small.resize((size, size), Image.Resampling.BILINEAR)
+                image.save(folder / f"img_{i:05d}.jpg", quality=90)
+        (staging / MARKER).write_text("ok\n")
+        if target.exists():  # an incomplete earlier attempt
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return target
+
+
+def list_images(root: Path) -> tuple[list[Path], list[int], list[str]]:
+    """Files sorted by class folder then name, their integer labels, and the class names."""
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    files: list[Path] = []
+    labels: list[int] = []
+    for index, name in enumerate(classes):
+        for path in sorted((root / name).glob("*.jpg")):
+            files.append(path)
+            labels.append(index)
+    return files, labels, classes
+
+
+def filesystem_of(path: Path) -> str:
+    """The filesystem type holding ``path`` (tmpfs, ext4, overlay...) from /proc/mounts."""
+    try:
+        mounts = Path("/proc/mounts").read_text().splitlines()
+    except OSError:
+        return "unknown"
+    best, kind = "", "unknown"
+    resolved = str(Path(path).resolve())
+    for line in mounts:
+        parts = line.split()
+        if len(parts) >= 3 and resolved.startswith(parts[1]) and len(parts[1]) > len(best):
+            best, kind = parts[1], parts[2]
+    return kind
+
+
+IMAGE_PARAMS_HELP = "images per class in the synthetic dataset"

@@ -1,0 +1,50 @@
+"""The decode-only baseline: a plain Pillow loop over the same JPEG files, one process.
+
+Pipelines report images/s beside this figure; their ratio to it (times the workers) shows what
+the pipeline machinery costs on top of decoding.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.params import Param
+from harness.workload import Mark, Workload
+from workloads.images import ensure_dataset, list_images
+
+DATASET_PARAMS = (
+    Param("classes", "int", 4, "classes (folders) in the synthetic dataset", minimum=1),
+    Param("images_per_class", "int", 64, "images per class in the synthetic dataset", minimum=1),
+    Param("image_size", "int", 128, "stored JPEG width and height", minimum=8),
+)
+
+
+class PillowDecode(Workload):
+    name = "pillow.decode"
+    framework = "pillow"
+    kind = "pipeline"
+    phases = ()
+    description = "Decode every JPEG of the dataset with Pillow in one process (the baseline)."
+    params = DATASET_PARAMS
+    requires = ("PIL",)
+
+    def setup(self) -> None:
+        root = ensure_dataset(
+            self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
+        )
+        self.files, _, _ = list_images(root)
+
+    def step(self, mark: Mark) -> None:
+        from PIL import Image
+
+        for path in self.files:
+            with Image.open(path) as image:
+                image.convert("RGB").load()
+
+    def items_per_step(self) -> int:
+        return len(self.files)
+
+    def runtime_info(self) -> dict[str, Any]:
+        import PIL
+
+        return {"framework_version": PIL.__version__}

@@ -1,0 +1,144 @@
+"""PyTorch save/load: ``state_dict`` via torch.save/torch.load(weights_only=True), a full
+checkpoint with optimizer state, and safetensors.
+
+Phases: ``save`` (serialize, write, fsync) and ``load`` (read back into tensors; with
+``mmap=true`` every byte is touched before the clock stops). With ``cold_read=true`` (default)
+the file is evicted from the page cache between save and load, outside the measured phases'
+own work but inside the step, so ``load`` reads from the disk. The reloaded weights must give
+outputs identical to the original model's: checked after the measurement, never assumed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from harness.errors import WorkloadError
+from harness.params import Param
+from harness.workload import CHECKPOINT_PHASES, Mark, Workload
+from workloads import checkpoint_files as files
+from workloads.torch_common import configure_torch, torch_runtime_info
+
+
+class TorchCheckpoint(Workload):
+    name = "torch.checkpoint"
+    framework = "torch"
+    kind = "save_load"
+    phases = CHECKPOINT_PHASES
+    devices = ("cpu", "cuda")
+    requires = ("torch",)
+    description = "Save and reload an MLP: state_dict, full checkpoint or safetensors."
+    params = (
+        Param(
+            "format",
+            "str",
+            "state_dict",
+            "state_dict, full (with optimizer) or safetensors",
+            choices=("state_dict", "full", "safetensors"),
+        ),
+        Param("hidden", "ints", (1024, 1024), "hidden widths of the MLP saved"),
+        Param("features", "int", 784, "input features", minimum=1),
+        Param("mmap", "bool", False, "torch.load(mmap=True); every byte touched before stop"),
+        Param("cold_read", "bool", True, "evict the file from the page cache before load"),
+    )
+
+    def setup(self) -> None:
+        torch = configure_torch(self)
+        self.torch = torch
+        if self.p["format"] == "safetensors":
+            try:
+                import safetensors.torch  # noqa: F401
+            except ImportError:
+                raise WorkloadError("format=safetensors needs the safetensors package") from None
+        if self.p["mmap"] and self.p["format"] == "safetensors":
+            raise WorkloadError("mmap=true applies to torch.load; safetensors maps by itself")
+        self.model = self._build_model()
+        self.optimizer = torch.optim.Adam(self.model.parameters())
+        self.probe = torch.randn(4, self.p["features"], device=self.device)
+        self.model(self.probe).sum().backward()
+        self.optimizer.step()  # the optimizer now has state worth saving
+        self.folder = files.scratch_dir("harness-torch-ckpt-")
+        suffix = ".safetensors" if self.p["format"] == "safetensors" else ".pt"
+        self.path = self.folder / f"checkpoint{suffix}"
+        self.loaded: Any = None
+
+    def _build_model(self) -> Any:
+        torch = self.torch
+        widths = [self.p["features"], *self.p["hidden"], 10]
+        layers: list[Any] = []
+        for a, b in zip(widths, widths[1:], strict=False):
+            layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
+        return torch.nn.Sequential(*layers[:-1]).to(self.device)
+
+    def _payload(self) -> Any:
+        state = self.model.state_dict()
+        if self.p["format"] == "full":
+            return {"model": state, "optimizer": self.optimizer.state_dict(), "step": 1}
+        return state
+
+    def step(self, mark: Mark) -> None:
+        torch = self.torch
+        if self.p["format"] == "safetensors":
+            import safetensors.torch
+
+            safetensors.torch.save_file(self._payload(), str(self.path))
+            files.fsync_path(self.path)
+        else:
+            with open(self.path, "wb") as handle:
+                torch.save(self._payload(), handle)
+                handle.flush()
+                os.fsync(handle.fileno())
+        if self.p["cold_read"]:
+            files.evict(self.path)
+        mark("save")
+        if self.p["format"] == "safetensors":
+            import safetensors.torch
+
+            loaded = safetensors.torch.load_file(str(self.path), device=self.device)
+        else:
+            loaded = torch.load(
+                self.path, weights_only=True, mmap=self.p["mmap"], map_location=self.device
+            )
+            if self.p["mmap"]:
+                self._touch(loaded)
+        if self.device == "cuda":
+            torch.cuda.synchronize()
+        mark("load")
+        self.loaded = loaded
+
+    def _touch(self, value: Any) -> None:
+        """Read every byte of every tensor of a lazily mapped checkpoint."""
+        if isinstance(value, dict):
+            for item in value.values():
+                self._touch(item)
+        elif isinstance(value, list | tuple):
+            for item in value:
+                self._touch(item)
+        elif isinstance(value, self.torch.Tensor) and value.numel():
+            value.sum()  # reads every element, so every page of the mapping
+
+    def check_after_measure(self) -> None:
+        state = self.loaded["model"] if self.p["format"] == "full" else self.loaded
+        clone = self._build_model()
+        clone.load_state_dict(state)
+        with self.torch.no_grad():
+            if not self.torch.equal(clone(self.probe), self.model(self.probe)):
+                raise WorkloadError("the reloaded model's outputs differ from the original's")
+        self.round_trip_equal = True
+
+    def items_per_step(self) -> int:
+        return 1
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "bytes": files.size_of(self.path),
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "round_trip_equal": getattr(self, "round_trip_equal", False),
+            **files.describe_scratch(self.folder),
+        }
+
+    def runtime_info(self) -> dict[str, Any]:
+        return torch_runtime_info(self.device)
+
+    def teardown(self) -> None:
+        files.remove(self.folder)

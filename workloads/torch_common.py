@@ -1,0 +1,98 @@
+"""What every PyTorch workload shares: settings, seeding, device sync, CUDA-event phase timing."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from harness.errors import WorkloadError
+from harness.workload import PhaseTimer, Workload
+
+
+def configure_torch(workload: Workload, tf32: bool = False) -> Any:
+    """Import torch, fix threads and seeds, set TF32 explicitly, check the device."""
+    import torch
+
+    threads = workload.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
+    if threads:
+        torch.set_num_threads(threads)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:  # already set once in this process
+            pass
+    torch.manual_seed(workload.seed)
+    if workload.device == "cuda":
+        if not torch.cuda.is_available():
+            raise WorkloadError("--device cuda was asked for but torch sees no CUDA device")
+        torch.cuda.manual_seed_all(workload.seed)
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
+    return torch
+
+
+def torch_runtime_info(device: str) -> dict[str, Any]:
+    import torch
+
+    info: dict[str, Any] = {
+        "framework_version": torch.__version__,
+        "num_threads": torch.get_num_threads(),
+        "num_interop_threads": torch.get_num_interop_threads(),
+        "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+        "tf32_cudnn": torch.backends.cudnn.allow_tf32,
+        "cuda_build": torch.version.cuda,
+    }
+    if device == "cuda":
+        info["device_name"] = torch.cuda.get_device_name()
+        info["cudnn"] = torch.backends.cudnn.version()
+    return info
+
+
+def synchronize_device(device: str) -> None:
+    if device == "cuda":
+        import torch
+
+        torch.cuda.synchronize()
+
+
+class CudaEventPhaseTimer(PhaseTimer):
+    """Phase boundaries as CUDA events recorded on the current stream; one sync per block.
+
+    Device time per phase comes from the events; the host clock at each mark gives the host's
+    dispatch time per phase, kept beside it.
+    """
+
+    def __init__(self, clock: Callable[[], float]):
+        super().__init__(clock, None)
+        import torch
+
+        self.torch = torch
+        self.events: list[tuple[str, Any]] = []
+        self.host: dict[str, float] = {}
+
+    def _event(self) -> Any:
+        event = self.torch.cuda.Event(enable_timing=True)
+        event.record()
+        return event
+
+    def start_block(self) -> None:
+        self.events = [("", self._event())]
+        self.host = {}
+        self.previous = self.clock()
+
+    def mark(self, phase: str) -> None:
+        self.events.append((phase, self._event()))
+        now = self.clock()
+        self.host[phase] = self.host.get(phase, 0.0) + (now - self.previous)
+        self.previous = now
+
+    def end_block(self) -> dict[str, float]:
+        self.torch.cuda.synchronize()
+        totals: dict[str, float] = {}
+        for (_, before), (phase, after) in zip(self.events, self.events[1:], strict=False):
+            totals[phase] = totals.get(phase, 0.0) + before.elapsed_time(after) / 1e3
+        return totals
+
+    def host_totals(self) -> dict[str, float]:
+        return self.host

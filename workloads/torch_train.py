@@ -1,0 +1,234 @@
+"""PyTorch training steps: ``loss.backward()`` and ``optimizer.step()``, phase by phase.
+
+* ``torch.mlp``: flattened 28×28 inputs through hidden layers to classes;
+* ``torch.cnn``: a small CNN on 3×H×W images.
+
+Phases: ``forward`` (model + loss), ``backward`` (``loss.backward()``), ``update``
+(``optimizer.step()`` and ``zero_grad``). On CUDA the phase boundaries are CUDA events with one
+synchronize per block, and host dispatch time per phase is kept as ``host_samples``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from harness.errors import WorkloadError
+from harness.params import Param
+from harness.workload import Mark, PhaseTimer, Workload
+from workloads.torch_common import (
+    CudaEventPhaseTimer,
+    configure_torch,
+    synchronize_device,
+    torch_runtime_info,
+)
+
+COMMON = (
+    Param("batch_size", "int", 128, "samples per step", minimum=1),
+    Param("classes", "int", 10, "output classes", minimum=2),
+    Param(
+        "loss",
+        "str",
+        "cross_entropy",
+        "cross_entropy, or mse on one-hot targets",
+        choices=("cross_entropy", "mse"),
+    ),
+    Param("optimizer", "str", "sgd", "sgd or adam", choices=("sgd", "adam")),
+    Param("lr", "float", 0.01, "learning rate", minimum=0),
+    Param(
+        "dtype",
+        "str",
+        "float32",
+        "float32, or bfloat16 autocast (CUDA)",
+        choices=("float32", "bfloat16"),
+    ),
+    Param("tf32", "bool", False, "allow TF32 matmuls/convolutions (CUDA); set explicitly"),
+    Param("compile", "bool", False, "torch.compile the model (compile time = first step)"),
+)
+
+
+class _TorchStep(Workload):
+    framework = "torch"
+    kind = "train_step"
+    devices = ("cpu", "cuda")
+    requires = ("torch",)
+
+    def setup(self) -> None:
+        torch = configure_torch(self, tf32=self.p["tf32"])
+        self.torch = torch
+        if self.p["dtype"] == "bfloat16" and self.device != "cuda":
+            raise WorkloadError("dtype=bfloat16 autocast is measured on CUDA only; use float32")
+        self.model = self.build_model(torch).to(self.device)
+        x, labels = self.make_batch(torch)
+        self.x = x.to(self.device)
+        self.labels = labels.to(self.device)
+        if self.p["loss"] == "mse":
+            self.target = torch.nn.functional.one_hot(self.labels, self.p["classes"]).float()
+            self.loss_fn = torch.nn.MSELoss()
+        else:
+            self.target = self.labels
+            self.loss_fn = torch.nn.CrossEntropyLoss()
+        if self.p["optimizer"] == "adam":
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.p["lr"])
+        else:
+            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.p["lr"])
+        self.forward_model = self.model
+        if self.p["compile"]:
+            self.forward_model = torch.compile(self.model)
+        self.loss = torch.zeros(())
+        self.compiles_at_start: int | None = None
+
+    def build_model(self, torch: Any) -> Any:
+        raise NotImplementedError
+
+    def make_batch(self, torch: Any) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    def step(self, mark: Mark) -> None:
+        torch = self.torch
+        if self.p["dtype"] == "bfloat16":
+            with torch.autocast("cuda", dtype=torch.bfloat16):
+                output = self.forward_model(self.x)
+                loss = self.loss_fn(output.float(), self.target)
+        else:
+            output = self.forward_model(self.x)
+            loss = self.loss_fn(output, self.target)
+        mark("forward")
+        loss.backward()
+        mark("backward")
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        mark("update")
+        self.loss = loss.detach()
+
+    def synchronize(self) -> None:
+        synchronize_device(self.device)
+
+    def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
+        if self.device == "cuda":
+            return CudaEventPhaseTimer(clock)
+        return PhaseTimer(clock, None)
+
+    # --- recompiles and peak memory -------------------------------------------------------
+    def on_measure_start(self) -> None:
+        if self.p["compile"]:
+            self.compiles_at_start = self._frames_compiled()
+        if self.device == "cuda":
+            self.torch.cuda.reset_peak_memory_stats()
+
+    def _frames_compiled(self) -> int:
+        from torch._dynamo.utils import counters
+
+        return int(counters["stats"].get("unique_graphs", 0))
+
+    def check_after_measure(self) -> None:
+        if self.compiles_at_start is not None:
+            now = self._frames_compiled()
+            if now != self.compiles_at_start:
+                raise WorkloadError(
+                    f"torch.compile recompiled during the measured blocks "
+                    f"({now - self.compiles_at_start} new graph(s)); the measurement mixes "
+                    "compile time into step time. Fix the shapes/dtypes that change."
+                )
+
+    def metrics(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "flops_per_step": self.flops_per_step(),
+            "final_loss": float(self.loss),
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+        }
+        if self.device == "cuda":
+            out["peak_gpu_memory_bytes"] = int(self.torch.cuda.max_memory_allocated())
+        return out
+
+    def runtime_info(self) -> dict[str, Any]:
+        return torch_runtime_info(self.device)
+
+    def flops_per_step(self) -> int:
+        """Analytic: 2·MACs forward; backward = weight grads + input grads (none for layer 1)."""
+        forward_layers = self.layer_macs()
+        forward = 2 * sum(forward_layers)
+        backward = 2 * sum(forward_layers) + 2 * sum(forward_layers[1:])
+        return forward + backward
+
+    def layer_macs(self) -> list[int]:
+        raise NotImplementedError
+
+
+class TorchMLPStep(_TorchStep):
+    name = "torch.mlp"
+    description = "MLP on flattened 28×28 inputs; MSE or cross-entropy; SGD or Adam."
+    params = (
+        *COMMON,
+        Param("features", "int", 784, "input features (28×28)", minimum=1),
+        Param("hidden", "ints", (256, 128), "hidden widths, like 256x128"),
+    )
+
+    def widths(self) -> list[int]:
+        return [self.p["features"], *self.p["hidden"], self.p["classes"]]
+
+    def build_model(self, torch: Any) -> Any:
+        layers: list[Any] = []
+        widths = self.widths()
+        for i, (a, b) in enumerate(zip(widths, widths[1:], strict=False)):
+            layers.append(torch.nn.Linear(a, b))
+            if i < len(widths) - 2:
+                layers.append(torch.nn.ReLU())
+        return torch.nn.Sequential(*layers)
+
+    def make_batch(self, torch: Any) -> tuple[Any, Any]:
+        generator = torch.Generator().manual_seed(self.seed)
+        x = torch.randn(self.p["batch_size"], self.p["features"], generator=generator)
+        labels = torch.randint(0, self.p["classes"], (self.p["batch_size"],), generator=generator)
+        return x, labels
+
+    def layer_macs(self) -> list[int]:
+        widths = self.widths()
+        return [self.p["batch_size"] * a * b for a, b in zip(widths, widths[1:], strict=False)]
+
+
+class TorchCNNStep(_TorchStep):
+    name = "torch.cnn"
+    description = "Small CNN (conv-ReLU-pool ×2, linear) on 3×H×W images."
+    params = (
+        *COMMON,
+        Param("image_size", "int", 32, "image height and width", minimum=8),
+        Param("channels", "ints", (16, 32), "conv widths, like 16x32"),
+        Param("channels_last", "bool", False, "channels_last memory format"),
+    )
+
+    def build_model(self, torch: Any) -> Any:
+        nn = torch.nn
+        c1, c2 = (list(self.p["channels"]) + [32, 32])[:2]
+        side = self.p["image_size"] // 4
+        model = nn.Sequential(
+            nn.Conv2d(3, c1, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(c1, c2, 3, padding=1),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(c2 * side * side, self.p["classes"]),
+        )
+        if self.p["channels_last"]:
+            model = model.to(memory_format=torch.channels_last)
+        return model
+
+    def make_batch(self, torch: Any) -> tuple[Any, Any]:
+        generator = torch.Generator().manual_seed(self.seed)
+        size = self.p["image_size"]
+        x = torch.randn(self.p["batch_size"], 3, size, size, generator=generator)
+        if self.p["channels_last"]:
+            x = x.contiguous(memory_format=torch.channels_last)
+        labels = torch.randint(0, self.p["classes"], (self.p["batch_size"],), generator=generator)
+        return x, labels
+
+    def layer_macs(self) -> list[int]:
+        n, s = self.p["batch_size"], self.p["image_size"]
+        c1, c2 = (list(self.p["channels"]) + [32, 32])[:2]
+        return [
+            n * c1 * s * s * 3 * 9,
+            n * c2 * (s // 2) ** 2 * c1 * 9,
+            n * c2 * (s // 4) ** 2 * self.p["classes"],
+        ]
