@@ -140,7 +140,7 @@ def test_dataloader_shapes_and_labels_match_folders(workers, tmp_path, monkeypat
         num_workers=workers,
     )
     root = ensure_dataset(3, 5, 24, 0)
-    files, labels, classes = list_images(root)
+    _files, labels, classes = list_images(root)
     assert classes == ["class_000", "class_001", "class_002"]
     seen_labels = []
     for images, batch_labels in w.loader:

@@ -10,6 +10,7 @@ outputs identical to the original model's: checked after the measurement, never 
 
 from __future__ import annotations
 
+import itertools
 import os
 from typing import Any
 
@@ -66,7 +67,7 @@ class TorchCheckpoint(Workload):
         torch = self.torch
         widths = [self.p["features"], *self.p["hidden"], 10]
         layers: list[Any] = []
-        for a, b in zip(widths, widths[1:], strict=False):
+        for a, b in itertools.pairwise(widths):
             layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
         return torch.nn.Sequential(*layers[:-1]).to(self.device)
 

@@ -10,6 +10,7 @@ synchronize per block, and host dispatch time per phase is kept as ``host_sample
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -170,7 +171,7 @@ class TorchMLPStep(_TorchStep):
     def build_model(self, torch: Any) -> Any:
         layers: list[Any] = []
         widths = self.widths()
-        for i, (a, b) in enumerate(zip(widths, widths[1:], strict=False)):
+        for i, (a, b) in enumerate(itertools.pairwise(widths)):
             layers.append(torch.nn.Linear(a, b))
             if i < len(widths) - 2:
                 layers.append(torch.nn.ReLU())
@@ -184,7 +185,7 @@ class TorchMLPStep(_TorchStep):
 
     def layer_macs(self) -> list[int]:
         widths = self.widths()
-        return [self.p["batch_size"] * a * b for a, b in zip(widths, widths[1:], strict=False)]
+        return [self.p["batch_size"] * a * b for a, b in itertools.pairwise(widths)]
 
 
 class TorchCNNStep(_TorchStep):
@@ -199,7 +200,7 @@ class TorchCNNStep(_TorchStep):
 
     def build_model(self, torch: Any) -> Any:
         nn = torch.nn
-        c1, c2 = (list(self.p["channels"]) + [32, 32])[:2]
+        c1, c2 = ([*list(self.p["channels"]), 32, 32])[:2]
         side = self.p["image_size"] // 4
         model = nn.Sequential(
             nn.Conv2d(3, c1, 3, padding=1),
@@ -226,7 +227,7 @@ class TorchCNNStep(_TorchStep):
 
     def layer_macs(self) -> list[int]:
         n, s = self.p["batch_size"], self.p["image_size"]
-        c1, c2 = (list(self.p["channels"]) + [32, 32])[:2]
+        c1, c2 = ([*list(self.p["channels"]), 32, 32])[:2]
         return [
             n * c1 * s * s * 3 * 9,
             n * c2 * (s // 2) ** 2 * c1 * 9,
