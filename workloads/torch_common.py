@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from typing import Any
@@ -17,10 +18,8 @@ def configure_torch(workload: Workload, tf32: bool = False) -> Any:
     threads = workload.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
     if threads:
         torch.set_num_threads(threads)
-        try:
+        with contextlib.suppress(RuntimeError):  # already set once in this process
             torch.set_num_interop_threads(1)
-        except RuntimeError:  # already set once in this process
-            pass
     torch.manual_seed(workload.seed)
     if workload.device == "cuda":
         if not torch.cuda.is_available():
