@@ -41,7 +41,7 @@ def stability(median: float | None, iqr: float | None) -> str:
     """'stable', 'unstable' (IQR/median > 10%) or 'rejected' (> 25%)."""
     if not median or iqr is None or math.isnan(median):
         return "unknown"
-    relative = iqr / median
+    relative = iqr / abs(median)  # a phase obtained by subtraction can be negative
     if relative > REJECTED_IQR:
         return "rejected"
     if relative > UNSTABLE_IQR:

@@ -108,7 +108,25 @@ class Timer:
                 gc.enable()
         totals = dict(phase_timer.end_block())
         host = phase_timer.host_totals() or {}
+        if workload.has_fused_step:
+            # the phased block measured the phases; the step samples time the fused call
+            start, end = self._fused_block(workload, steps)
         return end - start, totals, dict(host)
+
+    def _fused_block(self, workload: Workload, steps: int) -> tuple[float, float]:
+        gc_was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            workload.synchronize()
+            start = self.clock()
+            for _ in range(steps):
+                workload.fused_step()
+            workload.synchronize()
+            end = self.clock()
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return start, end
 
     def _check_phases(self, workload: Workload, totals: dict[str, float]) -> None:
         if tuple(totals) != tuple(workload.phases):
@@ -137,7 +155,7 @@ class Timer:
 
         workload.on_measure_start()
         # 3. Grow the block until it lasts at least the target (as blocked_autorange does).
-        steps = max(1, math.ceil(target / estimate)) if estimate > 0 else 1
+        steps = max(1, math.ceil(round(target / estimate, 9))) if estimate > 0 else 1
         calibration = 0
         while True:
             elapsed, totals, host = self._block(workload, steps)

@@ -49,6 +49,8 @@ def derived_metrics(
     step = summary["step"]["median"]
     if out.get("flops_per_step") and step:
         out["achieved_gflops"] = out["flops_per_step"] / step / 1e9
+    if out.get("train_steps_per_step") and step:
+        out["seconds_per_train_step"] = step / out["train_steps_per_step"]
     if out.get("bytes"):
         for phase in phases:
             median = summary.get(phase, {}).get("median")

@@ -73,6 +73,10 @@ class Workload:
     requires: ClassVar[tuple[str, ...]] = ()
     #: True when the device runs asynchronously and the host clock needs a synchronize per phase.
     sync_phases: ClassVar[bool] = False
+    #: True when the phases are measured by separate functions (Keras ``tf.function`` phases)
+    #: and ``fused_step`` is the real training step: the timer then takes the ``step`` samples
+    #: from blocks of ``fused_step`` and the phase samples from blocks of ``step``.
+    has_fused_step: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -91,6 +95,10 @@ class Workload:
         """Build data and model; import the framework here."""
 
     def step(self, mark: Mark) -> None:
+        raise NotImplementedError
+
+    def fused_step(self) -> None:
+        """One whole training step in one call (only when ``has_fused_step``)."""
         raise NotImplementedError
 
     def synchronize(self) -> None:

@@ -163,3 +163,29 @@ def test_real_clock_overhead_is_small_and_positive():
 def test_bad_settings_are_user_errors(bad):
     with pytest.raises(UserError):
         TimerSettings(**bad)
+
+
+class FusedAndPhased(ScriptedStep):
+    """Phases by separate functions (costly), the real step fused (cheaper)."""
+
+    has_fused_step = True
+
+    def fused_step(self) -> None:
+        self.clock.advance(0.002)
+
+
+def test_fused_step_supplies_the_step_samples():
+    clock = FakeClock()
+    settings = TimerSettings(
+        warmup_time=0,
+        warmup_max_steps=0,
+        min_time=0,
+        min_blocks=2,
+        max_blocks=2,
+        min_block_time=0.01,
+    )
+    m = Timer(settings, clock=clock).run(FusedAndPhased(clock, first_extra=0.0))
+    assert m.samples["forward"] == pytest.approx([0.001, 0.001])
+    assert m.samples["backward"] == pytest.approx([0.002, 0.002])
+    assert m.samples["step"] == pytest.approx([0.002, 0.002])
+    assert m.block_size == 5  # calibrated on the fused step: 0.01 / 0.002

@@ -13,6 +13,12 @@ CATALOGUE: dict[str, str] = {
     "torch.cnn": "workloads.torch_train:TorchCNNStep",
     "torch.checkpoint": "workloads.torch_checkpoint:TorchCheckpoint",
     "torch.dataloader": "workloads.torch_pipeline:TorchDataLoader",
+    # Keras 3 (tensorflow by default; torch or jax backends with backend=...).
+    "keras.fit": "workloads.keras_train:KerasFit",
+    "keras.step": "workloads.keras_train:KerasPhasedStep",
+    "keras.checkpoint": "workloads.keras_checkpoint:KerasCheckpoint",
+    "keras.image_dataset": "workloads.tf_pipeline:KerasImageDataset",
+    "tf.data": "workloads.tf_pipeline:TfDataPipeline",
     # The decode-only baseline for the image pipelines.
     "pillow.decode": "workloads.pillow_decode:PillowDecode",
     # A no-op workload: measures the harness's own overhead.

@@ -1,0 +1,135 @@
+"""Keras save/load: the ``.keras`` archive (``model.save`` / ``keras.models.load_model``),
+weights only (``.weights.h5``), and a TensorFlow SavedModel (``model.export``, reloaded with
+``tf.saved_model.load``).
+
+Phases ``save`` (write + fsync) and ``load`` (read back; with ``cold_read`` the files are evicted
+from the page cache first). After the measurement the reloaded model's outputs are compared with
+the original's on a fixed batch: they must be equal.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.errors import WorkloadError
+from harness.params import Param
+from harness.workload import CHECKPOINT_PHASES, Mark, Workload
+from workloads import checkpoint_files as files
+from workloads import keras_models
+from workloads.keras_common import BACKEND_PARAM, configure_keras, keras_runtime_info
+
+
+class KerasCheckpoint(Workload):
+    name = "keras.checkpoint"
+    framework = "keras"
+    kind = "save_load"
+    phases = CHECKPOINT_PHASES
+    devices = ("cpu", "cuda")
+    requires = ("keras",)
+    description = "Save and reload a Keras model: .keras archive, .weights.h5 or SavedModel."
+    params = (
+        Param(
+            "format",
+            "str",
+            "keras",
+            "keras (archive), weights (.weights.h5) or savedmodel",
+            choices=("keras", "weights", "savedmodel"),
+        ),
+        Param(
+            "style",
+            "str",
+            "sequential",
+            "sequential or functional (archives rebuild the model from its config)",
+            choices=("sequential", "functional"),
+        ),
+        Param("hidden", "ints", (1024, 1024), "hidden widths of the MLP saved"),
+        Param("features", "int", 784, "input features", minimum=1),
+        Param("cold_read", "bool", True, "evict the files from the page cache before load"),
+        BACKEND_PARAM,
+    )
+
+    def setup(self) -> None:
+        keras = configure_keras(self)
+        self.keras = keras
+        if self.p["format"] == "savedmodel" and keras.backend.backend() != "tensorflow":
+            raise WorkloadError("format=savedmodel needs backend=tensorflow")
+        spec = {
+            "model": "mlp",
+            "style": self.p["style"],
+            "regularization": "none",
+            "features": self.p["features"],
+            "hidden": self.p["hidden"],
+            "classes": 10,
+            "batch_size": 4,
+        }
+        self.spec = spec
+        self.model = keras_models.build_model(keras, spec)
+        self.probe, _ = keras_models.make_data(spec, self.seed + 1)
+        self.folder = files.scratch_dir("harness-keras-ckpt-")
+        self.path = (
+            self.folder
+            / {"keras": "model.keras", "weights": "model.weights.h5", "savedmodel": "savedmodel"}[
+                self.p["format"]
+            ]
+        )
+        if self.p["format"] == "weights":
+            self.target = keras_models.build_model(keras, spec)  # loaded into, never trained
+        self.loaded: Any = None
+
+    def step(self, mark: Mark) -> None:
+        fmt = self.p["format"]
+        if fmt == "keras":
+            self.model.save(self.path)
+        elif fmt == "weights":
+            self.model.save_weights(self.path)
+        else:
+            files.remove(self.path)
+            self.model.export(str(self.path), verbose=False)
+        if self.path.is_dir():
+            files.fsync_tree(self.path)
+        else:
+            files.fsync_path(self.path)
+        if self.p["cold_read"]:
+            files.evict(self.path)
+        mark("save")
+        if fmt == "keras":
+            self.loaded = self.keras.models.load_model(self.path)
+        elif fmt == "weights":
+            self.target.load_weights(self.path)
+            self.loaded = self.target
+        else:
+            import tensorflow as tf
+
+            self.loaded = tf.saved_model.load(str(self.path))
+        mark("load")
+
+    def check_after_measure(self) -> None:
+        import numpy as np
+
+        to_numpy = self.keras.ops.convert_to_numpy
+        expected = to_numpy(self.model(self.probe, training=False))
+        if self.p["format"] == "savedmodel":
+            got = np.asarray(self.loaded.serve(self.probe))
+        else:
+            got = to_numpy(self.loaded(self.probe, training=False))
+        if not np.array_equal(expected, got):
+            diff = float(np.max(np.abs(expected - got)))
+            raise WorkloadError(f"the reloaded model's outputs differ (max |diff| {diff:g})")
+        self.round_trip_equal = True
+
+    def items_per_step(self) -> int:
+        return 1
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "bytes": files.size_of(self.path),
+            "parameters": int(self.model.count_params()),
+            "round_trip_equal": getattr(self, "round_trip_equal", False),
+            **files.describe_scratch(self.folder),
+        }
+
+    def runtime_info(self) -> dict[str, Any]:
+        return keras_runtime_info(self.keras.backend.backend())
+
+    def teardown(self) -> None:
+        files.remove(self.folder)
