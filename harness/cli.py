@@ -99,6 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gpus", default=None, help="docker: 'all' or a count, like --gpus all")
     run.add_argument("--cpuset-cpus", default=None, help="docker: CPUs the container may use")
     run.add_argument(
+        "--network",
+        default=None,
+        help="docker: network for the containers (default: none; 'host' only when asked)",
+    )
+    run.add_argument(
         "--memory",
         default=None,
         help="memory limit: docker --memory, or the local launcher's watchdog (512m, 2g)",
@@ -312,6 +317,7 @@ def command_run(args: argparse.Namespace) -> int:
         timer = replace(timer, **changes)
     if args.launcher != "docker":
         for flag, value in (
+            ("--network", args.network),
             ("--image", args.image),
             ("--gpus", args.gpus),
             ("--cpuset-cpus", args.cpuset_cpus),
@@ -328,6 +334,7 @@ def command_run(args: argparse.Namespace) -> int:
             gpus=args.gpus,
             cpuset_cpus=args.cpuset_cpus,
             memory=memory,
+            network=args.network or "none",
         )
     else:
         launcher = make_launcher(args.launcher)

@@ -63,7 +63,7 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
     """Run one task and return its record (status ``ok`` or ``error``; never raises)."""
     from harness.plan import Task
 
-    task = Task.from_dict(task_data)
+    task = Task.from_dict({k: v for k, v in task_data.items() if k != "collect_environment"})
     for name, value in thread_environment(task.threads).items():
         os.environ.setdefault(name, value)
     started = time.time()
@@ -122,6 +122,13 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
                 workload.teardown()
             except Exception as error:  # a failed teardown must not lose the measurement
                 record.setdefault("warnings", []).append(f"teardown failed: {error}")
+    if task_data.get("collect_environment"):
+        from harness.environment import collect
+
+        inner = collect(launcher="worker")
+        inner["uid"] = os.getuid()
+        inner["root_writable"] = os.access("/usr", os.W_OK)
+        record["worker_environment"] = inner
     record["finished_at"] = _iso(time.time())
     record.update(peak_memory())
     return record

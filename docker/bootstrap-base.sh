@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Make a Debian base image with no registry at all: debootstrap a minimal bookworm with Python
+# and its venv module, then `docker import` it. For air-gapped sites (and machines whose engine
+# cannot pull). Needs root, debootstrap and a Debian mirror (or a local mirror via MIRROR=...).
+#   bash docker/bootstrap-base.sh [NAME]      default NAME: harness-base:bookworm
+set -euo pipefail
+name=${1:-harness-base:bookworm}
+mirror=${MIRROR:-http://deb.debian.org/debian}
+if docker image inspect "$name" >/dev/null 2>&1; then
+  echo "base image $name is present"
+  exit 0
+fi
+command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install -y debootstrap" >&2; exit 2; }
+root=$(mktemp -d /tmp/harness-base.XXXXXX)
+trap 'rm -rf "$root"' EXIT
+echo "bootstrapping Debian bookworm (minbase + python3) into $root ..."
+debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates bookworm "$root" "$mirror" >/dev/null
+rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+tar -C "$root" -c . | docker import --change 'CMD ["/bin/bash"]' - "$name" >/dev/null
+echo "base image $name is ready"

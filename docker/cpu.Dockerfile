@@ -1,0 +1,40 @@
+# The CPU image: Python, the project and its frameworks, installed offline from a wheelhouse.
+#   harness images build --target cpu [--base IMAGE]     (or: make images)
+# BASE is any Debian-like image with python3 and its venv module: python:3.11-slim by default,
+# or a registry-free base made by docker/bootstrap-base.sh.
+ARG BASE=python:3.11-slim
+FROM ${BASE}
+
+ARG BASE
+LABEL org.harness.target="cpu" \
+      org.harness.base="${BASE}"
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_INDEX=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HOME=/tmp \
+    KERAS_HOME=/tmp/keras \
+    MPLCONFIGDIR=/tmp/matplotlib \
+    HARNESS_DATA_DIR=/tmp/harness-data \
+    HARNESS_SCRATCH_DIR=/tmp/harness-scratch \
+    TF_CPP_MIN_LOG_LEVEL=2
+
+RUN python3 -m venv /opt/venv && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness
+ENV PATH=/opt/venv/bin:$PATH
+
+# Dependencies first (a layer that changes only with the lock), then the project's own wheel.
+COPY requirements/constraints.txt /opt/harness/constraints.txt
+COPY docker/wheelhouse/cpu /opt/wheels
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir --no-index --find-links /opt/wheels \
+        -c /opt/harness/constraints.txt -r /opt/wheels/requirements.txt \
+    && rm -rf /opt/wheels
+COPY docker/wheelhouse/project /opt/project-wheel
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir --no-index --no-deps /opt/project-wheel/*.whl \
+    && rm -rf /opt/project-wheel
+
+USER 10001:10001
+WORKDIR /tmp
+ENTRYPOINT ["python3", "-m", "harness.worker"]

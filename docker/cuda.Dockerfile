@@ -1,0 +1,44 @@
+# The CUDA image: an NVIDIA CUDA + cuDNN runtime base, CUDA builds of torch and TensorFlow,
+# installed offline from a wheelhouse prepared on the host.
+#   harness images build --target cuda [--base IMAGE]    (or: make images-cuda)
+# Run with GPUs: harness run --launcher docker --image cuda --gpus all  (needs the NVIDIA
+# Container Toolkit on the host).
+ARG BASE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+FROM ${BASE}
+
+ARG BASE
+LABEL org.harness.target="cuda" \
+      org.harness.base="${BASE}"
+
+ENV PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PIP_NO_INDEX=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HOME=/tmp \
+    KERAS_HOME=/tmp/keras \
+    MPLCONFIGDIR=/tmp/matplotlib \
+    HARNESS_DATA_DIR=/tmp/harness-data \
+    HARNESS_SCRATCH_DIR=/tmp/harness-scratch \
+    TF_CPP_MIN_LOG_LEVEL=2 \
+    NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility
+
+# The CUDA bases carry no Python: the base must provide python3 and python3-venv, or a derived
+# base made for the site (see docker/README.md).
+RUN python3 -m venv /opt/venv && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness
+ENV PATH=/opt/venv/bin:$PATH
+
+COPY requirements/constraints.txt /opt/harness/constraints.txt
+COPY docker/wheelhouse/cuda /opt/wheels
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir --no-index --find-links /opt/wheels \
+        -c /opt/harness/constraints.txt -r /opt/wheels/requirements.txt \
+    && rm -rf /opt/wheels
+COPY docker/wheelhouse/project /opt/project-wheel
+# hadolint ignore=DL3013
+RUN pip install --no-cache-dir --no-index --no-deps /opt/project-wheel/*.whl \
+    && rm -rf /opt/project-wheel
+
+USER 10001:10001
+WORKDIR /tmp
+ENTRYPOINT ["python3", "-m", "harness.worker"]

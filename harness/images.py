@@ -1,0 +1,151 @@
+"""Build the CPU and CUDA images offline: a wheelhouse prepared on the host, then ``docker
+build`` with no network inside (the Dockerfiles install with ``--no-index``).
+
+    docker/wheelhouse/<target>/   every dependency's wheel + requirements.txt (from the lock)
+    docker/wheelhouse/project/    this project's own wheel
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from harness.environment import PROJECT_ROOT
+from harness.errors import UserError
+
+TARGETS = {
+    "cpu": {
+        "extras": ("torch", "tensorflow"),
+        "dockerfile": "docker/cpu.Dockerfile",
+        "tag": "harness:cpu",
+    },
+    "cuda": {
+        "extras": ("torch", "tensorflow-cuda"),
+        "dockerfile": "docker/cuda.Dockerfile",
+        "tag": "harness:cuda",
+    },
+}
+WHEELHOUSE = PROJECT_ROOT / "docker" / "wheelhouse"
+CONSTRAINTS = PROJECT_ROOT / "requirements" / "constraints.txt"
+
+
+def _target(name: str) -> dict[str, Any]:
+    if name not in TARGETS:
+        raise UserError(f"Unknown image target '{name}'; valid targets: {', '.join(TARGETS)}.")
+    return TARGETS[name]
+
+
+def requirements_for(target: str) -> list[str]:
+    """Core dependencies plus the target's extras, from pyproject.toml."""
+    project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
+    requirements = list(project["dependencies"])
+    for extra in _target(target)["extras"]:
+        requirements += project["optional-dependencies"][extra]
+    return requirements
+
+
+def _pip(*args: str) -> None:
+    command = [sys.executable, "-m", "pip", *args]
+    print("+ " + " ".join(command), file=sys.stderr, flush=True)
+    done = subprocess.run(command, check=False)
+    if done.returncode != 0:
+        raise UserError(f"pip {args[0]} failed (exit {done.returncode}); see its output above.")
+
+
+def prepare_wheelhouse(target: str) -> Path:
+    """Download every wheel the image needs (pip skips files already there); build ours."""
+    folder = WHEELHOUSE / target
+    folder.mkdir(parents=True, exist_ok=True)
+    requirements = requirements_for(target)
+    (folder / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    _pip(
+        "download",
+        "--quiet",
+        "--dest",
+        str(folder),
+        "--only-binary",
+        ":all:",
+        "-c",
+        str(CONSTRAINTS),
+        "-r",
+        str(folder / "requirements.txt"),
+    )
+    project = WHEELHOUSE / "project"
+    shutil.rmtree(project, ignore_errors=True)
+    project.mkdir(parents=True)
+    _pip("wheel", "--quiet", "--no-deps", "--wheel-dir", str(project), str(PROJECT_ROOT))
+    return folder
+
+
+def image_exists(client: Any, tag: str) -> bool:
+    import docker
+
+    try:
+        client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return False
+    return True
+
+
+def build_image(
+    target: str, tag: str | None = None, base: str | None = None, if_missing: bool = False
+) -> str:
+    from harness.launch.docker import docker_client, resolve_image
+
+    spec = _target(target)
+    tag = resolve_image(tag or spec["tag"])
+    client = docker_client()
+    if if_missing and image_exists(client, tag):
+        return tag
+    prepare_wheelhouse(target)
+    build_args = {"BASE": base} if base else {}
+    print(
+        f"harness: building {tag} from {spec['dockerfile']}"
+        + (f" on {base}" if base else "")
+        + " (no network inside the build)",
+        file=sys.stderr,
+    )
+    stream = client.api.build(
+        path=str(PROJECT_ROOT),
+        dockerfile=spec["dockerfile"],
+        tag=tag,
+        buildargs=build_args,
+        rm=True,
+        forcerm=True,
+        decode=True,
+        network_mode="none",
+    )
+    for chunk in stream:
+        if "error" in chunk:
+            message = str(chunk["error"]).strip()
+            hint = ""
+            if "pull access denied" in message or "not found" in message:
+                hint = (
+                    " The base image is missing and cannot be pulled: make one with "
+                    "make base-image and pass --base harness-base:bookworm."
+                )
+            raise UserError(f"Building {tag} failed: {message}.{hint}")
+        line = str(chunk.get("stream", "")).rstrip()
+        if line:
+            print(line, file=sys.stderr, flush=True)
+    return tag
+
+
+def list_images() -> list[str]:
+    from harness.launch.docker import docker_client
+
+    client = docker_client()
+    lines = []
+    for image in client.images.list(name="harness"):
+        labels = image.labels or {}
+        for tag in image.tags:
+            lines.append(
+                f"{tag}  {image.short_id}  target={labels.get('org.harness.target')} "
+                f"base={labels.get('org.harness.base')}"
+            )
+    return lines

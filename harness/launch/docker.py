@@ -1,0 +1,259 @@
+"""The Docker launcher: each task in a fresh ``--rm`` container, through the Docker SDK.
+
+The container is locked down: a non-root user, never privileged, all capabilities dropped,
+``no-new-privileges``, a read-only root filesystem with a tmpfs for scratch files and the
+synthetic dataset, no network unless asked, argv lists only (the task travels as one JSON
+argument, never through a shell). The worker prints its record on stdout; the launcher reads it
+from the container's logs. Container start-up happens before the worker starts its clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from typing import Any
+
+from harness.errors import UserError
+from harness.launch.base import Launcher, failure_record, parse_record, stderr_tail
+from harness.plan import RunPlan, Task
+from harness.worker import thread_environment
+
+IMAGE_ALIASES = {"cpu": "harness:cpu", "cuda": "harness:cuda"}
+# [registry[:port]/]name[/name...][:tag][@sha256:digest], lower-case names as Docker requires.
+IMAGE_PATTERN = re.compile(
+    r"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+NVIDIA_HELP = (
+    "the Docker engine has no NVIDIA runtime: install the NVIDIA Container Toolkit "
+    "(nvidia-container-toolkit) on this host and restart Docker, or run without --gpus"
+)
+TMPFS_SIZE = "4g"
+
+
+def resolve_image(name: str) -> str:
+    tag = IMAGE_ALIASES.get(name, name)
+    if len(tag) > 255 or not IMAGE_PATTERN.match(tag):
+        raise UserError(
+            f"{name!r} is not a valid image name; use cpu, cuda or a Docker image reference "
+            "like registry.example.com/team/harness:cpu."
+        )
+    return tag
+
+
+def docker_client() -> Any:
+    try:
+        import docker
+    except ImportError:
+        raise UserError(
+            "The Docker launcher needs the Docker SDK: pip install 'harness[docker]'."
+        ) from None
+    try:
+        client = docker.from_env(timeout=600)
+        client.ping()
+    except Exception as error:  # DockerException, requests' ConnectionError, FileNotFoundError
+        raise UserError(
+            f"Cannot reach the Docker daemon ({_first_line(error)}); start it "
+            "(sudo systemctl start docker, or dockerd &) or point DOCKER_HOST at one."
+        ) from None
+    return client
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
+
+
+def parse_gpus(value: str | None) -> int | None:
+    """--gpus all -> -1 (every GPU), --gpus 2 -> 2, None -> None."""
+    if value is None:
+        return None
+    if value == "all":
+        return -1
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise UserError(f"--gpus takes 'all' or a positive count, got {value!r}.")
+
+
+class DockerLauncher(Launcher):
+    name = "docker"
+
+    def __init__(
+        self,
+        image: str = "cpu",
+        gpus: str | None = None,
+        cpuset_cpus: str | None = None,
+        memory: int | None = None,
+        network: str = "none",
+    ):
+        self.tag = resolve_image(image)
+        self.gpu_count = parse_gpus(gpus)
+        if cpuset_cpus is not None and not re.fullmatch(r"[0-9]+([,-][0-9]+)*", cpuset_cpus):
+            raise UserError(
+                f"--cpuset-cpus takes CPU numbers like 0-3 or 0,2, got {cpuset_cpus!r}."
+            )
+        self.cpuset_cpus = cpuset_cpus
+        self.memory = memory
+        self.network = network
+        self.client: Any = None
+        self.image: Any = None
+
+    # --- preflight -------------------------------------------------------------------------
+    def preflight(self, plan: RunPlan) -> None:
+        import docker
+
+        self.client = docker_client()
+        try:
+            self.image = self.client.images.get(self.tag)
+        except docker.errors.ImageNotFound:
+            target = {"harness:cpu": "cpu", "harness:cuda": "cuda"}.get(self.tag)
+            how = (
+                f"build it with make images{'-cuda' if target == 'cuda' else ''} "
+                f"(harness images build --target {target})"
+                if target
+                else "pull or build it first"
+            )
+            raise UserError(f"Image {self.tag} is missing; {how}.") from None
+        wants_cuda = any(task.device == "cuda" for task in plan.tasks)
+        if wants_cuda and self.gpu_count is None:
+            raise UserError("CUDA workloads in a container need GPUs: add --gpus all.")
+        if self.gpu_count is not None:
+            self._check_gpu_runtime()
+
+    def _check_gpu_runtime(self) -> None:
+        import docker
+
+        try:
+            self.client.containers.run(
+                self.tag,
+                entrypoint=["true"],
+                remove=True,
+                network_mode="none",
+                device_requests=self._device_requests(),
+            )
+        except docker.errors.APIError as error:
+            text = str(error)
+            if "device driver" in text or "nvidia" in text.lower() or "gpu" in text.lower():
+                raise UserError(f"GPUs were asked for (--gpus) but {NVIDIA_HELP}.") from None
+            raise UserError(f"A test container with GPUs failed: {_first_line(error)}.") from None
+
+    def _device_requests(self) -> list[Any]:
+        import docker
+
+        if self.gpu_count is None:
+            return []
+        return [docker.types.DeviceRequest(count=self.gpu_count, capabilities=[["gpu"]])]
+
+    # --- what the record says about the container -----------------------------------------
+    def environment(self) -> dict[str, Any]:
+        env: dict[str, Any] = {
+            "launcher": self.name,
+            "image": self.tag,
+            "cpuset_cpus": self.cpuset_cpus,
+            "memory_limit_bytes": self.memory,
+            "gpus_requested": self.gpu_count,
+            "network": self.network,
+        }
+        if self.image is not None:
+            labels = self.image.labels or {}
+            env.update(
+                image_id=self.image.id,
+                image_digests=self.image.attrs.get("RepoDigests"),
+                image_base=labels.get("org.harness.base"),
+                image_target=labels.get("org.harness.target"),
+            )
+        return env
+
+    def container_options(self, task: Task) -> dict[str, Any]:
+        """Everything the container is created with (a test inspects this)."""
+        environment = {**thread_environment(task.threads), "HARNESS_IN_CONTAINER": "1"}
+        options: dict[str, Any] = {
+            "image": self.tag,
+            "command": ["--task", json.dumps({**task.to_dict(), "collect_environment": True})],
+            "environment": environment,
+            "user": "10001:10001",
+            "read_only": True,
+            "privileged": False,
+            "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"],
+            "tmpfs": {"/tmp": f"rw,exec,nosuid,size={TMPFS_SIZE}"},
+            "shm_size": "1g",
+            "network_mode": self.network,
+            "labels": {"org.harness.workload": task.workload},
+            "detach": True,
+        }
+        if self.cpuset_cpus:
+            options["cpuset_cpus"] = self.cpuset_cpus
+        if self.memory:
+            options["mem_limit"] = self.memory
+            options["memswap_limit"] = self.memory  # no swap: over the limit means OOM-killed
+        if self.gpu_count is not None:
+            options["device_requests"] = self._device_requests()
+        return options
+
+    # --- one task --------------------------------------------------------------------------
+    def run(self, task: Task) -> dict[str, Any]:
+        import requests
+
+        import docker
+
+        if self.client is None:
+            raise UserError("DockerLauncher.run called before preflight.")
+        container = self.client.containers.create(**self.container_options(task))
+        try:
+            container.start()
+            try:
+                outcome = container.wait(timeout=task.timeout)
+                code = int(outcome.get("StatusCode", -1))
+                timed_out = False
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                container.kill()
+                code, timed_out = -1, True
+            stdout = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+            stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
+            container.reload()
+            oom_killed = bool(container.attrs.get("State", {}).get("OOMKilled"))
+        finally:
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
+        if timed_out:
+            return failure_record(
+                task,
+                "timeout",
+                f"the workload ran past its timeout of {task.timeout:g} s",
+                None,
+                stderr,
+            )
+        if oom_killed:
+            limit = f" of {self.memory / 2**20:.0f} MiB" if self.memory else ""
+            return failure_record(
+                task, "oom", f"the container was OOM-killed (memory limit{limit})", code, stderr
+            )
+        record = parse_record(stdout)
+        if record is None:
+            status = "crashed" if code > 128 else "error"
+            return failure_record(
+                task,
+                status,
+                f"the container exited with code {code} and wrote no result",
+                code,
+                stderr,
+            )
+        record["exit_code"] = code
+        inner = record.pop("worker_environment", None) or {}
+        record["environment_extra"] = {
+            "container_python": inner.get("python"),
+            "container_os": inner.get("os_release"),
+            "container_packages": inner.get("packages"),
+            "container_cgroup": inner.get("cgroup"),
+            "container_uid": inner.get("uid"),
+            "container_root_writable": inner.get("root_writable"),
+        }
+        if record.get("status") != "ok" and record.get("error"):
+            record["error"].setdefault("stderr_tail", stderr_tail(stderr))
+        return record
+
+    def close(self) -> None:
+        if self.client is not None:
+            self.client.close()

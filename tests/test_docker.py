@@ -1,0 +1,196 @@
+"""The Docker launcher against a real engine (CI provides one; no mocked client).
+
+HARNESS_REQUIRE_DOCKER=1 (set by .ci/run) turns a missing engine into a failure, so a broken
+engine cannot hide behind skips. HARNESS_BASE_IMAGE names the base to build on where no
+registry can be reached (CI bootstraps one with docker/bootstrap-base.sh).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, read_jsonl
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="session")
+def engine():
+    from harness.errors import UserError
+    from harness.launch.docker import docker_client
+
+    try:
+        client = docker_client()
+    except UserError as error:
+        if os.environ.get("HARNESS_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"HARNESS_REQUIRE_DOCKER=1 but the engine is unusable: {error}")
+        pytest.skip(f"no Docker engine: {error}")
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def cpu_image(engine):
+    """Build harness:cpu through the real CLI (cached layers make a rebuild quick)."""
+    base = os.environ.get("HARNESS_BASE_IMAGE")
+    command = [sys.executable, "-m", "harness", "images", "build", "--target", "cpu"]
+    if base:
+        command += ["--base", base]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return "harness:cpu"
+
+
+def test_smoke_suite_in_a_container_has_the_shape_of_a_local_run(cli, tmp_path, cpu_image):
+    in_container = tmp_path / "docker.jsonl"
+    local = tmp_path / "local.jsonl"
+    run = cli(
+        "run",
+        "--launcher",
+        "docker",
+        "--image",
+        "cpu",
+        "--suite",
+        "smoke",
+        "--output",
+        str(in_container),
+        timeout=900,
+    )
+    assert run.returncode == 0, run
+    assert (
+        cli("run", "--suite", "smoke", "--framework", "numpy", "--output", str(local)).returncode
+        == 0
+    )
+    docker_records = read_jsonl(in_container)
+    local_records = {r["workload"]: r for r in read_jsonl(local)}
+    assert len(docker_records) == 12
+    assert all(r["status"] == "ok" for r in docker_records)
+    for record in docker_records:
+        env = record["environment"]
+        assert env["launcher"] == "docker" and env["image"] == "harness:cpu"
+        assert env["image_id"].startswith("sha256:")
+        assert env["container_python"] and env["container_packages"]["numpy"]
+        assert env["cpu_model"]  # the host hardware beside the image
+        if record["workload"] in local_records:
+            local_record = local_records[record["workload"]]
+            assert set(record) == set(local_record)
+            assert set(record["samples"]) == set(local_record["samples"])
+            assert set(local_record["environment"]) <= set(env)
+    report = cli("report", str(in_container), str(local))
+    assert report.returncode == 0 and "docker:harness:cpu" in report.stdout
+
+
+def test_containers_are_locked_down(engine, cpu_image, cli, tmp_path):
+    from harness.launch.docker import DockerLauncher
+    from harness.plan import build_plan
+    from harness.suites import get_suite
+
+    launcher = DockerLauncher(image="cpu")
+    task = build_plan(get_suite("smoke"), workloads=["numpy.linreg"]).tasks[0]
+    options = launcher.container_options(task)
+    assert options["read_only"] is True and options["privileged"] is False
+    assert options["cap_drop"] == ["ALL"] and "no-new-privileges" in options["security_opt"]
+    assert options["network_mode"] == "none"
+    assert options["user"].split(":")[0] != "0"
+    assert "volumes" not in options and "mounts" not in options  # nothing of the host writable
+    assert isinstance(options["command"], list)
+    out = tmp_path / "r.jsonl"
+    assert (
+        cli(
+            "run",
+            "--launcher",
+            "docker",
+            "--suite",
+            "smoke",
+            "--workload",
+            "numpy.linreg",
+            "--output",
+            str(out),
+        ).returncode
+        == 0
+    )
+    [record] = read_jsonl(out)
+    assert record["environment"]["container_uid"] == 10001
+    assert record["environment"]["container_root_writable"] is False
+
+
+def test_oom_killed_container_is_a_failed_result_and_the_suite_goes_on(cli, tmp_path, cpu_image):
+    out = tmp_path / "r.jsonl"
+    run = cli(
+        "run",
+        "--launcher",
+        "docker",
+        "--suite",
+        "smoke",
+        "--workload",
+        "workloads.faults:Allocate",
+        "--param",
+        "megabytes=2000",
+        "--workload",
+        "numpy.linreg",
+        "--memory",
+        "256m",
+        "--output",
+        str(out),
+    )
+    assert run.returncode == 1, run
+    failed, ok = read_jsonl(out)
+    assert failed["status"] == "oom" and "OOM-killed" in failed["error"]["message"]
+    assert ok["status"] == "ok"
+
+
+def test_crash_and_timeout_in_a_container(cli, tmp_path, cpu_image):
+    out = tmp_path / "r.jsonl"
+    run = cli(
+        "run",
+        "--launcher",
+        "docker",
+        "--suite",
+        "smoke",
+        "--workload",
+        "workloads.faults:Segfault",
+        "--workload",
+        "workloads.faults:Hang",
+        "--timeout",
+        "8",
+        "--output",
+        str(out),
+    )
+    assert run.returncode == 1, run
+    crashed, hung = read_jsonl(out)
+    assert crashed["status"] == "crashed" and crashed["error"]["signal"] == "SIGSEGV"
+    assert hung["status"] == "timeout"
+    assert not engine_containers_left()
+
+
+def engine_containers_left() -> list:
+    from harness.launch.docker import docker_client
+
+    client = docker_client()
+    return client.containers.list(all=True, filters={"label": "org.harness.workload"})
+
+
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (["--image", "harness:missing"], {}, "is missing"),
+        (["--image", "cpu", "--gpus", "all"], {}, "NVIDIA Container Toolkit"),
+        (["--image", "cpu", "--device", "cuda", "--workload", "numpy.mlp"], {}, "--gpus all"),
+        (["--image", "Not A Name!"], {}, "not a valid image name"),
+        (
+            ["--image", "cpu"],
+            {"DOCKER_HOST": "unix:///nonexistent/docker.sock"},
+            "Cannot reach the Docker daemon",
+        ),
+    ],
+)
+def test_docker_errors_are_one_sentence(cli, engine, cpu_image, args, env, message):
+    result = cli(
+        "run", "--launcher", "docker", "--suite", "smoke", "--framework", "numpy", *args, env=env
+    )
+    assert result.returncode == 2, result
+    assert message in result.stderr and "Traceback" not in result.stderr
