@@ -65,7 +65,12 @@ bench-harness: venv ## Benchmark the harness itself; writes docs/BENCHMARKS.md
 	$(PY) -m harness.selfbench --output docs/BENCHMARKS.md $(ARGS)
 
 bench-pytest: venv ## The workloads as pytest-benchmark benchmarks (apart from the unit tests)
-	$(PY) -m pytest benchmarks --benchmark-enable --benchmark-json=$(RESULTS)/pytest-benchmark.json -p no:randomly $(ARGS)
+	@mkdir -p $(RESULTS)
+	$(PY) -m pytest benchmarks/test_numpy_torch_bench.py --benchmark-enable --benchmark-save-data \
+	    --benchmark-json=$(RESULTS)/pytest-benchmark-numpy-torch.json -q $(ARGS)
+	$(PY) -m pytest benchmarks/test_keras_bench.py --benchmark-enable --benchmark-save-data \
+	    --benchmark-json=$(RESULTS)/pytest-benchmark-keras.json -q $(ARGS)
+	$(HARNESS) report $(RESULTS)/pytest-benchmark-numpy-torch.json $(RESULTS)/pytest-benchmark-keras.json
 
 lock: ## Re-pin requirements/constraints.txt from a fresh resolve
 	bash requirements/lock.sh

@@ -497,7 +497,7 @@ def command_compare(args: argparse.Namespace) -> int:
         print(f"harness: comparison written to {args.output}", file=sys.stderr)
     else:
         print(text, end="")
-    return EXIT_FAILURES if result.regressions else EXIT_OK
+    return EXIT_FAILURES if not result.regressions.empty else EXIT_OK
 
 
 def command_baseline(args: argparse.Namespace) -> int:

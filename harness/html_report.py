@@ -110,7 +110,9 @@ def plot_pipeline_workers(summary: pd.DataFrame):
     return figure
 
 
-def render_html(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
+def render_html(
+    frame: pd.DataFrame, summary: pd.DataFrame, speedups: pd.DataFrame | None = None
+) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -133,6 +135,10 @@ def render_html(frame: pd.DataFrame, summary: pd.DataFrame) -> str:
             for r in rows
         )
         table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    if speedups is not None and not speedups.empty:
+        from harness.report import render_speedups
+
+        table += "<h2>Speed-up</h2><pre>" + html.escape(render_speedups(speedups)) + "</pre>"
     sources = ", ".join(sorted({str(s) for s in frame["source"].dropna().unique()}))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>harness report</title>

@@ -177,6 +177,122 @@ def render_markdown(summary: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _process_groups(group: pd.DataFrame) -> list[list[float]]:
+    return [g["seconds"].tolist() for _, g in group.groupby(["source", "record"], sort=False)]
+
+
+def pick_reference(setups: list[str], reference: str | None) -> str:
+    if reference is None:
+        return setups[0]
+    exact = [s for s in setups if s == reference]
+    matches = exact or [s for s in setups if reference in s]
+    if len(matches) != 1:
+        found = "no setup" if not matches else f"{len(matches)} setups"
+        raise UserError(
+            f"--reference {reference!r} matches {found}; setups: " + "; ".join(setups) + "."
+        )
+    return matches[0]
+
+
+def speedup_frame(frame: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
+    """Speed-up of every setup against a reference setup, per workload, params, device, phase.
+
+    speed-up = reference median / setup median (above 1: faster than the reference), with a 95%
+    hierarchical bootstrap interval (processes, then blocks).
+    """
+    from harness.stats import ratio_confidence_interval
+
+    ok = frame[(frame["status"] == "ok") & frame["seconds"].notna()]
+    setups = list(dict.fromkeys(ok["setup"]))
+    if len(setups) < 2:
+        return pd.DataFrame()
+    ref = pick_reference(setups, reference)
+    rows = []
+    keys = ["workload", "params", "device", "phase"]
+    for index, (key, group) in enumerate(ok.groupby(keys, sort=False)):
+        base = group[group["setup"] == ref]
+        if base.empty:
+            continue
+        base_groups = _process_groups(base)
+        for setup in setups:
+            other = group[group["setup"] == setup]
+            if other.empty:
+                continue
+            row = dict(zip(keys, key, strict=True))
+            median = float(other["seconds"].median())
+            q1, q3 = other["seconds"].quantile([0.25, 0.75])
+            row.update(
+                setup=setup,
+                reference=ref,
+                median_s=median,
+                stability=stability(median, float(q3 - q1)),
+            )
+            if setup == ref:
+                row.update(speedup=1.0, ci_low=1.0, ci_high=1.0)
+            else:
+                ratio, low, high = ratio_confidence_interval(
+                    base_groups, _process_groups(other), seed=index
+                )
+                row.update(speedup=1 / ratio, ci_low=1 / high, ci_high=1 / low)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def render_speedups(speedups: pd.DataFrame, markdown: bool = False) -> str:
+    """Pivot: one row per workload × phase, one column per setup (A, B, ... named below)."""
+    if speedups.empty:
+        return ""
+    setups = list(dict.fromkeys(speedups["setup"]))
+    letters = {setup: chr(ord("A") + i) if i < 26 else f"S{i}" for i, setup in enumerate(setups)}
+    reference = speedups["reference"].iloc[0]
+    rows = []
+    for (workload, params, device, phase), group in speedups.groupby(
+        ["workload", "params", "device", "phase"], sort=False
+    ):
+        row = {
+            "workload": workload,
+            "device": device,
+            "params": short_params(params, workload),
+            "phase": phase,
+        }
+        for setup in setups:
+            match = group[group["setup"] == setup]
+            if match.empty:
+                row[letters[setup]] = "—"
+                continue
+            r = match.iloc[0]
+            cell = format_seconds(r["median_s"])
+            if setup != reference:
+                cell += f" ×{r['speedup']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+            if r["stability"] in ("unstable", "rejected"):
+                cell += f" ({r['stability']})"
+            row[letters[setup]] = cell
+        rows.append(row)
+    legend = [f"{letters[s]} = {s}" + (" (reference)" if s == reference else "") for s in setups]
+    title = "Speed-up against the reference (×: reference median / setup median, 95% CI)"
+    if markdown:
+        header = list(rows[0])
+        lines = [
+            f"**{title}**",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "|".join("---" for _ in header) + "|",
+        ]
+        lines += ["| " + " | ".join(str(v) for v in r.values()) + " |" for r in rows]
+        return "\n".join([*lines, "", *[f"- {x}" for x in legend]]) + "\n"
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in rows[0]:
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(*[str(v) for v in r.values()])
+    buffer = io.StringIO()
+    Console(file=buffer, width=220, color_system=None).print(table)
+    return buffer.getvalue() + "\n".join(legend) + "\n"
+
+
 def write_report(
     frame: pd.DataFrame, fmt: str, output: Path | None, reference: str | None = None
 ) -> str | None:
@@ -194,8 +310,11 @@ def write_report(
                 "Parquet output needs pyarrow: pip install 'harness[parquet]'."
             ) from None
         return None
+    speedups = speedup_frame(frame, reference) if fmt in ("table", "markdown", "html") else None
     if fmt == "table":
         text = render_table(summary)
+        if speedups is not None and not speedups.empty:
+            text += "\n" + render_speedups(speedups)
         failures = failures_frame(frame)
         if not failures.empty:
             text += (
@@ -208,12 +327,14 @@ def write_report(
             )
     elif fmt == "markdown":
         text = render_markdown(summary)
+        if speedups is not None and not speedups.empty:
+            text += "\n" + render_speedups(speedups, markdown=True)
     elif fmt == "csv":
         text = summary.to_csv(index=False)
     else:
         from harness.html_report import render_html
 
-        text = render_html(frame, summary)
+        text = render_html(frame, summary, speedups)
     if output is None:
         return text
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ setup                   the setup label: ``--label`` or host/launcher/image/fram
 host, cpu_model, ...    environment: host, cpu_model, usable_cores, gpu_name, launcher, image,
                         framework_version, git_commit
 first_step_s            latency of the first step (compile / trace), repeated per row
+peak_rss_bytes          the worker's peak resident memory
 started_at              when the record's process started (UTC ISO 8601)
 ======================  =====================================================================
 """
@@ -45,7 +46,10 @@ from typing import Any
 
 from harness.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version history:
+#   1  first release; peak_rss_bytes / peak_rss_children_bytes at the top level
+#   2  memory figures grouped under "memory"; "units" says what samples and memory measure
 RESULT = "result"
 INTERRUPTED = "interrupted"
 
@@ -106,6 +110,21 @@ def migrate(record: dict[str, Any]) -> dict[str, Any]:
             f"schema_version {version} is newer than this harness understands ({SCHEMA_VERSION}); "
             "upgrade harness"
         )
+    if version == 1:
+        record = dict(record)
+        if record.get("record_type", RESULT) == RESULT:
+            memory = {
+                key: record.pop(key)
+                for key in ("peak_rss_bytes", "peak_rss_children_bytes")
+                if key in record
+            }
+            record["memory"] = memory
+            record["units"] = {
+                "samples": "seconds per step, averaged over one block",
+                "memory": "bytes",
+            }
+        record["schema_version"] = 2
+        record["migrated_from"] = 1
     return record
 
 
@@ -173,8 +192,20 @@ def load_records(
     return records
 
 
+SETUP_PACKAGES = (
+    ("torch", "torch"),
+    ("tensorflow", "tf"),
+    ("tensorflow-cpu", "tf"),
+    ("keras", "keras"),
+    ("jax", "jax"),
+    ("cupy", "cupy"),
+    ("numpy", "numpy"),
+)
+
+
 def setup_label(record: dict[str, Any]) -> str:
-    """The setup a record belongs to: its --label, else host / launcher[:image] / versions."""
+    """The setup a record belongs to: its --label, else host · hardware · launcher[:image] ·
+    framework versions (those inside the container when it ran in one)."""
     if record.get("label"):
         return str(record["label"])
     env = record.get("environment") or {}
@@ -182,13 +213,13 @@ def setup_label(record: dict[str, Any]) -> str:
     place = env.get("launcher", "local")
     if env.get("image"):
         place += f":{env['image']}"
-    framework = record.get("framework", "")
-    version = (env.get("packages") or {}).get(framework, "")
-    if framework == "keras":
-        version = (env.get("packages") or {}).get("keras", "")
-    return f"{env.get('host', '?')} · {hardware} · {place}" + (
-        f" · {framework} {version}" if version else ""
-    )
+    packages = env.get("container_packages") or env.get("packages") or {}
+    versions = []
+    for package, short in SETUP_PACKAGES:
+        version = packages.get(package)
+        if version and not any(v.startswith(short + " ") for v in versions):
+            versions.append(f"{short} {version.split('+')[0]}")
+    return " · ".join([str(env.get("host", "?")), hardware, place, " ".join(versions)])
 
 
 def framework_version(record: dict[str, Any]) -> str | None:
@@ -233,6 +264,7 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
             "framework_version": framework_version(record),
             "git_commit": env.get("git_commit"),
             "first_step_s": (record.get("timing") or {}).get("first_step_s"),
+            "peak_rss_bytes": (record.get("memory") or {}).get("peak_rss_bytes"),
             "started_at": record.get("started_at"),
         }
         for key, value in params.items():
@@ -271,6 +303,7 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
         "framework_version",
         "git_commit",
         "first_step_s",
+        "peak_rss_bytes",
         "started_at",
     ]
     frame = pd.DataFrame(rows)

@@ -55,17 +55,23 @@ def hierarchical_bootstrap_medians(
     """Bootstrap distribution of the median: resample processes, then blocks inside each.
 
     ``groups`` holds one list of block samples per process. Returns ``resamples`` medians.
+    Vectorized: groups are padded into one array and every resample is drawn at once.
     """
     arrays = [np.asarray(g, dtype=float) for g in groups if len(g)]
     if not arrays:
         return np.full(resamples, np.nan)
-    out = np.empty(resamples)
+    lengths = np.array([len(a) for a in arrays])
+    width = int(lengths.max())
+    values = np.full((len(arrays), width), np.nan)
+    for i, array in enumerate(arrays):
+        values[i, : len(array)] = array
     n_groups = len(arrays)
-    for i in range(resamples):
-        picked = rng.integers(0, n_groups, n_groups)
-        parts = [arrays[j][rng.integers(0, len(arrays[j]), len(arrays[j]))] for j in picked]
-        out[i] = np.median(np.concatenate(parts))
-    return out
+    picked = rng.integers(0, n_groups, (resamples, n_groups))  # processes, with replacement
+    picked_lengths = lengths[picked]
+    blocks = np.floor(rng.random((resamples, n_groups, width)) * picked_lengths[..., None])
+    sampled = values[picked[..., None], blocks.astype(int)]
+    sampled[np.arange(width)[None, None, :] >= picked_lengths[..., None]] = np.nan
+    return np.nanmedian(sampled.reshape(resamples, -1), axis=1)
 
 
 def ratio_confidence_interval(

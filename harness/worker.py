@@ -35,6 +35,9 @@ def thread_environment(threads: int) -> dict[str, str]:
     return env
 
 
+UNITS = {"samples": "seconds per step, averaged over one block", "memory": "bytes"}
+
+
 def peak_memory() -> dict[str, int]:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
@@ -80,11 +83,14 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
     }
     workload = None
     try:
+        import numpy
+
         from harness.stats import summarize
         from harness.timer import Timer
         from harness.workload import load_workload_class
 
         random.seed(task.seed)
+        numpy.random.seed(task.seed)  # workloads use seeded generators; this covers the rest
         cls = load_workload_class(task.path)
         record.update(framework=cls.framework, kind=cls.kind, phases=list(cls.phases))
         workload = cls(task.params, task.device, seed=task.seed, threads=task.threads)
@@ -130,7 +136,8 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
         inner["root_writable"] = os.access("/usr", os.W_OK)
         record["worker_environment"] = inner
     record["finished_at"] = _iso(time.time())
-    record.update(peak_memory())
+    record["memory"] = peak_memory()
+    record["units"] = UNITS
     return record
 
 

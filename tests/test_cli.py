@@ -16,10 +16,10 @@ def test_smoke_run_writes_jsonl_that_report_reads_back(cli, tmp_path):
     assert {r["workload"] for r in records} == {"numpy.linreg", "numpy.mlp"}
     for r in records:
         assert r["status"] == "ok"
-        assert r["schema_version"] == 1
+        assert r["schema_version"] == 2
         assert set(r["samples"]) == {"step", "forward", "backward", "update"}
         assert r["summary"]["step"]["count"] == 3
-        assert r["peak_rss_bytes"] > 0
+        assert r["memory"]["peak_rss_bytes"] > 0
         assert r["threads"]["OMP_NUM_THREADS"] is not None
         assert r["environment"]["usable_cores"] >= 1
         assert r["environment"]["gpu_count"] == 0 or r["environment"]["gpu_name"]

@@ -119,3 +119,20 @@ def test_loader_answers_any_bytes_with_records_or_a_user_error(tmp_path_factory,
         warnings.simplefilter("ignore", ResultsWarning)
         with contextlib.suppress(UserError):
             load_frame([path])
+
+
+def test_schema_v1_records_still_load(tmp_path):
+    """tests/fixtures/results-v1.jsonl was written by the first release of the record schema:
+    a result, a failed result and an interrupted-run record."""
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "results-v1.jsonl"
+    records = load_records([fixture])
+    assert all(r["schema_version"] == SCHEMA_VERSION for r in records)
+    ok = [r for r in records if r.get("status") == "ok"]
+    assert ok and all(r["memory"]["peak_rss_bytes"] > 0 for r in ok)
+    assert all("peak_rss_bytes" not in r for r in ok)
+    assert records[-1]["record_type"] == "interrupted"
+    frame = load_frame([fixture])
+    assert set(frame["status"]) == {"ok", "error"}
+    assert frame["peak_rss_bytes"].dropna().gt(0).all()

@@ -183,3 +183,14 @@ def test_cuda_phases_from_events_add_up():
     assert abs(step - phases) / step < 0.15
     assert set(m.host_samples) == {"forward", "backward", "update"}
     assert w.metrics()["peak_gpu_memory_bytes"] > 0
+
+
+def test_same_seed_same_initial_weights_and_data():
+    a = make(TorchMLPStep, batch_size=4, hidden=(8,))
+    b = make(TorchMLPStep, batch_size=4, hidden=(8,))
+    assert torch.equal(a.x, b.x) and torch.equal(a.labels, b.labels)
+    for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
+        assert torch.equal(pa, pb)
+    c = TorchMLPStep({**a.p}, "cpu", seed=1, threads=1)
+    c.setup()
+    assert not torch.equal(next(c.model.parameters()), next(a.model.parameters()))

@@ -1,0 +1,67 @@
+"""Read pytest-benchmark JSON into harness records, so ``harness report`` puts them in the same
+tidy table as the harness's own results.
+
+Benchmarks written with ``benchmark.extra_info`` keys ``workload``, ``framework``, ``kind``,
+``device``, ``params`` and ``items_per_step`` (as ``benchmarks/`` does) map one to one; others
+are named after the test. Raw per-round times are used when the file was saved with
+``--benchmark-save-data``; otherwise the median stands in as a single sample.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+
+
+def records_from_pytest_benchmark(path: Path) -> list[dict[str, Any]]:
+    from harness.results import RESULT, SCHEMA_VERSION
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise UserError(f"Cannot read pytest-benchmark file {path}: {error}.") from None
+    machine = data.get("machine_info") or {}
+    cpu = machine.get("cpu") or {}
+    commit = (data.get("commit_info") or {}).get("id")
+    environment = {
+        "host": machine.get("node"),
+        "cpu_model": cpu.get("brand_raw") or machine.get("processor"),
+        "usable_cores": cpu.get("count"),
+        "os": f"{machine.get('system', '')} {machine.get('release', '')}".strip(),
+        "python": machine.get("python_version"),
+        "git_commit": commit,
+        "launcher": "pytest-benchmark",
+        "packages": {},
+        "gpu_name": None,
+    }
+    records = []
+    for bench in data.get("benchmarks", []):
+        stats = bench.get("stats") or {}
+        info = bench.get("extra_info") or {}
+        samples = stats.get("data") or ([stats["median"]] if "median" in stats else [])
+        environment_for = dict(environment)
+        if info.get("packages"):
+            environment_for["packages"] = info["packages"]
+        records.append(
+            {
+                "schema_version": SCHEMA_VERSION,
+                "record_type": RESULT,
+                "run_id": data.get("datetime"),
+                "workload": info.get("workload") or bench.get("name"),
+                "framework": info.get("framework", "pytest-benchmark"),
+                "kind": info.get("kind", "train_step"),
+                "device": info.get("device", "cpu"),
+                "params": info.get("params") or bench.get("params") or {},
+                "status": "ok",
+                "samples": {"step": [float(v) for v in samples]},
+                "items_per_step": info.get("items_per_step", 1),
+                "timing": {"block_size": stats.get("iterations", 1), "first_step_s": None},
+                "environment": environment_for,
+                "label": info.get("label"),
+                "started_at": data.get("datetime"),
+            }
+        )
+    return records

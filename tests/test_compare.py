@@ -1,0 +1,205 @@
+"""Regression verdicts and cross-setup reports on synthetic samples of known answer."""
+
+import json
+
+import numpy as np
+import pytest
+
+from harness.compare import compare_frames, judge, render_comparison
+from harness.errors import UserError
+from harness.report import speedup_frame, write_report
+from harness.results import SCHEMA_VERSION, ResultWriter, load_frame
+from harness.stats import mann_whitney_u, stability
+
+
+def processes(median, spread=0.01, n_processes=3, blocks=20, seed=0):
+    rng = np.random.default_rng(seed)
+    return [list(median * (1 + rng.normal(0, spread, blocks))) for _ in range(n_processes)]
+
+
+def test_identical_distributions_are_unchanged():
+    verdict = judge(processes(1e-3, seed=1), processes(1e-3, seed=2))
+    assert verdict["verdict"] == "unchanged"
+    assert verdict["ci_low"] < 1 < verdict["ci_high"]
+
+
+def test_a_twenty_percent_shift_is_slower_with_a_ci_excluding_one():
+    verdict = judge(processes(1e-3, seed=1), processes(1.2e-3, seed=2))
+    assert verdict["verdict"] == "slower"
+    assert verdict["ci_low"] > 1 and verdict["ratio"] == pytest.approx(1.2, rel=0.02)
+    assert verdict["p_value"] < 0.001
+
+
+def test_a_twenty_percent_speedup_is_faster():
+    verdict = judge(processes(1e-3, seed=1), processes(0.8e-3, seed=2))
+    assert verdict["verdict"] == "faster" and verdict["ci_high"] < 1
+
+
+def test_one_wild_outlier_does_not_flip_a_verdict():
+    baseline = processes(1e-3, seed=1)
+    candidate = processes(1e-3, seed=2)
+    candidate[0][3] = 1.0  # one block 1000x slower
+    assert judge(baseline, candidate)["verdict"] == "unchanged"
+    slower = processes(1.2e-3, seed=3)
+    slower[1][0] = 1e-6  # one absurdly fast block
+    assert judge(baseline, slower)["verdict"] == "slower"
+
+
+def test_noisy_samples_are_unstable_not_judged():
+    verdict = judge(processes(1e-3, spread=0.4, seed=1), processes(1.2e-3, spread=0.4, seed=2))
+    assert verdict["verdict"] == "unstable"
+
+
+def test_minimum_effect_grows_with_the_baseline_spread():
+    verdict = judge(processes(1e-3, spread=0.05, seed=1), processes(1.07e-3, spread=0.05, seed=2))
+    assert verdict["min_effect"] > 0.05
+    assert verdict["verdict"] == "unchanged"  # 7% is inside 3 x IQR/median of a noisy baseline
+
+
+def test_mann_whitney_matches_known_values():
+    u, p = mann_whitney_u([1, 2, 3, 4, 5], [6, 7, 8, 9, 10])
+    assert u == 0 and p < 0.02
+    u, p = mann_whitney_u([1, 2, 3], [1, 2, 3])
+    assert u == 4.5 and p == pytest.approx(1.0)
+
+
+def test_stability_flags():
+    assert stability(1.0, 0.05) == "stable"
+    assert stability(1.0, 0.15) == "unstable"
+    assert stability(1.0, 0.3) == "rejected"
+    assert stability(-1.0, 0.05) == "stable"
+
+
+def write_results(path, workloads, scale=1.0, label=None, seed=0):
+    rng = np.random.default_rng(seed)
+    with ResultWriter(path) as writer:
+        for process in range(3):
+            for workload, median in workloads.items():
+                step = list(median * scale * (1 + rng.normal(0, 0.01, 15)))
+                writer.append(
+                    {
+                        "schema_version": SCHEMA_VERSION,
+                        "record_type": "result",
+                        "run_id": f"r{seed}",
+                        "workload": workload,
+                        "framework": "numpy",
+                        "kind": "train_step",
+                        "device": "cpu",
+                        "params": {"batch_size": 8},
+                        "status": "ok",
+                        "process_index": process,
+                        "label": label,
+                        "items_per_step": 8,
+                        "samples": {"step": step, "forward": [v / 2 for v in step]},
+                        "timing": {"block_size": 10, "first_step_s": 0.01},
+                        "environment": {"host": "h", "cpu_model": "c", "launcher": "local"},
+                        "started_at": f"2026-11-2{seed}T00:00:00+00:00",
+                    }
+                )
+
+
+def test_compare_frames_lists_one_sided_workloads(tmp_path):
+    write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3, "numpy.linreg": 1e-4}, seed=1)
+    write_results(tmp_path / "b.jsonl", {"numpy.mlp": 1.25e-3, "harness.noop": 1e-6}, seed=2)
+    result = compare_frames(load_frame([tmp_path / "a.jsonl"]), load_frame([tmp_path / "b.jsonl"]))
+    assert set(result.rows["verdict"]) == {"slower"}
+    assert len(result.regressions) == 2  # step and forward
+    assert any("numpy.linreg" in x for x in result.only_baseline)
+    assert any("harness.noop" in x for x in result.only_candidate)
+    markdown = render_comparison(result, "markdown")
+    assert "REGRESSION" in markdown and "**slower**" in markdown
+    assert "Only in the baseline" in markdown
+
+
+def test_compare_cli_exit_codes(cli, tmp_path):
+    write_results(tmp_path / "base.jsonl", {"numpy.mlp": 1e-3}, seed=1)
+    write_results(tmp_path / "same.jsonl", {"numpy.mlp": 1e-3}, seed=2)
+    write_results(tmp_path / "slow.jsonl", {"numpy.mlp": 1.3e-3}, seed=3)
+    write_results(tmp_path / "other.jsonl", {"numpy.linreg": 1e-3}, seed=4)
+    same = cli("compare", "base.jsonl", "same.jsonl")
+    assert same.returncode == 0 and "no regression" in same.stdout, same
+    slow = cli("compare", "base.jsonl", "slow.jsonl", "--format", "markdown")
+    assert slow.returncode == 1 and "REGRESSION" in slow.stdout
+    other = cli("compare", "base.jsonl", "other.jsonl")
+    assert other.returncode == 2 and "share no workload" in other.stderr
+    bad = cli("compare", "base.jsonl", "same.jsonl", "--alpha", "2")
+    assert bad.returncode == 2
+
+
+def test_cross_setup_speedup_with_confidence_interval(tmp_path):
+    write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3}, label="laptop", seed=1)
+    write_results(tmp_path / "b.jsonl", {"numpy.mlp": 0.5e-3}, label="server", seed=2)
+    frame = load_frame([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    speedups = speedup_frame(frame, reference="laptop")
+    server = speedups[(speedups["setup"] == "server") & (speedups["phase"] == "step")].iloc[0]
+    assert server["speedup"] == pytest.approx(2.0, rel=0.03)
+    assert server["ci_low"] < 2.0 < server["ci_high"] or server["ci_low"] > 1.9
+    with pytest.raises(UserError, match="matches no setup"):
+        speedup_frame(frame, reference="desktop")
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "csv", "html", "parquet"])
+def test_reports_are_written_and_parsed_back(tmp_path, fmt):
+    import pandas as pd
+
+    write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3}, label="laptop", seed=1)
+    write_results(tmp_path / "b.jsonl", {"numpy.mlp": 0.5e-3}, label="server", seed=2)
+    frame = load_frame([tmp_path / "a.jsonl", tmp_path / "b.jsonl"])
+    out = tmp_path / f"report.{fmt}"
+    assert write_report(frame, fmt, out, reference="laptop") is None
+    if fmt == "csv":
+        back = pd.read_csv(out)
+        assert set(back["setup"]) == {"laptop", "server"} and len(back) == 4
+    elif fmt == "parquet":
+        back = pd.read_parquet(out)
+        assert back["median_s"].notna().all() and len(back) == 4
+    elif fmt == "html":
+        text = out.read_text()
+        assert text.count("<img") >= 3  # throughput, phases, history
+        assert "data:image/png;base64," in text and "Speed-up" in text
+    else:
+        text = out.read_text()
+        assert "numpy.mlp" in text and "laptop" in text and "×2.0" in text
+
+
+def test_baseline_save_and_list(cli, tmp_path):
+    write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3})
+    saved = cli("baseline", "save", "main", "a.jsonl", "--dir", "baselines")
+    assert saved.returncode == 0, saved
+    assert (tmp_path / "baselines" / "main" / "a.jsonl").exists()
+    meta = json.loads((tmp_path / "baselines" / "main" / "baseline.json").read_text())
+    assert meta["files"] == ["a.jsonl"]
+    (tmp_path / "junk.jsonl").write_text("junk\n")
+    assert cli("baseline", "save", "bad", "junk.jsonl").returncode == 2
+    assert cli("baseline", "save", "../x", "a.jsonl").returncode == 2
+
+
+def test_pytest_benchmark_json_reads_into_the_same_table(tmp_path):
+    data = {
+        "machine_info": {
+            "node": "n",
+            "cpu": {"brand_raw": "cpu", "count": 2},
+            "python_version": "3.11",
+        },
+        "commit_info": {"id": "abc"},
+        "datetime": "2026-11-24T00:00:00",
+        "benchmarks": [
+            {
+                "name": "test_numpy_mlp",
+                "params": None,
+                "extra_info": {
+                    "workload": "numpy.mlp",
+                    "framework": "numpy",
+                    "params": {"batch_size": 8},
+                    "items_per_step": 8,
+                },
+                "stats": {"median": 0.002, "iterations": 5, "data": [0.002, 0.0021, 0.0019]},
+            }
+        ],
+    }
+    path = tmp_path / "bench.json"
+    path.write_text(json.dumps(data))
+    frame = load_frame([path])
+    assert list(frame["seconds"]) == [0.002, 0.0021, 0.0019]
+    assert set(frame["workload"]) == {"numpy.mlp"}
+    assert frame["items_per_second"].iloc[0] == pytest.approx(4000)
