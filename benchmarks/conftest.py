@@ -6,6 +6,7 @@ pytest process of its own.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from importlib import metadata
 
@@ -23,10 +24,8 @@ def make_workload(cls, **params):
 def package_versions() -> dict[str, str]:
     found = {}
     for name in ("numpy", "torch", "tensorflow-cpu", "tensorflow", "keras"):
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             found[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return found
 
 

@@ -26,7 +26,7 @@ def records_from_pytest_benchmark(path: Path) -> list[dict[str, Any]]:
     machine = data.get("machine_info") or {}
     cpu = machine.get("cpu") or {}
     commit = (data.get("commit_info") or {}).get("id")
-    environment = {
+    environment: dict[str, Any] = {
         "host": machine.get("node"),
         "cpu_model": cpu.get("brand_raw") or machine.get("processor"),
         "usable_cores": cpu.get("count"),

@@ -214,7 +214,7 @@ def setup_label(record: dict[str, Any]) -> str:
     if env.get("image"):
         place += f":{env['image']}"
     packages = env.get("container_packages") or env.get("packages") or {}
-    versions = []
+    versions: list[str] = []
     for package, short in SETUP_PACKAGES:
         version = packages.get(package)
         if version and not any(v.startswith(short + " ") for v in versions):
