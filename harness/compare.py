@@ -43,7 +43,10 @@ class Comparison:
 
 
 def _process_groups(group: pd.DataFrame) -> list[list[float]]:
-    return [g["seconds"].tolist() for _, g in group.groupby(["source", "record"], sort=False)]
+    return [
+        g["seconds"].tolist()
+        for _, g in group.groupby(["source", "record"], sort=False, dropna=False)
+    ]
 
 
 def judge(

@@ -178,7 +178,10 @@ def render_markdown(summary: pd.DataFrame) -> str:
 
 
 def _process_groups(group: pd.DataFrame) -> list[list[float]]:
-    return [g["seconds"].tolist() for _, g in group.groupby(["source", "record"], sort=False)]
+    return [
+        g["seconds"].tolist()
+        for _, g in group.groupby(["source", "record"], sort=False, dropna=False)
+    ]
 
 
 def pick_reference(setups: list[str], reference: str | None) -> str:

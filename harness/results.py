@@ -235,15 +235,15 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
-    for record in records:
+    for position, record in enumerate(records):
         if record.get("record_type", RESULT) != RESULT:
             continue
         env = record.get("environment") or {}
         params = record.get("params") or {}
         base = {
-            "source": record.get("_source"),
+            "source": record.get("_source", ""),
             "run_id": record.get("run_id"),
-            "record": record.get("_index"),
+            "record": record.get("_index", position),
             "workload": record.get("workload"),
             "framework": record.get("framework"),
             "kind": record.get("kind"),

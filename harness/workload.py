@@ -72,11 +72,11 @@ class Workload:
     #: Python module the framework is imported from (checked with find_spec, never imported).
     requires: ClassVar[tuple[str, ...]] = ()
     #: True when the device runs asynchronously and the host clock needs a synchronize per phase.
-    sync_phases: ClassVar[bool] = False
+    sync_phases: bool = False
     #: True when the phases are measured by separate functions (Keras ``tf.function`` phases)
     #: and ``fused_step`` is the real training step: the timer then takes the ``step`` samples
     #: from blocks of ``fused_step`` and the phase samples from blocks of ``step``.
-    has_fused_step: ClassVar[bool] = False
+    has_fused_step: bool = False
 
     def __init__(
         self,

@@ -157,7 +157,7 @@ class KerasPhasedStep(_KerasTrain):
                     "keras.step with the torch backend runs eagerly; "
                     "use keras.fit for jit_compile with torch"
                 )
-            self.has_fused_step = False  # type: ignore[misc]
+            self.has_fused_step = False
         else:
             raise WorkloadError(
                 "keras.step is measured for the tensorflow and torch backends; "
@@ -194,7 +194,7 @@ class KerasPhasedStep(_KerasTrain):
             jit_compile=jit,
         )
         self.tf_fused = tf.function(fused, jit_compile=jit)
-        self.has_fused_step = True  # type: ignore[misc]
+        self.has_fused_step = True
 
     def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
         if self.backend == "tensorflow":

@@ -29,6 +29,7 @@ class _HandWrittenStep(Workload):
     framework = "numpy"
     kind = "train_step"
     devices = ("cpu", "cuda")
+    loss: Any
 
     def setup(self) -> None:
         self.xp = load_array_module(self.p["array_module"], self.device)
