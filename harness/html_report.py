@@ -26,9 +26,15 @@ def _figure_to_img(figure, alt: str) -> str:
 
 
 def _label(row) -> str:
-    params = json.loads(row["params"])
-    small = ",".join(f"{k}={v}" for k, v in list(params.items())[:3])
-    return f"{row['workload']} [{row['device']}] {small}"
+    from harness.report import short_params
+
+    return f"{row['workload']} [{row['device']}] {short_params(row['params'], row['workload'])}"
+
+
+def _legend_below(axis) -> None:
+    axis.legend(
+        fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1, frameon=False
+    )
 
 
 def plot_throughput(summary: pd.DataFrame):
@@ -43,7 +49,8 @@ def plot_throughput(summary: pd.DataFrame):
     pivot.plot.barh(ax=axis)
     axis.set_xlabel("items per second (median)")
     axis.set_xscale("log")
-    axis.legend(fontsize="small", loc="best")
+    axis.set_ylabel("")
+    _legend_below(axis)
     return figure
 
 
@@ -53,13 +60,17 @@ def plot_phases(summary: pd.DataFrame):
     phases = summary[summary["phase"] != "step"].copy()
     if phases.empty:
         return None
-    phases["case"] = phases.apply(lambda r: f"{_label(r)} · {r['setup'][:30]}", axis=1)
+    multi = phases["setup"].nunique() > 1
+    phases["case"] = phases.apply(
+        lambda r: f"{_label(r)}" + (f" · {r['setup'][:40]}" if multi else ""), axis=1
+    )
     pivot = phases.pivot_table(index="case", columns="phase", values="median_s", sort=False)
     share = pivot.div(pivot.sum(axis=1), axis=0)
     figure, axis = plt.subplots(figsize=(10, 0.45 * len(share) + 1.5))
     share.plot.barh(stacked=True, ax=axis)
-    axis.set_xlabel("share of the step (phase medians)")
-    axis.legend(fontsize="small", loc="best")
+    axis.set_xlabel("share of the phase sum (phase medians)")
+    axis.set_ylabel("")
+    _legend_below(axis)
     return figure
 
 

@@ -55,11 +55,15 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
     summary = pd.DataFrame(rows)
     if summary.empty:
         return summary
+    # Workloads and parameter sets in the order they were run; phases in step order.
+    cases = list(dict.fromkeys(zip(ok["workload"], ok["params"], strict=True)))
+    first_seen = {case: index for index, case in enumerate(cases)}
+    summary["_case"] = [
+        first_seen[case] for case in zip(summary["workload"], summary["params"], strict=True)
+    ]
     summary["_order"] = summary["phase"].map(phase_order)
-    summary = summary.sort_values(
-        ["workload", "params", "device", "setup", "_order"], kind="stable"
-    )
-    return summary.drop(columns="_order").reset_index(drop=True)
+    summary = summary.sort_values(["_case", "device", "setup", "_order"], kind="stable")
+    return summary.drop(columns=["_case", "_order"]).reset_index(drop=True)
 
 
 def failures_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -194,3 +194,17 @@ def test_same_seed_same_initial_weights_and_data():
     c = TorchMLPStep({**a.p}, "cpu", seed=1, threads=1)
     c.setup()
     assert not torch.equal(next(c.model.parameters()), next(a.model.parameters()))
+
+
+@pytest.mark.slow
+def test_a_recompile_during_measurement_fails_it_with_a_reason():
+    from harness.errors import WorkloadError
+
+    w = make(TorchMLPStep, batch_size=8, hidden=(16,), compile=True)
+    w.step(lambda phase: None)  # compiles
+    w.on_measure_start()
+    w.x = w.x[:5]  # a new shape inside the measured blocks: dynamo compiles again
+    w.target = w.target[:5]
+    w.step(lambda phase: None)
+    with pytest.raises(WorkloadError, match="recompiled during the measured blocks"):
+        w.check_after_measure()
