@@ -23,9 +23,17 @@ ENV PYTHONUNBUFFERED=1 \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
 
-# The CUDA bases carry no Python: the base must provide python3 and python3-venv, or a derived
-# base made for the site (see docker/README.md).
-RUN python3 -m venv /opt/venv && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness
+# The nvidia/cuda bases carry no Python: it comes from the base's own packages when missing
+# (the one step that needs a network; `harness images build --target cuda` allows it only for
+# the default base). An air-gapped site passes --base with python3 and python3-venv inside.
+# hadolint ignore=DL3008
+RUN if ! command -v python3 >/dev/null; then \
+        apt-get update \
+        && apt-get install -y --no-install-recommends python3 python3-venv \
+        && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && python3 -m venv /opt/venv \
+    && (id -u 10001 >/dev/null 2>&1 || useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness)
 ENV PATH=/opt/venv/bin:$PATH
 
 COPY requirements/constraints.txt /opt/harness/constraints.txt

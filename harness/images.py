@@ -18,13 +18,24 @@ import tomllib
 from harness.environment import PROJECT_ROOT
 from harness.errors import UserError
 
+# The Python inside each default base (python:3.11-slim, Debian bookworm; the Ubuntu 24.04
+# CUDA base): the wheelhouse is downloaded for it, whatever Python the host runs.
+# pip takes --platform tags literally: list every manylinux glibc level both bases satisfy
+# (Debian bookworm has glibc 2.36, Ubuntu 24.04 2.39).
+PLATFORMS = (
+    "manylinux2014_x86_64",
+    *(f"manylinux_2_{minor}_x86_64" for minor in range(17, 37)),
+    "linux_x86_64",
+)
 TARGETS = {
     "cpu": {
+        "python": "3.11",
         "extras": ("torch", "tensorflow"),
         "dockerfile": "docker/cpu.Dockerfile",
         "tag": "harness:cpu",
     },
     "cuda": {
+        "python": "3.12",
         "extras": ("torch", "tensorflow-cuda"),
         "dockerfile": "docker/cuda.Dockerfile",
         "tag": "harness:cuda",
@@ -63,6 +74,7 @@ def prepare_wheelhouse(target: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     requirements = requirements_for(target)
     (folder / "requirements.txt").write_text("\n".join(requirements) + "\n")
+    platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
     _pip(
         "download",
         "--quiet",
@@ -70,6 +82,9 @@ def prepare_wheelhouse(target: str) -> Path:
         str(folder),
         "--only-binary",
         ":all:",
+        "--python-version",
+        _target(target)["python"],
+        *platforms,
         "-c",
         str(CONSTRAINTS),
         "-r",
@@ -104,10 +119,17 @@ def build_image(
         return tag
     prepare_wheelhouse(target)
     build_args = {"BASE": base} if base else {}
+    # Python packages always come from the wheelhouse (--no-index). The one exception to an
+    # offline build: the default nvidia/cuda base has no Python, which its apt must add.
+    network = "default" if (target == "cuda" and base is None) else "none"
     print(
         f"harness: building {tag} from {spec['dockerfile']}"
         + (f" on {base}" if base else "")
-        + " (no network inside the build)",
+        + (
+            " (no network inside the build)"
+            if network == "none"
+            else " (network allowed: the default CUDA base needs apt for Python)"
+        ),
         file=sys.stderr,
     )
     stream = client.api.build(
@@ -118,7 +140,7 @@ def build_image(
         rm=True,
         forcerm=True,
         decode=True,
-        network_mode="none",
+        network_mode=network,
     )
     for chunk in stream:
         if "error" in chunk:

@@ -66,6 +66,21 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return summary.drop(columns=["_case", "_order"]).reset_index(drop=True)
 
 
+def phase_gap_notes(frame: pd.DataFrame, tolerance: float = 0.10) -> str:
+    """Cases whose phases do not add up to the step within the tolerance."""
+    gaps = frame.dropna(subset=["phase_gap"]).drop_duplicates(["source", "record"])
+    if gaps.empty:
+        return ""
+    by_case = gaps.groupby(["workload", "device", "params"], sort=False)["phase_gap"].median()
+    off = by_case[by_case.abs() > tolerance]
+    if off.empty:
+        return ""
+    lines = [f"\nPhases that do not add up to the step within {tolerance:.0%} (step − phase sum):"]
+    for (workload, device, params), gap in off.items():
+        lines.append(f"  {workload} [{device}] {short_params(params, workload)}: {gap:+.1%}")
+    return "\n".join(lines) + "\n"
+
+
 def failures_frame(frame: pd.DataFrame) -> pd.DataFrame:
     failed = frame[frame["status"] != "ok"]
     return failed.drop_duplicates(["source", "record"])[
@@ -322,6 +337,7 @@ def write_report(
         text = render_table(summary)
         if speedups is not None and not speedups.empty:
             text += "\n" + render_speedups(speedups)
+        text += phase_gap_notes(frame)
         failures = failures_frame(frame)
         if not failures.empty:
             text += (

@@ -30,6 +30,7 @@ host, cpu_model, ...    environment: host, cpu_model, usable_cores, gpu_name, la
                         framework_version, git_commit
 first_step_s            latency of the first step (compile / trace), repeated per row
 peak_rss_bytes          the worker's peak resident memory
+phase_gap               (step median − sum of phase medians) / step median, for the record
 started_at              when the record's process started (UTC ISO 8601)
 ======================  =====================================================================
 """
@@ -265,6 +266,7 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
             "git_commit": env.get("git_commit"),
             "first_step_s": (record.get("timing") or {}).get("first_step_s"),
             "peak_rss_bytes": (record.get("memory") or {}).get("peak_rss_bytes"),
+            "phase_gap": (record.get("phase_gap") or {}).get("relative"),
             "started_at": record.get("started_at"),
         }
         for key, value in params.items():
@@ -304,6 +306,7 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
         "git_commit",
         "first_step_s",
         "peak_rss_bytes",
+        "phase_gap",
         "started_at",
     ]
     frame = pd.DataFrame(rows)

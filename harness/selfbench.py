@@ -317,6 +317,23 @@ def overhead(quick: bool) -> list[Row]:
     return rows
 
 
+def measured_run(quick: bool) -> list[str]:
+    """The smoke suite's single entry per workload, with meaningful measurement settings; the
+    caller gives the sizes (the default suite has several entries for some workloads)."""
+    return [
+        "--suite",
+        "smoke",
+        "--warmup-time",
+        "0.3",
+        "--min-time",
+        "0.5" if quick else "1.0",
+        "--min-blocks",
+        "10",
+        "--max-blocks",
+        "10000",
+    ]
+
+
 # --- 3. efficiency -----------------------------------------------------------------------
 def bare_matmul_gflops(batch: int, widths: list[int], threads: int) -> float:
     """GFLOP/s of exactly the matmuls an MLP training step does, with torch.mm."""
@@ -381,21 +398,7 @@ def efficiency(quick: bool) -> list[Row]:
     import importlib.util
 
     rows = []
-    # The smoke suite's entries, with meaningful sizes and measurement settings given here.
-    common = [
-        "--suite",
-        "smoke",
-        "--processes",
-        "1",
-        "--warmup-time",
-        "0.3",
-        "--min-time",
-        "0.5" if quick else "1.0",
-        "--min-blocks",
-        "10",
-        "--max-blocks",
-        "10000",
-    ]
+    common = [*measured_run(quick), "--processes", "1"]
     if importlib.util.find_spec("torch") is not None:
         hidden = (512, 512)
         batch = 256
@@ -591,17 +594,19 @@ def containers(quick: bool) -> list[Row]:
             )
         ]
     rows = []
-    for workload in ("numpy.mlp", "torch.mlp"):
-        args = [
-            "--suite",
-            "default",
-            "--workload",
-            workload,
-            "--processes",
-            "3",
+    sizes = {
+        "numpy.mlp": [
             "--param",
             "batch_size=256",
-        ]
+            "--param",
+            "features=784",
+            "--param",
+            "hidden=256",
+        ],
+        "torch.mlp": ["--param", "batch_size=256", "--param", "hidden=256"],
+    }
+    for workload, params in sizes.items():
+        args = [*measured_run(quick), "--workload", workload, "--processes", "3", *params]
         log(f"containers: {workload} local and in harness:cpu")
         local = run_harness(*args)
         docker = run_harness(*args, "--launcher", "docker", "--image", "cpu")

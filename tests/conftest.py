@@ -42,17 +42,3 @@ def cli(tmp_path):
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
-
-@pytest.fixture
-def fast_timer():
-    from harness.timer import TimerSettings
-
-    return TimerSettings(
-        warmup_time=0.0,
-        warmup_max_steps=1,
-        min_time=0.0,
-        min_blocks=3,
-        max_blocks=3,
-        min_block_time=0.001,
-    )

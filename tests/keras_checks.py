@@ -11,6 +11,19 @@ import sys
 from typing import Any
 
 
+def _tiny_timer() -> Any:
+    from harness.timer import TimerSettings
+
+    return TimerSettings(
+        warmup_time=0,
+        warmup_max_steps=1,
+        min_time=0,
+        min_blocks=2,
+        max_blocks=2,
+        min_block_time=0,
+    )
+
+
 def _make(cls: Any, **params: Any) -> Any:
     values = {p.name: p.default for p in cls.params}
     values.update(params)
@@ -77,20 +90,11 @@ def regularization() -> dict[str, Any]:
 
 
 def fit_runs() -> dict[str, Any]:
-    from harness.timer import Timer, TimerSettings
+    from harness.timer import Timer
     from workloads.keras_train import KerasFit
 
     w = _make(KerasFit, batch_size=16, hidden=(16,), steps_per_call=4, jit_compile=False)
-    m = Timer(
-        TimerSettings(
-            warmup_time=0,
-            warmup_max_steps=1,
-            min_time=0,
-            min_blocks=2,
-            max_blocks=2,
-            min_block_time=0,
-        )
-    ).run(w)
+    m = Timer(_tiny_timer()).run(w)
     return {
         "first": m.first_step_s,
         "step": m.samples["step"],
@@ -101,7 +105,7 @@ def fit_runs() -> dict[str, Any]:
 
 
 def checkpoints(backend: str = "tensorflow") -> dict[str, Any]:
-    from harness.timer import Timer, TimerSettings
+    from harness.timer import Timer
     from workloads.keras_checkpoint import KerasCheckpoint
 
     formats = (
@@ -110,16 +114,7 @@ def checkpoints(backend: str = "tensorflow") -> dict[str, Any]:
     out = {}
     for fmt in formats:
         w = _make(KerasCheckpoint, format=fmt, hidden=(16,), features=8, backend=backend)
-        m = Timer(
-            TimerSettings(
-                warmup_time=0,
-                warmup_max_steps=1,
-                min_time=0,
-                min_blocks=2,
-                max_blocks=2,
-                min_block_time=0,
-            )
-        ).run(w)
+        m = Timer(_tiny_timer()).run(w)
         out[fmt] = {"phases": sorted(m.samples), **w.metrics()}
         # corrupt the reloaded weights: the check must notice
         try:

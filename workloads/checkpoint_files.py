@@ -6,7 +6,9 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
+from harness.workload import CHECKPOINT_PHASES, Workload
 from workloads.images import filesystem_of
 
 
@@ -59,3 +61,35 @@ def remove(path: Path) -> None:
 
 def describe_scratch(path: Path) -> dict[str, str]:
     return {"scratch_dir": str(path), "scratch_filesystem": filesystem_of(path)}
+
+
+class CheckpointWorkload(Workload):
+    """What the save/load workloads share: phases, scratch folder, the figures they report.
+
+    Subclasses set ``self.folder`` and ``self.path`` in ``setup``, set ``round_trip_equal`` in
+    ``check_after_measure`` and say how many parameters the model has.
+    """
+
+    kind = "save_load"
+    phases = CHECKPOINT_PHASES
+    devices = ("cpu", "cuda")
+    folder: Path
+    path: Path
+    round_trip_equal = False
+
+    def parameter_count(self) -> int:
+        raise NotImplementedError
+
+    def items_per_step(self) -> int:
+        return 1
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "bytes": size_of(self.path),
+            "parameters": self.parameter_count(),
+            "round_trip_equal": self.round_trip_equal,
+            **describe_scratch(self.folder),
+        }
+
+    def teardown(self) -> None:
+        remove(self.folder)

@@ -13,18 +13,15 @@ from typing import Any
 
 from harness.errors import WorkloadError
 from harness.params import Param
-from harness.workload import CHECKPOINT_PHASES, Mark, Workload
+from harness.workload import Mark
 from workloads import checkpoint_files as files
 from workloads import keras_models
 from workloads.keras_common import BACKEND_PARAM, configure_keras, keras_runtime_info
 
 
-class KerasCheckpoint(Workload):
+class KerasCheckpoint(files.CheckpointWorkload):
     name = "keras.checkpoint"
     framework = "keras"
-    kind = "save_load"
-    phases = CHECKPOINT_PHASES
-    devices = ("cpu", "cuda")
     requires = ("keras",)
     description = "Save and reload a Keras model: .keras archive, .weights.h5 or SavedModel."
     params = (
@@ -117,19 +114,8 @@ class KerasCheckpoint(Workload):
             raise WorkloadError(f"the reloaded model's outputs differ (max |diff| {diff:g})")
         self.round_trip_equal = True
 
-    def items_per_step(self) -> int:
-        return 1
-
-    def metrics(self) -> dict[str, Any]:
-        return {
-            "bytes": files.size_of(self.path),
-            "parameters": int(self.model.count_params()),
-            "round_trip_equal": getattr(self, "round_trip_equal", False),
-            **files.describe_scratch(self.folder),
-        }
+    def parameter_count(self) -> int:
+        return int(self.model.count_params())
 
     def runtime_info(self) -> dict[str, Any]:
         return keras_runtime_info(self.keras.backend.backend())
-
-    def teardown(self) -> None:
-        files.remove(self.folder)

@@ -16,17 +16,14 @@ from typing import Any
 
 from harness.errors import WorkloadError
 from harness.params import Param
-from harness.workload import CHECKPOINT_PHASES, Mark, Workload
+from harness.workload import Mark
 from workloads import checkpoint_files as files
 from workloads.torch_common import configure_torch, torch_runtime_info
 
 
-class TorchCheckpoint(Workload):
+class TorchCheckpoint(files.CheckpointWorkload):
     name = "torch.checkpoint"
     framework = "torch"
-    kind = "save_load"
-    phases = CHECKPOINT_PHASES
-    devices = ("cpu", "cuda")
     requires = ("torch",)
     description = "Save and reload an MLP: state_dict, full checkpoint or safetensors."
     params = (
@@ -127,19 +124,8 @@ class TorchCheckpoint(Workload):
                 raise WorkloadError("the reloaded model's outputs differ from the original's")
         self.round_trip_equal = True
 
-    def items_per_step(self) -> int:
-        return 1
-
-    def metrics(self) -> dict[str, Any]:
-        return {
-            "bytes": files.size_of(self.path),
-            "parameters": sum(p.numel() for p in self.model.parameters()),
-            "round_trip_equal": getattr(self, "round_trip_equal", False),
-            **files.describe_scratch(self.folder),
-        }
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.model.parameters())
 
     def runtime_info(self) -> dict[str, Any]:
         return torch_runtime_info(self.device)
-
-    def teardown(self) -> None:
-        files.remove(self.folder)
