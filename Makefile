@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed-$(shell echo "$(EXTRAS)" | tr ',' '-')
 RESULTS ?= results
 SUITE ?= default
 ARGS ?=
+BASE ?=
+BASE_ARG := $(if $(BASE),--base $(BASE),)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock clean
@@ -48,17 +50,17 @@ wheelhouse: venv ## Download every wheel the CPU image needs into docker/wheelho
 	$(HARNESS) images wheelhouse --target cpu
 
 images: venv ## Build the CPU image (harness:cpu)
-	$(HARNESS) images build --target cpu $(ARGS)
+	$(HARNESS) images build --target cpu $(BASE_ARG) $(ARGS)
 
 images-cuda: venv ## Build the CUDA image (harness:cuda)
-	$(HARNESS) images build --target cuda $(ARGS)
+	$(HARNESS) images build --target cuda $(BASE_ARG) $(ARGS)
 
 bench-cpu: venv ## Run the default suite in the CPU container and print the report
-	$(HARNESS) images build --target cpu --if-missing
+	$(HARNESS) images build --target cpu --if-stale $(BASE_ARG)
 	$(HARNESS) run --suite $(SUITE) --launcher docker --image cpu --results-dir $(RESULTS) --report $(ARGS)
 
 bench-gpu: venv ## Run the GPU suite in the CUDA container with all GPUs and print the report
-	$(HARNESS) images build --target cuda --if-missing
+	$(HARNESS) images build --target cuda --if-stale $(BASE_ARG)
 	$(HARNESS) run --suite gpu --launcher docker --image cuda --gpus all --results-dir $(RESULTS) --report $(ARGS)
 
 bench-harness: venv ## Benchmark the harness itself; writes docs/BENCHMARKS.md

@@ -47,6 +47,10 @@ COPY docker/wheelhouse/project /opt/project-wheel
 RUN pip install --no-cache-dir --no-index --no-deps /opt/project-wheel/*.whl \
     && rm -rf /opt/project-wheel
 
+# Last, so that a new checkout rebuilds only this layer and the project's.
+ARG SOURCE_HASH=unknown
+LABEL org.harness.source_hash="${SOURCE_HASH}"
+
 USER 10001:10001
 WORKDIR /tmp
 ENTRYPOINT ["python3", "-m", "harness.worker"]

@@ -197,7 +197,11 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--tag", default=None)
         cmd.add_argument("--base", default=None, help="base image (build argument)")
         if action == "build":
-            cmd.add_argument("--if-missing", action="store_true")
+            cmd.add_argument(
+                "--if-stale",
+                action="store_true",
+                help="build only when the image is missing or built from other sources",
+            )
     images_sub.add_parser("list", help="harness images present in the engine")
     return parser
 
@@ -534,7 +538,7 @@ def command_images(args: argparse.Namespace) -> int:
     from harness.images import build_image, list_images, prepare_wheelhouse
 
     if args.images_command == "build":
-        tag = build_image(args.target, tag=args.tag, base=args.base, if_missing=args.if_missing)
+        tag = build_image(args.target, tag=args.tag, base=args.base, if_stale=args.if_stale)
         print(f"harness: image {tag} is ready")
         return EXIT_OK
     if args.images_command == "wheelhouse":

@@ -29,6 +29,7 @@ from harness.errors import UserError
 from harness.stats import REJECTED_IQR, mann_whitney_u, ratio_confidence_interval
 
 KEY = ["workload", "device", "params", "phase"]
+MIN_PROCESSES = 3  # compare-grade runs: variation between processes is measured
 
 
 @dataclass
@@ -124,14 +125,17 @@ def compare_frames(
         )
     rows = []
     for index, key in enumerate(shared):
-        verdict = judge(
-            _process_groups(base_groups[key]),
-            _process_groups(cand_groups[key]),
-            min_effect,
-            alpha,
-            seed=index,
+        base_processes = _process_groups(base_groups[key])
+        cand_processes = _process_groups(cand_groups[key])
+        verdict = judge(base_processes, cand_processes, min_effect, alpha, seed=index)
+        rows.append(
+            {
+                **dict(zip(KEY, key, strict=True)),
+                **verdict,
+                "baseline_processes": len(base_processes),
+                "candidate_processes": len(cand_processes),
+            }
         )
-        rows.append({**dict(zip(KEY, key, strict=True)), **verdict})
     return Comparison(pd.DataFrame(rows), only_base, only_cand)
 
 
@@ -187,6 +191,16 @@ def render_comparison(result: Comparison, fmt: str = "table") -> str:
         buffer = io.StringIO()
         Console(file=buffer, width=200, color_system=None).print(rich_table)
         lines.append(buffer.getvalue().rstrip())
+    few = result.rows[
+        (result.rows["baseline_processes"] < MIN_PROCESSES)
+        | (result.rows["candidate_processes"] < MIN_PROCESSES)
+    ]
+    if not few.empty:
+        lines.append(
+            f"\nNote: {few['workload'].nunique()} workload(s) ran in fewer than {MIN_PROCESSES} "
+            "processes on a side, so variation between processes is not measured; "
+            f"run with --processes {MIN_PROCESSES} (or --suite compare) for compare-grade results."
+        )
     for label, items in (
         ("Only in the baseline", result.only_baseline),
         ("Only in the candidate", result.only_candidate),

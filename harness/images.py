@@ -97,6 +97,37 @@ def prepare_wheelhouse(target: str) -> Path:
     return folder
 
 
+def source_hash(target: str) -> str:
+    """A digest of everything an image is built from: the project's code, its lock, the
+    Dockerfile. An image labelled with another digest is stale."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    files = sorted(
+        [
+            *PROJECT_ROOT.glob("harness/**/*.py"),
+            *PROJECT_ROOT.glob("workloads/**/*.py"),
+            PROJECT_ROOT / "pyproject.toml",
+            CONSTRAINTS,
+            PROJECT_ROOT / _target(target)["dockerfile"],
+        ]
+    )
+    for path in files:
+        digest.update(str(path.relative_to(PROJECT_ROOT)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def image_source_hash(client: Any, tag: str) -> str | None:
+    import docker
+
+    try:
+        image = client.images.get(tag)
+    except docker.errors.ImageNotFound:
+        return None
+    return (image.labels or {}).get("org.harness.source_hash", "")
+
+
 def image_exists(client: Any, tag: str) -> bool:
     import docker
 
@@ -108,17 +139,21 @@ def image_exists(client: Any, tag: str) -> bool:
 
 
 def build_image(
-    target: str, tag: str | None = None, base: str | None = None, if_missing: bool = False
+    target: str, tag: str | None = None, base: str | None = None, if_stale: bool = False
 ) -> str:
+    """Build the target's image; with ``if_stale``, only when it is missing or was built from
+    other sources than this checkout's."""
     from harness.launch.docker import docker_client, resolve_image
 
     spec = _target(target)
     tag = resolve_image(tag or spec["tag"])
     client = docker_client()
-    if if_missing and image_exists(client, tag):
+    wanted = source_hash(target)
+    if if_stale and image_source_hash(client, tag) == wanted:
+        print(f"harness: {tag} is up to date with this checkout ({wanted})", file=sys.stderr)
         return tag
     prepare_wheelhouse(target)
-    build_args = {"BASE": base} if base else {}
+    build_args = {"SOURCE_HASH": wanted, **({"BASE": base} if base else {})}
     # Python packages always come from the wheelhouse (--no-index). The one exception to an
     # offline build: the default nvidia/cuda base has no Python, which its apt must add.
     network = "default" if (target == "cuda" and base is None) else "none"

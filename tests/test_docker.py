@@ -194,3 +194,28 @@ def test_docker_errors_are_one_sentence(cli, engine, cpu_image, args, env, messa
     )
     assert result.returncode == 2, result
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_image_records_its_sources_and_a_rebuild_is_skipped_when_current(cli, cpu_image, tmp_path):
+    from harness.images import source_hash
+
+    out = tmp_path / "r.jsonl"
+    assert (
+        cli(
+            "run",
+            "--launcher",
+            "docker",
+            "--suite",
+            "smoke",
+            "--workload",
+            "numpy.linreg",
+            "--output",
+            str(out),
+        ).returncode
+        == 0
+    )
+    [record] = read_jsonl(out)
+    assert record["environment"]["image_source_hash"] == source_hash("cpu")
+    assert record["environment"]["image_target"] == "cpu"
+    again = cli("images", "build", "--target", "cpu", "--if-stale", timeout=600)
+    assert again.returncode == 0 and "up to date" in again.stderr

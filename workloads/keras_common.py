@@ -28,8 +28,12 @@ def configure_keras(workload: Workload, tf32: bool = False) -> Any:
     backend = workload.p.get("backend", "tensorflow")
     if importlib.util.find_spec(backend) is None:
         raise WorkloadError(f"backend={backend} but the {backend} package is not installed")
-    if "keras" in sys.modules and os.environ.get("KERAS_BACKEND") != backend:
-        raise WorkloadError("Keras was imported with another backend in this process")
+    loaded = sys.modules.get("keras")
+    if loaded is not None and loaded.backend.backend() != backend:
+        raise WorkloadError(
+            f"Keras was already imported with the {loaded.backend.backend()} backend in this "
+            f"process; backend={backend} needs a process of its own"
+        )
     os.environ["KERAS_BACKEND"] = backend
     threads = workload.threads or int(os.environ.get("OMP_NUM_THREADS", "0") or 0)
     cuda = workload.device == "cuda"

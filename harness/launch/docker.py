@@ -115,11 +115,29 @@ class DockerLauncher(Launcher):
                 else "pull or build it first"
             )
             raise UserError(f"Image {self.tag} is missing; {how}.") from None
+        self._warn_if_stale()
         wants_cuda = any(task.device == "cuda" for task in plan.tasks)
         if wants_cuda and self.gpu_count is None:
             raise UserError("CUDA workloads in a container need GPUs: add --gpus all.")
         if self.gpu_count is not None:
             self._check_gpu_runtime()
+
+    def _warn_if_stale(self) -> None:
+        """A note (not an error) when the image was built from other sources than this
+        checkout: images built elsewhere and pulled are legitimate, but worth knowing about."""
+        import sys
+
+        from harness.images import TARGETS, source_hash
+
+        labels = self.image.labels or {}
+        target, built_from = labels.get("org.harness.target"), labels.get("org.harness.source_hash")
+        if target in TARGETS and built_from and built_from != source_hash(target):
+            print(
+                f"harness: note: {self.tag} was built from other sources ({built_from}) than "
+                f"this checkout ({source_hash(target)}); rebuild with make images"
+                f"{'-cuda' if target == 'cuda' else ''} to measure this code.",
+                file=sys.stderr,
+            )
 
     def _check_gpu_runtime(self) -> None:
         import docker
@@ -162,6 +180,7 @@ class DockerLauncher(Launcher):
                 image_digests=self.image.attrs.get("RepoDigests"),
                 image_base=labels.get("org.harness.base"),
                 image_target=labels.get("org.harness.target"),
+                image_source_hash=labels.get("org.harness.source_hash"),
             )
         return env
 
