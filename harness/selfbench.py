@@ -208,13 +208,18 @@ def accuracy(quick: bool) -> list[Row]:
         for timer_run in order[round_index % 3 :] + order[: round_index % 3]:
             timer_run()
     rows = []
+
+    def spread(values: list[float]) -> str:
+        return f"±{(max(values) - min(values)) / 2 / statistics.median(values):.1%}"
+
     for name in names:
         ours = statistics.median(harness[name])
         for other, values in (
             ("torch blocked_autorange", autorange[name]),
             ("pytest-benchmark", pytest_runs[name]),
         ):
-            ratio = ours / statistics.median(values)
+            theirs = statistics.median(values)
+            ratio = ours / theirs
             rows.append(
                 Row(
                     "accuracy",
@@ -222,8 +227,9 @@ def accuracy(quick: bool) -> list[Row]:
                     f"{ratio:.3f}",
                     "0.97–1.03",
                     0.97 <= ratio <= 1.03,
-                    f"harness {ours * 1e6:.2f} µs, {other} "
-                    f"{statistics.median(values) * 1e6:.2f} µs",
+                    f"harness {ours * 1e6:.2f} µs, {other} {theirs * 1e6:.2f} µs; "
+                    f"round-to-round spread: harness {spread(harness[name])}, "
+                    f"{other.split()[0]} {spread(values)}",
                 )
             )
     return rows
@@ -635,7 +641,10 @@ METHOD = """
   (with the same thread count) and by pytest-benchmark (`pytest.main` in the same process),
   interleaved over several rounds so that drift in the machine's speed reaches all three alike.
   The figure is the ratio of medians. All three time the same Python callable; agreement within
-  3% says the harness's blocks, GC handling and clock use add no bias.
+  3% says the harness's blocks, GC handling and clock use add no bias. Each row also gives
+  every timer's round-to-round spread: the machine's noise floor for that kernel. A ratio
+  outside the band by no more than that spread is noise, not bias; small multi-threaded BLAS
+  kernels are the noisiest on a shared 2-core machine.
 - **Overhead.** An empty step and a step with three `mark` calls, timed by the harness itself:
   the difference over three is the cost of a phase boundary. A whole suite run is timed from
   outside; the measured regions are the blocks' own seconds (sum of samples × block size).

@@ -109,3 +109,28 @@ def test_env_reports_the_machine(cli):
     data = json.loads(cli("env", "--json").stdout)
     assert data["usable_cores"] >= 1 and data["python"] and data["cpu_model"]
     assert data["packages"]["numpy"]
+
+
+@pytest.mark.slow
+def test_processes_repeat_each_workload_in_fresh_processes(cli, tmp_path):
+    out = tmp_path / "p.jsonl"
+    run = cli(
+        "run",
+        "--suite",
+        "smoke",
+        "--workload",
+        "numpy.linreg",
+        "--processes",
+        "3",
+        "--label",
+        "laptop",
+        "--output",
+        str(out),
+    )
+    assert run.returncode == 0, run
+    records = read_jsonl(out)
+    assert [r["process_index"] for r in records] == [0, 1, 2]
+    assert len({r["worker_pid"] for r in records}) == 3
+    assert {r["label"] for r in records} == {"laptop"}
+    report = cli("report", str(out), "--format", "csv")
+    assert "laptop" in report.stdout
