@@ -462,7 +462,13 @@ def efficiency(quick: bool) -> list[Row]:
                     "≥ 0.40",
                     rate / ideal >= 0.4,
                     f"{rate:.0f} images/s against decode-only {decode_rate:.0f} "
-                    "images/s; the pipeline also resizes, normalizes and batches",
+                    "images/s; the pipeline also resizes, normalizes and batches"
+                    + (
+                        f", and its {workers} workers share {os.cpu_count()} cores with the "
+                        "main process"
+                        if workers
+                        else ""
+                    ),
                 )
             )
         log("efficiency: checkpoint against the disk")

@@ -7,11 +7,12 @@ tests drive it with a fake clock and assert exact numbers.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import itertools
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -78,6 +79,18 @@ class Measurement:
         }
 
 
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Garbage collection off inside a measured block, restored after."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def estimate_clock_overhead(clock: Clock, reads: int = 201) -> float:
     """Median cost of one clock read (seconds)."""
     stamps = [clock() for _ in range(reads)]
@@ -93,9 +106,7 @@ class Timer:
     def _block(self, workload: Workload, steps: int) -> tuple[float, dict[str, float], dict]:
         """Run ``steps`` steps with GC off; return (seconds, phase totals, host phase totals)."""
         phase_timer = workload.phase_timer(self.clock)
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             workload.synchronize()
             start = self.clock()
             phase_timer.start_block()
@@ -103,30 +114,18 @@ class Timer:
                 workload.step(phase_timer.mark)
             workload.synchronize()
             end = self.clock()
-        finally:
-            if gc_was_enabled:
-                gc.enable()
         totals = dict(phase_timer.end_block())
         host = phase_timer.host_totals() or {}
         if workload.has_fused_step:
             # the phased block measured the phases; the step samples time the fused call
-            start, end = self._fused_block(workload, steps)
+            with gc_paused():
+                workload.synchronize()
+                start = self.clock()
+                for _ in range(steps):
+                    workload.fused_step()
+                workload.synchronize()
+                end = self.clock()
         return end - start, totals, dict(host)
-
-    def _fused_block(self, workload: Workload, steps: int) -> tuple[float, float]:
-        gc_was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            workload.synchronize()
-            start = self.clock()
-            for _ in range(steps):
-                workload.fused_step()
-            workload.synchronize()
-            end = self.clock()
-        finally:
-            if gc_was_enabled:
-                gc.enable()
-        return start, end
 
     def _check_phases(self, workload: Workload, totals: dict[str, float]) -> None:
         if tuple(totals) != tuple(workload.phases):
