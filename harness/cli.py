@@ -420,6 +420,7 @@ class _progress:
             return None
         if not sys.stderr.isatty():
             return plain_progress()
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -433,6 +434,7 @@ class _progress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
+            console=Console(stderr=True),  # stdout stays clean for --report and pipes
             transient=False,
         )
         self.bar.start()

@@ -10,10 +10,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from harness.environment import PROJECT_ROOT
 from harness.errors import UserError

@@ -60,11 +60,11 @@ class ResultsWarning(UserWarning):
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
 def new_run_id(label: str) -> str:
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H-%M-%S")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H-%M-%S")
     safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in label)
     return f"{stamp}_{safe}"
 

@@ -153,7 +153,7 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
 def _iso(seconds: float) -> str:
     import datetime as dt
 
-    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat(timespec="milliseconds")
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="milliseconds")
 
 
 def main(argv: list[str] | None = None) -> int:

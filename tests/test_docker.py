@@ -18,6 +18,11 @@ from tests.conftest import ROOT, read_jsonl
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 
+def in_docker(cli, *args, **kwargs):
+    """`harness run --launcher docker --suite smoke ARGS...` through the real CLI."""
+    return cli("run", "--launcher", "docker", "--suite", "smoke", *args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def engine():
     from harness.errors import UserError
@@ -100,12 +105,8 @@ def test_containers_are_locked_down(engine, cpu_image, cli, tmp_path):
     assert isinstance(options["command"], list)
     out = tmp_path / "r.jsonl"
     assert (
-        cli(
-            "run",
-            "--launcher",
-            "docker",
-            "--suite",
-            "smoke",
+        in_docker(
+            cli,
             "--workload",
             "numpy.linreg",
             "--output",
@@ -120,12 +121,8 @@ def test_containers_are_locked_down(engine, cpu_image, cli, tmp_path):
 
 def test_oom_killed_container_is_a_failed_result_and_the_suite_goes_on(cli, tmp_path, cpu_image):
     out = tmp_path / "r.jsonl"
-    run = cli(
-        "run",
-        "--launcher",
-        "docker",
-        "--suite",
-        "smoke",
+    run = in_docker(
+        cli,
         "--workload",
         "workloads.faults:Allocate",
         "--param",
@@ -145,12 +142,8 @@ def test_oom_killed_container_is_a_failed_result_and_the_suite_goes_on(cli, tmp_
 
 def test_crash_and_timeout_in_a_container(cli, tmp_path, cpu_image):
     out = tmp_path / "r.jsonl"
-    run = cli(
-        "run",
-        "--launcher",
-        "docker",
-        "--suite",
-        "smoke",
+    run = in_docker(
+        cli,
         "--workload",
         "workloads.faults:Segfault",
         "--workload",
@@ -189,9 +182,7 @@ def engine_containers_left() -> list:
     ],
 )
 def test_docker_errors_are_one_sentence(cli, engine, cpu_image, args, env, message):
-    result = cli(
-        "run", "--launcher", "docker", "--suite", "smoke", "--framework", "numpy", *args, env=env
-    )
+    result = in_docker(cli, "--framework", "numpy", *args, env=env)
     assert result.returncode == 2, result
     assert message in result.stderr and "Traceback" not in result.stderr
 
@@ -201,12 +192,8 @@ def test_image_records_its_sources_and_a_rebuild_is_skipped_when_current(cli, cp
 
     out = tmp_path / "r.jsonl"
     assert (
-        cli(
-            "run",
-            "--launcher",
-            "docker",
-            "--suite",
-            "smoke",
+        in_docker(
+            cli,
             "--workload",
             "numpy.linreg",
             "--output",
