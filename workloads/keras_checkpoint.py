@@ -50,6 +50,10 @@ class KerasCheckpoint(files.CheckpointWorkload):
         self.keras = keras
         if self.p["format"] == "savedmodel" and keras.backend.backend() != "tensorflow":
             raise WorkloadError("format=savedmodel needs backend=tensorflow")
+        if self.p["format"] == "savedmodel":
+            import tensorflow
+
+            self.tf = tensorflow
         spec = {
             "model": "mlp",
             "style": self.p["style"],
@@ -95,9 +99,7 @@ class KerasCheckpoint(files.CheckpointWorkload):
             self.target.load_weights(self.path)
             self.loaded = self.target
         else:
-            import tensorflow as tf
-
-            self.loaded = tf.saved_model.load(str(self.path))
+            self.loaded = self.tf.saved_model.load(str(self.path))
         mark("load")
 
     def check_after_measure(self) -> None:

@@ -158,6 +158,9 @@ class KerasPhasedStep(_KerasTrain):
                     "use keras.fit for jit_compile with torch"
                 )
             self.has_fused_step = False
+            import torch
+
+            self.no_grad = torch.no_grad
         else:
             raise WorkloadError(
                 "keras.step is measured for the tensorflow and torch backends; "
@@ -212,8 +215,6 @@ class KerasPhasedStep(_KerasTrain):
             self.last = self.variables[-1]
             mark("update")
             return
-        import torch
-
         loss = self._loss()
         self.last = loss
         mark("forward")
@@ -223,7 +224,7 @@ class KerasPhasedStep(_KerasTrain):
         self.last = self.variables[-1].value.grad
         mark("backward")
         grads = [v.value.grad for v in self.variables]
-        with torch.no_grad():
+        with self.no_grad():
             self.optimizer.apply(grads, self.variables)
         self.last = self.variables[-1]
         self.last_loss = loss.detach()

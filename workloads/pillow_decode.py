@@ -33,12 +33,13 @@ class PillowDecode(Workload):
             self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
         )
         self.files, _, _ = list_images(root)
-
-    def step(self, mark: Mark) -> None:
         from PIL import Image
 
+        self.image_module = Image
+
+    def step(self, mark: Mark) -> None:
         for path in self.files:
-            with Image.open(path) as image:
+            with self.image_module.open(path) as image:
                 image.convert("RGB").load()
 
     def items_per_step(self) -> int:

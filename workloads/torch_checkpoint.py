@@ -43,11 +43,13 @@ class TorchCheckpoint(files.CheckpointWorkload):
     def setup(self) -> None:
         torch = configure_torch(self)
         self.torch = torch
+        self.safetensors: Any = None
         if self.p["format"] == "safetensors":
             try:
-                import safetensors.torch  # noqa: F401
+                import safetensors.torch
             except ImportError:
                 raise WorkloadError("format=safetensors needs the safetensors package") from None
+            self.safetensors = safetensors.torch
         if self.p["mmap"] and self.p["format"] == "safetensors":
             raise WorkloadError("mmap=true applies to torch.load; safetensors maps by itself")
         self.model = self._build_model()
@@ -76,10 +78,8 @@ class TorchCheckpoint(files.CheckpointWorkload):
 
     def step(self, mark: Mark) -> None:
         torch = self.torch
-        if self.p["format"] == "safetensors":
-            import safetensors.torch
-
-            safetensors.torch.save_file(self._payload(), str(self.path))
+        if self.safetensors is not None:
+            self.safetensors.save_file(self._payload(), str(self.path))
             files.fsync_path(self.path)
         else:
             with open(self.path, "wb") as handle:
@@ -89,10 +89,8 @@ class TorchCheckpoint(files.CheckpointWorkload):
         if self.p["cold_read"]:
             files.evict(self.path)
         mark("save")
-        if self.p["format"] == "safetensors":
-            import safetensors.torch
-
-            loaded = safetensors.torch.load_file(str(self.path), device=self.device)
+        if self.safetensors is not None:
+            loaded = self.safetensors.load_file(str(self.path), device=self.device)
         else:
             loaded = torch.load(
                 self.path, weights_only=True, mmap=self.p["mmap"], map_location=self.device

@@ -21,6 +21,9 @@ STD = (0.229, 0.224, 0.225)
 
 
 def make_dataset_class(torch: Any) -> Any:
+    import numpy as np
+    from PIL import Image
+
     class JpegFolderDataset(torch.utils.data.Dataset):
         def __init__(self, files: list, labels: list, size: int):
             self.files, self.labels, self.size = files, labels, size
@@ -31,9 +34,6 @@ def make_dataset_class(torch: Any) -> Any:
             return len(self.files)
 
         def __getitem__(self, index: int) -> tuple[Any, int]:
-            import numpy as np
-            from PIL import Image
-
             with Image.open(self.files[index]) as image:
                 rgb = image.convert("RGB").resize((self.size, self.size))
             tensor = torch.from_numpy(np.asarray(rgb, dtype=np.uint8).copy())
