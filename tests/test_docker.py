@@ -23,6 +23,15 @@ def in_docker(cli, *args, **kwargs):
     return cli("run", "--launcher", "docker", "--suite", "smoke", *args, **kwargs)
 
 
+def linreg_in_docker(cli, tmp_path) -> dict:
+    """Run numpy.linreg once in a container; return its record."""
+    out = tmp_path / "linreg.jsonl"
+    run = in_docker(cli, "--workload", "numpy.linreg", "--output", str(out))
+    assert run.returncode == 0, run
+    [record] = read_jsonl(out)
+    return record
+
+
 @pytest.fixture(scope="session")
 def engine():
     from harness.errors import UserError
@@ -103,18 +112,7 @@ def test_containers_are_locked_down(engine, cpu_image, cli, tmp_path):
     assert options["user"].split(":")[0] != "0"
     assert "volumes" not in options and "mounts" not in options  # nothing of the host writable
     assert isinstance(options["command"], list)
-    out = tmp_path / "r.jsonl"
-    assert (
-        in_docker(
-            cli,
-            "--workload",
-            "numpy.linreg",
-            "--output",
-            str(out),
-        ).returncode
-        == 0
-    )
-    [record] = read_jsonl(out)
+    record = linreg_in_docker(cli, tmp_path)
     assert record["environment"]["container_uid"] == 10001
     assert record["environment"]["container_root_writable"] is False
 
@@ -190,18 +188,7 @@ def test_docker_errors_are_one_sentence(cli, engine, cpu_image, args, env, messa
 def test_image_records_its_sources_and_a_rebuild_is_skipped_when_current(cli, cpu_image, tmp_path):
     from harness.images import source_hash
 
-    out = tmp_path / "r.jsonl"
-    assert (
-        in_docker(
-            cli,
-            "--workload",
-            "numpy.linreg",
-            "--output",
-            str(out),
-        ).returncode
-        == 0
-    )
-    [record] = read_jsonl(out)
+    record = linreg_in_docker(cli, tmp_path)
     assert record["environment"]["image_source_hash"] == source_hash("cpu")
     assert record["environment"]["image_target"] == "cpu"
     again = cli("images", "build", "--target", "cpu", "--if-stale", timeout=600)
