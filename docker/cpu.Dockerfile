@@ -17,10 +17,13 @@ ENV PYTHONUNBUFFERED=1 \
     KERAS_HOME=/tmp/keras \
     MPLCONFIGDIR=/tmp/matplotlib \
     HARNESS_DATA_DIR=/tmp/harness-data \
-    HARNESS_SCRATCH_DIR=/tmp/harness-scratch \
+    HARNESS_SCRATCH_DIR=/scratch \
     TF_CPP_MIN_LOG_LEVEL=2
 
-RUN python3 -m venv /opt/venv && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness
+# /scratch: where the launcher mounts a volume for checkpoints (owned by the worker's user; a
+# fresh anonymous volume copies this ownership)
+RUN python3 -m venv /opt/venv && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness \
+    && mkdir -p /scratch && chown 10001:10001 /scratch
 ENV PATH=/opt/venv/bin:$PATH
 
 # Dependencies first (a layer that changes only with the lock), then the project's own wheel.

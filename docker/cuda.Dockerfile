@@ -18,7 +18,7 @@ ENV PYTHONUNBUFFERED=1 \
     KERAS_HOME=/tmp/keras \
     MPLCONFIGDIR=/tmp/matplotlib \
     HARNESS_DATA_DIR=/tmp/harness-data \
-    HARNESS_SCRATCH_DIR=/tmp/harness-scratch \
+    HARNESS_SCRATCH_DIR=/scratch \
     TF_CPP_MIN_LOG_LEVEL=2 \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
@@ -33,7 +33,8 @@ RUN if ! command -v python3 >/dev/null; then \
         && rm -rf /var/lib/apt/lists/*; \
     fi \
     && python3 -m venv /opt/venv \
-    && (id -u 10001 >/dev/null 2>&1 || useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness)
+    && (id -u 10001 >/dev/null 2>&1 || useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness) \
+    && mkdir -p /scratch && chown 10001:10001 /scratch
 ENV PATH=/opt/venv/bin:$PATH
 
 COPY requirements/constraints.txt /opt/harness/constraints.txt

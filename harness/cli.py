@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--gpus", default=None, help="docker: 'all' or a count, like --gpus all")
     run.add_argument("--cpuset-cpus", default=None, help="docker: CPUs the container may use")
     run.add_argument(
+        "--cpus", type=float, default=None, help="docker: CPU quota of the container, like 1.5"
+    )
+    run.add_argument(
         "--network",
         default=None,
         help="docker: network for the containers (default: none; 'host' only when asked)",
@@ -130,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--threads",
         type=int,
         default=None,
-        help="math-library threads per worker (default: usable cores)",
+        help="math-library threads per worker (default: the CPUs the worker may use: "
+        "its cpuset and CPU quota, inside a container too)",
     )
     run.add_argument("--timeout", default="600", help="seconds per workload process")
     run.add_argument("--seed", type=int, default=0)
@@ -303,7 +307,7 @@ def command_run(args: argparse.Namespace) -> int:
     suite = get_suite(args.suite)
     overrides = [parse_override(text) for text in args.param]
     timeout = positive_float("--timeout", args.timeout)
-    threads = args.threads if args.threads is not None else environment.usable_cores()
+    threads = args.threads  # None: each worker uses the CPUs it may use where it runs
     timer = suite.timer
     changes = {
         k: v
@@ -325,6 +329,7 @@ def command_run(args: argparse.Namespace) -> int:
             ("--image", args.image),
             ("--gpus", args.gpus),
             ("--cpuset-cpus", args.cpuset_cpus),
+            ("--cpus", args.cpus),
         ):
             if value is not None:
                 raise UserError(f"{flag} works with --launcher docker only.")
@@ -337,6 +342,7 @@ def command_run(args: argparse.Namespace) -> int:
             image=args.image or "cpu",
             gpus=args.gpus,
             cpuset_cpus=args.cpuset_cpus,
+            cpus=args.cpus,
             memory=memory,
             network=args.network or "none",
         )
@@ -391,6 +397,12 @@ def command_run(args: argparse.Namespace) -> int:
         )
         for line in (error.get("stderr_tail") or error.get("traceback_tail") or [])[-5:]:
             print(f"    {line}", file=sys.stderr)
+    for record in outcome.skipped:
+        print(
+            f"harness: skipped {record['workload']} [{record['device']}]: "
+            f"{(record.get('error') or {}).get('message', '')}",
+            file=sys.stderr,
+        )
     print(f"harness: results in {path}", file=sys.stderr)
     if outcome.interrupted:
         print(

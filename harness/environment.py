@@ -6,6 +6,7 @@ and never imports a framework. The worker adds the framework's own view (``runti
 
 from __future__ import annotations
 
+import math
 import os
 import platform
 import shutil
@@ -45,10 +46,43 @@ def cpu_model() -> str:
 
 
 def usable_cores() -> int:
+    """CPUs this process may run on (its affinity mask: a container's cpuset, taskset)."""
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+
+
+def cpu_quota(cgroup_root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """The CPU bandwidth limit of this cgroup in CPUs (docker --cpus, Kubernetes limits), if any.
+
+    cgroup v2 ``cpu.max`` ("150000 100000" is 1.5 CPUs, "max 100000" no limit), else cgroup v1
+    ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` (quota -1: no limit).
+    """
+    try:
+        quota, period = (cgroup_root / "cpu.max").read_text().split()
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((cgroup_root / "cpu" / "cpu.cfs_quota_us").read_text())
+        period_us = int((cgroup_root / "cpu" / "cpu.cfs_period_us").read_text())
+        return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
+    except (OSError, ValueError):
+        return None
+
+
+def worker_threads(cgroup_root: Path = Path("/sys/fs/cgroup")) -> tuple[int, str]:
+    """Threads a worker should use when --threads does not say: the CPUs it may really use.
+
+    The affinity mask (cpuset), lowered to the CPU quota rounded up (docker --cpus 1.5 -> 2).
+    Returns (count, where it came from).
+    """
+    cores = usable_cores()
+    quota = cpu_quota(cgroup_root)
+    if quota is not None and math.ceil(quota) < cores:
+        return max(1, math.ceil(quota)), "cpu-quota"
+    return cores, "cpuset"
 
 
 def memory_bytes() -> int | None:

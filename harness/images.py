@@ -35,7 +35,7 @@ TARGETS = {
     },
     "cuda": {
         "python": "3.12",
-        "extras": ("torch", "tensorflow-cuda"),
+        "extras": ("torch", "tensorflow-cuda", "cupy"),
         "dockerfile": "docker/cuda.Dockerfile",
         "tag": "harness:cuda",
     },

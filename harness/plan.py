@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.errors import UserError
-from harness.params import ParamOverride, resolve_params, to_json_value
+from harness.params import ParamOverride, format_params, resolve_params, to_json_value
 from harness.suites import Suite, SuiteEntry
 from harness.timer import TimerSettings
 from harness.workload import Workload, load_workload_class
@@ -51,7 +51,9 @@ class Task:
     device: str
     timer: TimerSettings
     seed: int = 0
-    threads: int = 1
+    #: math-library threads; None: the CPUs the worker may use, found where it runs (a
+    #: container's cpuset or CPU quota, a Slurm allocation), not where the run started
+    threads: int | None = None
     process_index: int = 0
     timeout: float = 600.0
 
@@ -80,7 +82,7 @@ def build_plan(
     devices: Sequence[str] = (),
     processes: int | None = None,
     timer: TimerSettings | None = None,
-    threads: int = 1,
+    threads: int | None = None,
     timeout: float = 600.0,
     seed: int = 0,
     check_installed: bool = True,
@@ -92,7 +94,7 @@ def build_plan(
         raise UserError(f"--processes must be at least 1, got {processes}.")
     if timeout <= 0:
         raise UserError(f"--timeout must be a positive number of seconds, got {timeout:g}.")
-    if threads < 1:
+    if threads is not None and threads < 1:
         raise UserError(f"--threads must be at least 1, got {threads}.")
 
     entries: list[SuiteEntry]
@@ -147,6 +149,15 @@ def build_plan(
             continue
         strict = len(classes) == 1
         for params in resolve_params(cls.params, entry.params, overrides, cls.name, strict):
+            if check_installed:
+                needed = cls(params, wanted[0]).required_modules()
+                absent = [m for m in needed if importlib.util.find_spec(m) is None]
+                if absent:
+                    skipped.append(
+                        f"{entry.workload} {format_params(params)} "
+                        f"({', '.join(absent)} not installed)"
+                    )
+                    continue
             for device in wanted:
                 for index in range(repeat):
                     tasks.append(

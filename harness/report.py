@@ -50,6 +50,7 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
             items_per_second=(items / stats["median"]) if items and stats["median"] else None,
             stability=stability(stats["median"], stats["iqr"]),
             first_step_s=group["first_step_s"].iloc[0],
+            load_cache=_load_cache(group) if key[GROUP.index("phase")] == "load" else None,
         )
         rows.append(row)
     summary = pd.DataFrame(rows)
@@ -64,6 +65,37 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
     summary["_order"] = summary["phase"].map(phase_order)
     summary = summary.sort_values(["_case", "device", "setup", "_order"], kind="stable")
     return summary.drop(columns=["_case", "_order"]).reset_index(drop=True)
+
+
+def _load_cache(group: pd.DataFrame) -> str | None:
+    """cold only when every record of the group verified a cold read; unverified for records
+    written before the check existed."""
+    if group["kind"].iloc[0] != "save_load":
+        return None
+    states = set(group["load_cache"].fillna("unverified"))
+    if states == {"cold"}:
+        return "cold"
+    return "warm" if "warm" in states else "unverified"
+
+
+def phase_label(phase: str, load_cache: str | None) -> str:
+    """The phase as shown: a load that did not read the disk says so."""
+    if phase == "load" and load_cache in ("warm", "unverified"):
+        return f"load ({load_cache} cache)" if load_cache == "warm" else "load (cache unverified)"
+    return phase
+
+
+def load_cache_notes(summary: pd.DataFrame) -> str:
+    if summary.empty or "load_cache" not in summary:
+        return ""
+    warm = summary[summary["load_cache"].isin(["warm", "unverified"])]
+    if warm.empty:
+        return ""
+    return (
+        "\nLoads marked warm cache (or cache unverified) read the page cache, not the disk: "
+        "their GB/s is memory speed. A cold load needs cold_read=true and scratch on a real "
+        "disk (HARNESS_SCRATCH_DIR; not a tmpfs).\n"
+    )
 
 
 def phase_gap_notes(frame: pd.DataFrame, tolerance: float = 0.10) -> str:
@@ -82,10 +114,30 @@ def phase_gap_notes(frame: pd.DataFrame, tolerance: float = 0.10) -> str:
 
 
 def failures_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Records that measured nothing: failed, or skipped with a reason."""
     failed = frame[frame["status"] != "ok"]
     return failed.drop_duplicates(["source", "record"])[
-        ["workload", "device", "params", "status", "setup"]
+        ["workload", "device", "params", "status", "message", "setup"]
     ]
+
+
+def not_measured_notes(frame: pd.DataFrame) -> str:
+    """'Failed:' and 'Skipped:' lines under a report."""
+    records = failures_frame(frame)
+    text = ""
+    for title, rows in (
+        ("Failed", records[records["status"] != "skipped"]),
+        ("Skipped", records[records["status"] == "skipped"]),
+    ):
+        if rows.empty:
+            continue
+        lines = [
+            f"  {r.workload} [{r.device}] {short_params(r.params, r.workload)}: "
+            + (r.message if title == "Skipped" and r.message else str(r.status))
+            for r in rows.itertuples()
+        ]
+        text += f"\n{title}:\n" + "\n".join(lines) + "\n"
+    return text
 
 
 def format_seconds(value: float | None) -> str:
@@ -146,7 +198,7 @@ def display_rows(summary: pd.DataFrame) -> list[dict[str, str]]:
             "workload": row["workload"],
             "device": row["device"],
             "params": short_params(row["params"], row["workload"]),
-            "phase": row["phase"],
+            "phase": phase_label(row["phase"], row.get("load_cache")),
             "median": format_seconds(row["median_s"]),
             "IQR": format_seconds(row["iqr_s"]),
             "IQR/median": f"{row['iqr_s'] / row['median_s']:.1%}" if row["median_s"] else "",
@@ -338,18 +390,10 @@ def write_report(
         if speedups is not None and not speedups.empty:
             text += "\n" + render_speedups(speedups)
         text += phase_gap_notes(frame)
-        failures = failures_frame(frame)
-        if not failures.empty:
-            text += (
-                "\nFailed:\n"
-                + "\n".join(
-                    f"  {r.workload} [{r.device}] {short_params(r.params, r.workload)}: {r.status}"
-                    for r in failures.itertuples()
-                )
-                + "\n"
-            )
+        text += load_cache_notes(summary)
+        text += not_measured_notes(frame)
     elif fmt == "markdown":
-        text = render_markdown(summary)
+        text = render_markdown(summary) + load_cache_notes(summary)
         if speedups is not None and not speedups.empty:
             text += "\n" + render_speedups(speedups, markdown=True)
     elif fmt == "csv":

@@ -17,7 +17,9 @@ framework, kind         ``numpy``/``torch``/``keras``..., ``train_step``/``save_
 device                  ``cpu`` or ``cuda``
 params                  canonical JSON of the parameters (a grouping key)
 param_<name>            each parameter as its own column
-status                  ``ok`` or a failure status (``error``, ``crashed``, ``timeout``, ``oom``...)
+status                  ``ok``, ``skipped`` (its framework is absent where it ran) or a failure
+                        status (``error``, ``crashed``, ``timeout``, ``oom``...)
+message                 why it failed or was skipped (empty when ``ok``)
 phase                   ``step`` (the whole step) or a phase name (``forward``, ``save``...)
 sample                  index of the sample (one per measured block)
 process                 which repeat process produced it (``--processes N``)
@@ -31,12 +33,15 @@ host, cpu_model, ...    environment: host, cpu_model, usable_cores, gpu_name, la
 first_step_s            latency of the first step (compile / trace), repeated per row
 peak_rss_bytes          the worker's peak resident memory
 phase_gap               (step median − sum of phase medians) / step median, for the record
+load_cache              save/load: ``cold`` (every load read the disk, verified by mincore) or
+                        ``warm`` (the page cache); empty for other kinds and older records
 started_at              when the record's process started (UTC ISO 8601)
 ======================  =====================================================================
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -92,13 +97,37 @@ class ResultWriter:
         self.count += 1
 
     def close(self) -> None:
-        self._file.close()
+        # a failed append left bytes in the buffer; they are rescued elsewhere
+        with contextlib.suppress(OSError):
+            self._file.close()
 
     def __enter__(self) -> ResultWriter:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def rescue_records(records: list[dict[str, Any]], run_id: str) -> str:
+    """Save records that could not be written where asked (a full disk): to a file in the
+    temporary folder or the home folder, else to stderr as JSON lines. Returns where."""
+    import sys
+    import tempfile
+
+    lines = [json.dumps(r, separators=(",", ":"), allow_nan=True) + "\n" for r in records]
+    for folder in (Path(tempfile.gettempdir()), Path.home()):
+        target = folder / f"harness-rescued-{run_id}.jsonl"
+        try:
+            with open(target, "w", encoding="utf-8") as handle:
+                handle.writelines(lines)
+                handle.flush()
+                os.fsync(handle.fileno())
+            return str(target)
+        except OSError:
+            target.unlink(missing_ok=True)
+    sys.stderr.writelines(lines)
+    sys.stderr.flush()
+    return "standard error above (as JSON lines)"
 
 
 def migrate(record: dict[str, Any]) -> dict[str, Any]:
@@ -251,6 +280,7 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
             "device": record.get("device"),
             "params": json.dumps(params, sort_keys=True),
             "status": record.get("status"),
+            "message": (record.get("error") or {}).get("message"),
             "process": record.get("process_index", 0),
             "block_size": (record.get("timing") or {}).get("block_size"),
             "items_per_step": record.get("items_per_step"),
@@ -267,6 +297,7 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
             "first_step_s": (record.get("timing") or {}).get("first_step_s"),
             "peak_rss_bytes": (record.get("memory") or {}).get("peak_rss_bytes"),
             "phase_gap": (record.get("phase_gap") or {}).get("relative"),
+            "load_cache": (record.get("metrics") or {}).get("load_cache"),
             "started_at": record.get("started_at"),
         }
         for key, value in params.items():
@@ -288,6 +319,7 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
         "device",
         "params",
         "status",
+        "message",
         "phase",
         "sample",
         "process",
@@ -307,6 +339,7 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
         "first_step_s",
         "peak_rss_bytes",
         "phase_gap",
+        "load_cache",
         "started_at",
     ]
     frame = pd.DataFrame(rows)

@@ -11,9 +11,17 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from harness.errors import UserError
 from harness.launch.base import Launcher
 from harness.plan import RunPlan, Task
-from harness.results import INTERRUPTED, RESULT, SCHEMA_VERSION, ResultWriter, utc_now
+from harness.results import (
+    INTERRUPTED,
+    RESULT,
+    SCHEMA_VERSION,
+    ResultWriter,
+    rescue_records,
+    utc_now,
+)
 
 
 class RunInterrupted(Exception):
@@ -32,7 +40,11 @@ class RunOutcome:
 
     @property
     def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.records if r.get("status") != "ok"]
+        return [r for r in self.records if r.get("status") not in ("ok", "skipped")]
+
+    @property
+    def skipped(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r.get("status") == "skipped"]
 
 
 ProgressCallback = Callable[[int, int, Task, dict[str, Any] | None], None]
@@ -74,15 +86,21 @@ def execute(
                 environment={**environment, **record.get("environment_extra", {})},
             )
             record.pop("environment_extra", None)
-            writer.append(record)
             outcome.records.append(record)
+            try:
+                writer.append(record)
+            except OSError as error:
+                raise _not_written(path, error, outcome.records, run_id) from None
             done += 1
             if progress:
                 progress(index + 1, len(plan.tasks), task, record)
     except (RunInterrupted, KeyboardInterrupt) as interrupt:
         name = interrupt.signal_name if isinstance(interrupt, RunInterrupted) else "SIGINT"
         outcome.interrupted = name
-        writer.append(
+        append_or_rescue(
+            writer,
+            outcome.records,
+            run_id,
             {
                 "schema_version": SCHEMA_VERSION,
                 "record_type": INTERRUPTED,
@@ -91,7 +109,7 @@ def execute(
                 "completed_tasks": done,
                 "planned_tasks": len(plan.tasks),
                 "at": utc_now(),
-            }
+            },
         )
     finally:
         writer.close()
@@ -99,6 +117,33 @@ def execute(
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     return outcome
+
+
+def append_or_rescue(
+    writer: ResultWriter, records: list[dict[str, Any]], run_id: str, record: dict[str, Any]
+) -> None:
+    """The last record of an interrupted run; if it cannot be written, nothing is lost."""
+    try:
+        writer.append(record)
+    except OSError as error:
+        where = rescue_records([*records, record], run_id)
+        print(
+            f"harness: writing results failed ({error.strerror}); the records are in {where}.",
+            file=sys.stderr,
+        )
+
+
+def _not_written(
+    path: Path, error: OSError, records: list[dict[str, Any]], run_id: str
+) -> UserError:
+    """The run stops: every record measured so far is saved elsewhere and named."""
+    where = rescue_records(records, run_id)
+    reason = error.strerror or str(error)
+    return UserError(
+        f"Writing results to {path} failed ({reason}), so the run stopped; the "
+        f"{len(records)} record(s) measured are saved in {where}: free space or choose "
+        "another --output, and run again."
+    )
 
 
 def describe_task(task: Task) -> str:

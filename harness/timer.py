@@ -91,6 +91,10 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+def _unmarked(phase: str) -> None:
+    """The mark of a step timed as a whole: nothing to read, nothing to synchronize."""
+
+
 def estimate_clock_overhead(clock: Clock, reads: int = 201) -> float:
     """Median cost of one clock read (seconds)."""
     stamps = [clock() for _ in range(reads)]
@@ -125,6 +129,17 @@ class Timer:
                     workload.fused_step()
                 workload.synchronize()
                 end = self.clock()
+        elif workload.sync_phases:
+            # The phased block synchronized the device at every mark: no overlap of host and
+            # device, and a sync's latency per phase. The step samples come from a block of
+            # the same steps with no sync inside (one at each edge, as for any block).
+            with gc_paused():
+                workload.synchronize()
+                start = self.clock()
+                for _ in range(steps):
+                    workload.step(_unmarked)
+                workload.synchronize()
+                end = self.clock()
         return end - start, totals, dict(host)
 
     def _check_phases(self, workload: Workload, totals: dict[str, float]) -> None:
@@ -152,7 +167,6 @@ class Timer:
             warm_steps += 1
         warm_elapsed = self.clock() - warm_start
 
-        workload.on_measure_start()
         # 3. Grow the block until it lasts at least the target (as blocked_autorange does).
         steps = max(1, math.ceil(round(target / estimate, 9))) if estimate > 0 else 1
         calibration = 0
@@ -164,7 +178,10 @@ class Timer:
             grow = math.ceil(target / elapsed) if elapsed > 0 else 10
             steps *= max(2, grow)
 
-        # 4. Measured blocks: the calibrated block above is the first sample.
+        # 4. Measured blocks, all after on_measure_start (which may reset counters such as peak
+        # memory or compiled graphs): calibration blocks are never samples.
+        workload.on_measure_start()
+        elapsed, totals, host = self._block(workload, steps)
         samples: dict[str, list[float]] = {"step": []}
         host_samples: dict[str, list[float]] = {}
         measured = 0.0

@@ -68,13 +68,31 @@ def derived_metrics(
     return out
 
 
+SKIPPED = "skipped"
+
+
+class Skipped(Exception):
+    """The task cannot run here (its framework is absent): a reason, not a failure."""
+
+
+def missing_modules(workload: Any) -> list[str]:
+    import importlib.util
+
+    return [m for m in workload.required_modules() if importlib.util.find_spec(m) is None]
+
+
 def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
     """Run one task and return its record (status ``ok`` or ``error``; never raises)."""
+    from harness.environment import worker_threads
     from harness.plan import Task
 
     task = Task.from_dict({k: v for k, v in task_data.items() if k != "collect_environment"})
-    for name, value in thread_environment(task.threads).items():
-        os.environ.setdefault(name, value)
+    if task.threads is not None:
+        threads, thread_source = task.threads, "--threads"
+    else:
+        threads, thread_source = worker_threads()
+    # Set before any math library is imported; what the launcher's environment said is replaced.
+    os.environ.update(thread_environment(threads))
     started = time.time()
     record: dict[str, Any] = {
         "workload": task.workload,
@@ -83,6 +101,8 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
         "process_index": task.process_index,
         "seed": task.seed,
         "threads": {name: os.environ.get(name) for name in THREAD_VARIABLES},
+        "thread_count": threads,
+        "thread_source": thread_source,
         "timer_settings": task.timer.to_dict(),
         "started_at": _iso(started),
         "worker_pid": os.getpid(),
@@ -99,7 +119,10 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
         numpy.random.seed(task.seed)  # workloads use seeded generators; this covers the rest
         cls = load_workload_class(task.path)
         record.update(framework=cls.framework, kind=cls.kind, phases=list(cls.phases))
-        workload = cls(task.params, task.device, seed=task.seed, threads=task.threads)
+        workload = cls(task.params, task.device, seed=task.seed, threads=threads)
+        missing = missing_modules(workload)
+        if missing:
+            raise Skipped(f"{', '.join(missing)} not installed where this task ran")
         setup_start = time.perf_counter()
         workload.setup()
         record["setup_s"] = time.perf_counter() - setup_start
@@ -124,6 +147,9 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
         record["runtime"] = workload.runtime_info()
         record["status"] = "ok"
         record["error"] = None
+    except Skipped as skip:
+        record["status"] = SKIPPED
+        record["error"] = {"type": SKIPPED, "message": str(skip)}
     except Exception as error:  # the failure is the result: recorded, never raised
         record["status"] = "error"
         record["error"] = {
@@ -160,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     text = args[1] if args[:1] == ["--task"] and len(args) == 2 else sys.stdin.read()
     task = json.loads(text)
+    from harness import parent_watch
+
+    parent_watch.start()
     # Keep the real stdout for the record; everything else the workload prints goes to stderr.
     result_fd = os.dup(1)
     os.dup2(2, 1)
@@ -168,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     with os.fdopen(result_fd, "w", encoding="utf-8") as out:
         out.write(json.dumps(record, allow_nan=True) + "\n")
         out.flush()
-    return 0 if record["status"] == "ok" else 3
+    return 0 if record["status"] in ("ok", SKIPPED) else 3
 
 
 if __name__ == "__main__":

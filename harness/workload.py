@@ -72,6 +72,8 @@ class Workload:
     #: Python module the framework is imported from (checked with find_spec, never imported).
     requires: ClassVar[tuple[str, ...]] = ()
     #: True when the device runs asynchronously and the host clock needs a synchronize per phase.
+    #: The timer then takes the phase samples from such blocks and the ``step`` samples from
+    #: blocks of the same steps with no synchronize inside.
     sync_phases: bool = False
     #: True when the phases are measured by separate functions (Keras ``tf.function`` phases)
     #: and ``fused_step`` is the real training step: the timer then takes the ``step`` samples
@@ -107,6 +109,12 @@ class Workload:
     def teardown(self) -> None:
         """Release resources; called even when a step failed."""
 
+    def required_modules(self) -> tuple[str, ...]:
+        """Modules this instance needs with its parameters (``array_module=cupy``, a Keras
+        backend): checked with find_spec before ``setup``. A missing one makes the task
+        *skipped* with that reason, not failed."""
+        return tuple(self.requires)
+
     # --- what the result record reports ----------------------------------------------------
     def items_per_step(self) -> int:
         """Items (samples, images) one step processes, for throughput."""
@@ -124,7 +132,7 @@ class Workload:
         return PhaseTimer(clock, self.synchronize if self.sync_phases else None)
 
     def on_measure_start(self) -> None:
-        """Called once after warm-up and calibration, before the measured blocks."""
+        """Called once after warm-up and calibration, before the first measured block."""
 
     def check_after_measure(self) -> None:
         """Raise WorkloadError when the measurement is invalid (e.g. a recompile happened)."""

@@ -189,3 +189,80 @@ def test_fused_step_supplies_the_step_samples():
     assert m.samples["backward"] == pytest.approx([0.002, 0.002])
     assert m.samples["step"] == pytest.approx([0.002, 0.002])
     assert m.block_size == 5  # calibrated on the fused step: 0.01 / 0.002
+
+
+class AsyncDevice(Workload):
+    """A fake asynchronous device: ``step`` only queues work (host dispatch is cheap), the
+    device runs it in order, and ``synchronize`` waits for the queue plus a fixed latency."""
+
+    name = "async"
+    phases = ("forward", "backward", "update")
+    sync_phases = True
+    DISPATCH = 0.00001  # host time per phase
+    SYNC_LATENCY = 0.0002  # what one synchronize costs on top of waiting
+
+    def __init__(self, clock: FakeClock, costs=(0.001, 0.002, 0.0005)):
+        super().__init__({"batch_size": 4}, "cuda")
+        self.clock = clock
+        self.costs = costs
+        self.busy_until = 0.0
+        self.syncs = 0
+
+    def step(self, mark) -> None:
+        for phase, cost in zip(self.phases, self.costs, strict=True):
+            self.clock.advance(self.DISPATCH)
+            self.busy_until = max(self.busy_until, self.clock.now) + cost
+            mark(phase)
+
+    def synchronize(self) -> None:
+        self.syncs += 1
+        self.clock.now = max(self.clock.now, self.busy_until) + self.SYNC_LATENCY
+
+
+def test_step_samples_of_an_async_device_carry_no_per_phase_syncs():
+    clock = FakeClock()
+    settings = TimerSettings(
+        warmup_time=0, warmup_max_steps=0, min_time=0, min_blocks=3, max_blocks=3
+    )
+    workload = AsyncDevice(clock)
+    m = Timer(settings, clock=clock).run(workload)
+    device_step = sum(workload.costs)  # 3.5 ms of device work per step
+    steps = m.block_size
+    # The step: device work back to back; per block one dispatch before the device starts and
+    # one sync latency at the end, nothing per phase.
+    expected_step = device_step + (AsyncDevice.DISPATCH + AsyncDevice.SYNC_LATENCY) / steps
+    assert m.samples["step"] == pytest.approx([expected_step] * 3)
+    # The phases were synchronized at each mark: each carries one sync latency (and the
+    # dispatch), so their sum exceeds the step by about 3 syncs per step.
+    phase_sum = sum(m.samples[p][0] for p in workload.phases)
+    assert phase_sum == pytest.approx(
+        device_step + 3 * (AsyncDevice.SYNC_LATENCY + AsyncDevice.DISPATCH)
+    )
+    assert m.samples["forward"][0] == pytest.approx(
+        0.001 + AsyncDevice.SYNC_LATENCY + AsyncDevice.DISPATCH
+    )
+
+
+class CountsFromMeasureStart(ScriptedStep):
+    """Records how many steps ran before on_measure_start, and resets a counter there."""
+
+    def __init__(self, clock: FakeClock):
+        super().__init__(clock, first_extra=0.0)
+        self.steps_at_measure_start: int | None = None
+
+    def on_measure_start(self) -> None:
+        self.steps_at_measure_start = self.steps
+
+
+def test_on_measure_start_comes_after_calibration_and_before_every_measured_block():
+    clock = FakeClock()
+    settings = TimerSettings(
+        warmup_time=1.0, warmup_max_steps=2, min_time=0, min_blocks=4, max_blocks=4
+    )
+    workload = CountsFromMeasureStart(clock)
+    m = Timer(settings, clock=clock).run(workload)
+    measured_steps = m.blocks * m.block_size
+    # every step after on_measure_start belongs to a measured block, none to calibration
+    assert workload.steps - workload.steps_at_measure_start == measured_steps
+    # first step + 2 warm-up steps + at least one calibration block ran before it
+    assert workload.steps_at_measure_start >= 1 + 2 + m.block_size

@@ -24,5 +24,10 @@ def load_array_module(name: str, device: str) -> Any:
 
 
 def synchronize(xp: Any) -> None:
+    """Wait for all work queued on the current CUDA device, whatever stream it went to.
+
+    (``Stream.null.synchronize()`` waits for the legacy default stream only: work on the
+    current stream, per-thread default streams or others would escape it.)
+    """
     if xp.__name__ == "cupy":
-        xp.cuda.Stream.null.synchronize()
+        xp.cuda.Device().synchronize()

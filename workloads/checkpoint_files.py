@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import mmap
 import os
 import shutil
 import tempfile
@@ -13,10 +15,17 @@ from workloads.images import filesystem_of
 
 
 def scratch_dir(prefix: str) -> Path:
-    """A fresh folder under HARNESS_SCRATCH_DIR (default: the system's temporary folder)."""
+    """A fresh folder under HARNESS_SCRATCH_DIR (default: the system's temporary folder).
+
+    Where that folder cannot be written (an image without the launcher's scratch volume), the
+    temporary folder is used; the cache check then tells whether loads were really cold.
+    """
     base = os.environ.get("HARNESS_SCRATCH_DIR") or tempfile.gettempdir()
-    Path(base).mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    try:
+        Path(base).mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=base))
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix=prefix))
 
 
 def fsync_path(path: Path) -> None:
@@ -49,6 +58,97 @@ def evict(path: Path) -> None:
             os.close(fd)
 
 
+def _files(path: Path) -> list[Path]:
+    return [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+
+
+def resident_pages(path: Path) -> tuple[int, int] | None:
+    """(pages in the page cache, pages in all) for a file or a folder's files, by ``mincore``.
+
+    Mapping a file does not read it, so asking costs no I/O. None where mincore cannot be
+    called (not Linux, no libc): eviction is then unverified.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        mmap_ = libc.mmap
+        mincore = libc.mincore
+        munmap = libc.munmap
+    except (OSError, AttributeError):
+        return None
+    mmap_.restype = ctypes.c_void_p
+    mmap_.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_size_t,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_int,
+        ctypes.c_long,
+    ]
+    mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+    munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+    page = os.sysconf("SC_PAGE_SIZE")
+    resident = total = 0
+    for target in _files(path):
+        size = target.stat().st_size
+        if size == 0:
+            continue
+        pages = (size + page - 1) // page
+        fd = os.open(target, os.O_RDONLY)
+        try:
+            address = mmap_(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+            if address is None or address == ctypes.c_void_p(-1).value:
+                return None
+            try:
+                vector = (ctypes.c_ubyte * pages)()
+                if mincore(address, size, vector) != 0:
+                    return None
+                resident += sum(byte & 1 for byte in vector)
+            finally:
+                munmap(address, size)
+        finally:
+            os.close(fd)
+        total += pages
+    return resident, total
+
+
+class CacheCheck:
+    """Whether every load really read from the disk: eviction verified by mincore each step.
+
+    ``state`` is ``cold`` only when every check found none of the file's pages cached (on a
+    tmpfs, where eviction does nothing, or where mincore is unavailable, it is ``warm``).
+    """
+
+    def __init__(self) -> None:
+        self.checks = 0
+        self.cold = 0
+        self.worst_resident = 0.0
+        self.unverifiable = False
+
+    def after_evict(self, path: Path) -> None:
+        found = resident_pages(path)
+        self.checks += 1
+        if found is None:
+            self.unverifiable = True
+            return
+        resident, total = found
+        share = resident / total if total else 0.0
+        self.worst_resident = max(self.worst_resident, share)
+        if resident == 0:
+            self.cold += 1
+
+    @property
+    def state(self) -> str:
+        return "cold" if self.checks and self.cold == self.checks else "warm"
+
+    def metrics(self) -> dict[str, Any]:
+        return {
+            "load_cache": self.state,
+            "load_cache_checks": self.checks,
+            "load_cache_worst_resident_share": self.worst_resident,
+            "load_cache_method": "unverified" if self.unverifiable else "mincore",
+        }
+
+
 def size_of(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
@@ -76,6 +176,15 @@ class CheckpointWorkload(Workload):
     folder: Path
     path: Path
     round_trip_equal = False
+    cache_check: CacheCheck | None = None
+
+    def evict_and_check(self) -> None:
+        """Evict the checkpoint from the page cache (with ``cold_read``) and verify it."""
+        if self.cache_check is None:
+            self.cache_check = CacheCheck()
+        if self.p.get("cold_read", True):
+            evict(self.path)
+            self.cache_check.after_evict(self.path)
 
     def parameter_count(self) -> int:
         raise NotImplementedError
@@ -89,6 +198,8 @@ class CheckpointWorkload(Workload):
             "parameters": self.parameter_count(),
             "round_trip_equal": self.round_trip_equal,
             **describe_scratch(self.folder),
+            # without cold_read nothing is evicted: every load reads the page cache
+            **(self.cache_check or CacheCheck()).metrics(),
         }
 
     def teardown(self) -> None:

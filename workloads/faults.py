@@ -84,3 +84,13 @@ class Allocate(_Fault):
             chunks.append(bytearray(2**20))  # bytearray pages are written: real RSS
             time.sleep(0.001)
         self.keep = chunks
+
+
+class NeedsAbsentModule(_Fault):
+    """Needs a module no machine has: the task is skipped with that reason, never failed."""
+
+    name = "fault.needs_absent_module"
+    requires = ("harness_module_that_does_not_exist",)
+
+    def fault(self) -> None:
+        raise AssertionError("a skipped workload must never run")

@@ -16,13 +16,23 @@ from harness.params import Param
 from harness.workload import Mark
 from workloads import checkpoint_files as files
 from workloads import keras_models
-from workloads.keras_common import BACKEND_PARAM, configure_keras, keras_runtime_info
+from workloads.keras_common import (
+    BACKEND_PARAM,
+    configure_keras,
+    keras_required_modules,
+    keras_runtime_info,
+    synchronize_backend,
+)
 
 
 class KerasCheckpoint(files.CheckpointWorkload):
     name = "keras.checkpoint"
     framework = "keras"
     requires = ("keras",)
+
+    def required_modules(self) -> tuple[str, ...]:
+        return keras_required_modules(self)
+
     description = "Save and reload a Keras model: .keras archive, .weights.h5 or SavedModel."
     params = (
         Param(
@@ -48,6 +58,8 @@ class KerasCheckpoint(files.CheckpointWorkload):
     def setup(self) -> None:
         keras = configure_keras(self)
         self.keras = keras
+        # On a GPU, loading queues work on the device: read the clock after a sync.
+        self.sync_phases = self.device == "cuda"
         if self.p["format"] == "savedmodel" and keras.backend.backend() != "tensorflow":
             raise WorkloadError("format=savedmodel needs backend=tensorflow")
         if self.p["format"] == "savedmodel":
@@ -90,8 +102,7 @@ class KerasCheckpoint(files.CheckpointWorkload):
             files.fsync_tree(self.path)
         else:
             files.fsync_path(self.path)
-        if self.p["cold_read"]:
-            files.evict(self.path)
+        self.evict_and_check()
         mark("save")
         if fmt == "keras":
             self.loaded = self.keras.models.load_model(self.path)
@@ -101,6 +112,9 @@ class KerasCheckpoint(files.CheckpointWorkload):
         else:
             self.loaded = self.tf.saved_model.load(str(self.path))
         mark("load")
+
+    def synchronize(self) -> None:
+        synchronize_backend(self.keras.backend.backend(), self.device, None)
 
     def check_after_measure(self) -> None:
         import numpy as np

@@ -23,6 +23,15 @@ BACKEND_PARAM = Param(
 TF32_PARAM = Param("tf32", "bool", False, "allow TF32 on NVIDIA GPUs; set explicitly")
 
 
+#: The module each Keras backend imports (checked before set-up; a missing one is a skip).
+BACKEND_MODULES = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}
+
+
+def keras_required_modules(workload: Workload) -> tuple[str, ...]:
+    backend = workload.p.get("backend", "tensorflow")
+    return ("keras", BACKEND_MODULES.get(backend, backend))
+
+
 def configure_keras(workload: Workload, tf32: bool = False) -> Any:
     """Set the backend, device, threads, seeds and TF32 before Keras runs anything."""
     backend = workload.p.get("backend", "tensorflow")

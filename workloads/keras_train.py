@@ -26,6 +26,7 @@ from workloads.keras_common import (
     BACKEND_PARAM,
     TF32_PARAM,
     configure_keras,
+    keras_required_modules,
     keras_runtime_info,
     synchronize_backend,
 )
@@ -45,6 +46,9 @@ class _KerasTrain(Workload):
     kind = "train_step"
     devices = ("cpu", "cuda")
     requires = ("keras",)
+
+    def required_modules(self) -> tuple[str, ...]:
+        return keras_required_modules(self)
 
     def setup(self) -> None:
         keras = configure_keras(self, tf32=self.p["tf32"])

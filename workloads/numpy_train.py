@@ -45,6 +45,9 @@ class _HandWrittenStep(Workload):
     def build(self) -> None:
         raise NotImplementedError
 
+    def required_modules(self) -> tuple[str, ...]:
+        return (self.p["array_module"],)
+
     def synchronize(self) -> None:
         synchronize(self.xp)
 

@@ -40,6 +40,9 @@ class TorchCheckpoint(files.CheckpointWorkload):
         Param("cold_read", "bool", True, "evict the file from the page cache before load"),
     )
 
+    def required_modules(self) -> tuple[str, ...]:
+        return ("torch", "safetensors") if self.p["format"] == "safetensors" else ("torch",)
+
     def setup(self) -> None:
         torch = configure_torch(self)
         self.torch = torch
@@ -86,8 +89,7 @@ class TorchCheckpoint(files.CheckpointWorkload):
                 torch.save(self._payload(), handle)
                 handle.flush()
                 os.fsync(handle.fileno())
-        if self.p["cold_read"]:
-            files.evict(self.path)
+        self.evict_and_check()
         mark("save")
         if self.safetensors is not None:
             loaded = self.safetensors.load_file(str(self.path), device=self.device)

@@ -11,9 +11,16 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
+import signal
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
+from harness import parent_watch
 from harness.errors import UserError
 from harness.launch.base import Launcher, failure_record, parse_record, stderr_tail
 from harness.plan import RunPlan, Task
@@ -30,6 +37,31 @@ NVIDIA_HELP = (
     "(nvidia-container-toolkit) on this host and restart Docker, or run without --gpus"
 )
 TMPFS_SIZE = "4g"
+#: Checkpoint scratch inside containers: an anonymous volume (the engine's disk), not the tmpfs.
+SCRATCH_MOUNT = "/scratch"
+LABEL = "org.harness.workload"
+LAUNCHER_LABEL = "org.harness.launcher"  # host:pid of the harness that created the container
+
+
+def docker_types() -> Any:
+    import docker
+
+    return docker.types
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT/SIGTERM held back for the duration (delivered at the end, once we hold the
+    handle of what was created), so a Ctrl-C cannot land between the engine creating a
+    container and this process knowing its ID."""
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    is_main = threading.current_thread() is threading.main_thread()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked) if is_main else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def resolve_image(name: str) -> str:
@@ -49,15 +81,46 @@ def docker_client() -> Any:
         raise UserError(
             "The Docker launcher needs the Docker SDK: pip install 'harness[docker]'."
         ) from None
+    unreachable = _unix_socket_unreachable(os.environ.get("DOCKER_HOST", DEFAULT_SOCKET))
+    if unreachable:
+        raise UserError(
+            f"Cannot reach the Docker daemon ({unreachable}); start it "
+            "(sudo systemctl start docker, or dockerd &) or point DOCKER_HOST at one."
+        )
+    client = None
     try:
         client = docker.from_env(timeout=600)
         client.ping()
     except Exception as error:  # DockerException, requests' ConnectionError, FileNotFoundError
+        if client is not None:
+            # the failed probe holds a socket; left open it is an unraisable ResourceWarning
+            client.close()
         raise UserError(
             f"Cannot reach the Docker daemon ({_first_line(error)}); start it "
             "(sudo systemctl start docker, or dockerd &) or point DOCKER_HOST at one."
         ) from None
     return client
+
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+def _unix_socket_unreachable(host: str) -> str | None:
+    """Why a ``unix://`` engine socket cannot be connected to, or None (other schemes: None).
+
+    Probed with a socket we close ourselves: the Docker SDK's own failed connection to a
+    missing socket leaves its socket open (an unraisable ResourceWarning at exit).
+    """
+    if not host.startswith("unix://"):
+        return None
+    path = host.removeprefix("unix://")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect(path)
+        except OSError as error:
+            return f"{path}: {error.strerror or error}"
+    return None
 
 
 def _first_line(error: BaseException) -> str:
@@ -86,6 +149,7 @@ class DockerLauncher(Launcher):
         cpuset_cpus: str | None = None,
         memory: int | None = None,
         network: str = "none",
+        cpus: float | None = None,
     ):
         self.tag = resolve_image(image)
         self.gpu_count = parse_gpus(gpus)
@@ -94,7 +158,11 @@ class DockerLauncher(Launcher):
                 f"--cpuset-cpus takes CPU numbers like 0-3 or 0,2, got {cpuset_cpus!r}."
             )
         self.cpuset_cpus = cpuset_cpus
+        if cpus is not None and not cpus > 0:
+            raise UserError(f"--cpus takes a positive number of CPUs like 1.5, got {cpus!r}.")
+        self.cpus = cpus
         self.memory = memory
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.network = network
         self.client: Any = None
         self.image: Any = None
@@ -116,6 +184,7 @@ class DockerLauncher(Launcher):
             )
             raise UserError(f"Image {self.tag} is missing; {how}.") from None
         self._warn_if_stale()
+        self._remove_orphans()
         wants_cuda = any(task.device == "cuda" for task in plan.tasks)
         if wants_cuda and self.gpu_count is None:
             raise UserError("CUDA workloads in a container need GPUs: add --gpus all.")
@@ -169,6 +238,7 @@ class DockerLauncher(Launcher):
             "launcher": self.name,
             "image": self.tag,
             "cpuset_cpus": self.cpuset_cpus,
+            "cpus_limit": self.cpus,
             "memory_limit_bytes": self.memory,
             "gpus_requested": self.gpu_count,
             "network": self.network,
@@ -186,7 +256,16 @@ class DockerLauncher(Launcher):
 
     def container_options(self, task: Task) -> dict[str, Any]:
         """Everything the container is created with (a test inspects this)."""
-        environment = {**thread_environment(task.threads), "HARNESS_IN_CONTAINER": "1"}
+        environment = {
+            "HARNESS_IN_CONTAINER": "1",
+            # checkpoints are written to a volume on the engine's disk: /tmp is a tmpfs
+            "HARNESS_SCRATCH_DIR": SCRATCH_MOUNT,
+            # the worker ends when our attached stdin closes (we died) or past its deadline
+            parent_watch.STDIN_VARIABLE: "1",
+            parent_watch.DEADLINE_VARIABLE: parent_watch.deadline_for(task.timeout),
+        }
+        if task.threads is not None:
+            environment.update(thread_environment(task.threads))
         options: dict[str, Any] = {
             "image": self.tag,
             "command": ["--task", json.dumps({**task.to_dict(), "collect_environment": True})],
@@ -199,11 +278,18 @@ class DockerLauncher(Launcher):
             "tmpfs": {"/tmp": f"rw,exec,nosuid,size={TMPFS_SIZE}"},
             "shm_size": "1g",
             "network_mode": self.network,
-            "labels": {"org.harness.workload": task.workload},
+            "labels": {LABEL: task.workload, LAUNCHER_LABEL: self.owner},
+            # an anonymous volume per container, removed with it: real disk, not tmpfs, and
+            # nothing of the host's own folders mounted
+            "mounts": [docker_types().Mount(SCRATCH_MOUNT, None, type="volume")],
+            "stdin_open": True,
+            "stdin_once": True,
             "detach": True,
         }
         if self.cpuset_cpus:
             options["cpuset_cpus"] = self.cpuset_cpus
+        if self.cpus:
+            options["nano_cpus"] = int(self.cpus * 1e9)
         if self.memory:
             options["mem_limit"] = self.memory
             options["memswap_limit"] = self.memory  # no swap: over the limit means OOM-killed
@@ -219,23 +305,43 @@ class DockerLauncher(Launcher):
 
         if self.client is None:
             raise UserError("DockerLauncher.run called before preflight.")
-        container = self.client.containers.create(**self.container_options(task))
+        options = {**self.container_options(task), "name": f"harness-{uuid.uuid4().hex[:16]}"}
+        container = None
+        stdin = None
         try:
+            try:
+                with signals_deferred():
+                    container = self.client.containers.create(**options)
+            except Exception:
+                self._remove_named(options["name"])  # created, but the reply never came
+                raise
+            # Our end of the container's stdin: when this process dies, the engine closes it
+            # and the worker inside ends (see harness.parent_watch).
+            stdin = self.client.api.attach_socket(container.id, params={"stdin": 1, "stream": 1})
             container.start()
             try:
                 outcome = container.wait(timeout=task.timeout)
                 code = int(outcome.get("StatusCode", -1))
                 timed_out = False
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-                container.kill()
+                stop_after_timeout(container)
                 code, timed_out = -1, True
             stdout = container.logs(stdout=True, stderr=False).decode("utf-8", "replace")
             stderr = container.logs(stdout=False, stderr=True).decode("utf-8", "replace")
             container.reload()
             oom_killed = bool(container.attrs.get("State", {}).get("OOMKilled"))
         finally:
-            with contextlib.suppress(docker.errors.APIError):
-                container.remove(force=True)
+            if stdin is not None:
+                with contextlib.suppress(OSError):
+                    stdin.close()
+            if container is not None:
+                with contextlib.suppress(docker.errors.APIError):
+                    container.remove(force=True, v=True)  # v: its scratch volume too
+        return self._record(task, stdout, stderr, code, timed_out, oom_killed)
+
+    def _record(
+        self, task: Task, stdout: str, stderr: str, code: int, timed_out: bool, oom_killed: bool
+    ) -> dict[str, Any]:
         if timed_out:
             return failure_record(
                 task,
@@ -273,6 +379,48 @@ class DockerLauncher(Launcher):
             record["error"].setdefault("stderr_tail", stderr_tail(stderr))
         return record
 
+    def _remove_named(self, name: str) -> None:
+        import docker
+
+        with contextlib.suppress(docker.errors.APIError):
+            self.client.containers.get(name).remove(force=True, v=True)
+
+    def _remove_orphans(self) -> None:
+        """Remove containers left by a harness on this host that was killed (SIGKILL): their
+        worker ended with it, but nobody removed the stopped container and its volume."""
+        import docker
+
+        host = socket.gethostname()
+        with contextlib.suppress(docker.errors.APIError):
+            for container in self.client.containers.list(all=True, filters={"label": LABEL}):
+                owner = (container.labels or {}).get(LAUNCHER_LABEL, "")
+                owner_host, _, pid = owner.rpartition(":")
+                if owner_host == host and pid.isdigit() and not _alive(int(pid)):
+                    with contextlib.suppress(docker.errors.APIError):
+                        container.remove(force=True, v=True)
+
     def close(self) -> None:
         if self.client is not None:
             self.client.close()
+
+
+def stop_after_timeout(container: Any) -> None:
+    """Kill a container whose wait timed out. It may have exited in between: the engine then
+    answers 409 (not running), which is no error here."""
+    import docker
+
+    try:
+        container.kill()
+    except docker.errors.APIError as error:
+        if getattr(error, "status_code", None) not in (404, 409):
+            raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -11,10 +11,10 @@ import tempfile
 import time
 from typing import Any
 
+from harness import parent_watch
 from harness.errors import UserError
 from harness.launch.base import Launcher, failure_record, parse_record
 from harness.plan import RunPlan, Task
-from harness.worker import thread_environment
 
 POLL_SECONDS = 0.05
 TERM_GRACE_SECONDS = 3.0
@@ -42,8 +42,9 @@ class LocalLauncher(Launcher):
 
     def run(self, task: Task) -> dict[str, Any]:
         env = dict(os.environ)
-        env.update(thread_environment(task.threads))
         env["PYTHONUNBUFFERED"] = "1"
+        env[parent_watch.PARENT_VARIABLE] = str(os.getpid())  # the worker dies with us
+        env[parent_watch.DEADLINE_VARIABLE] = parent_watch.deadline_for(task.timeout)
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             process = subprocess.Popen(
                 [self.python, "-m", "harness.worker", "--task", json.dumps(task.to_dict())],
