@@ -9,7 +9,8 @@ For each (workload, params, device, phase) present on both sides:
 * a minimum effect: max(--min-effect, 3 × IQR/median of the baseline).
 
 Verdicts: ``slower`` (ratio above 1 + effect, interval above 1 and p < alpha), ``faster`` (the
-mirror image), ``unstable`` (either side's IQR/median above 25%: no verdict can be trusted), else
+mirror image), ``unstable`` (either side's IQR/median above 25%: no verdict can be trusted),
+``refused`` (a median is zero or negative: a subtracted phase, no ratio means anything), else
 ``unchanged``. Any ``slower`` is a regression: exit 1.
 """
 
@@ -62,6 +63,8 @@ def judge(
     cand_all = np.concatenate([np.asarray(g, float) for g in candidate])
     q1, base_median, q3 = np.percentile(base_all, [25, 50, 75])
     c1, cand_median, c3 = np.percentile(cand_all, [25, 50, 75])
+    if base_median <= 0 or cand_median <= 0:
+        return refused(base_median, cand_median, len(base_all), len(cand_all))
     base_rel_iqr = (q3 - q1) / base_median if base_median else float("inf")
     cand_rel_iqr = (c3 - c1) / cand_median if cand_median else float("inf")
     ratio, low, high = ratio_confidence_interval(baseline, candidate, seed=seed)
@@ -88,6 +91,29 @@ def judge(
         "baseline_samples": len(base_all),
         "candidate_samples": len(cand_all),
         "verdict": verdict,
+        "reason": "",
+    }
+
+
+def refused(base_median: float, cand_median: float, n_base: int, n_cand: int) -> dict[str, Any]:
+    """No verdict: a ratio of times means nothing when a median is zero or negative (a phase
+    obtained by subtraction, such as keras.step's backward at tiny sizes)."""
+    nan = float("nan")
+    return {
+        "baseline_median_s": float(base_median),
+        "candidate_median_s": float(cand_median),
+        "ratio": nan,
+        "ci_low": nan,
+        "ci_high": nan,
+        "p_value": nan,
+        "min_effect": nan,
+        "baseline_rel_iqr": nan,
+        "candidate_rel_iqr": nan,
+        "baseline_samples": n_base,
+        "candidate_samples": n_cand,
+        "verdict": "refused",
+        "reason": "a median is zero or negative (a phase obtained by subtraction); "
+        "judge the step, or run at sizes where the phase dominates",
     }
 
 
@@ -148,7 +174,7 @@ def render_comparison(result: Comparison, fmt: str = "table") -> str:
         raise UserError(f"Unknown compare format '{fmt}'; valid formats: table, markdown, csv.")
     counts = result.rows["verdict"].value_counts().to_dict()
     headline = ", ".join(
-        f"{counts.get(v, 0)} {v}" for v in ("slower", "faster", "unchanged", "unstable")
+        f"{counts.get(v, 0)} {v}" for v in ("slower", "faster", "unchanged", "unstable", "refused")
     )
     status = "REGRESSION" if counts.get("slower") else "no regression"
     lines: list[str] = []
@@ -200,6 +226,13 @@ def render_comparison(result: Comparison, fmt: str = "table") -> str:
             f"\nNote: {few['workload'].nunique()} workload(s) ran in fewer than {MIN_PROCESSES} "
             "processes on a side, so variation between processes is not measured; "
             f"run with --processes {MIN_PROCESSES} (or --suite compare) for compare-grade results."
+        )
+    refusals = result.rows[result.rows["verdict"] == "refused"]
+    if not refusals.empty:
+        lines.append(
+            "\nNo verdict (refused): "
+            + "; ".join(f"{r.workload} [{r.device}] · {r.phase}" for r in refusals.itertuples())
+            + f": {refusals['reason'].iloc[0]}."
         )
     for label, items in (
         ("Only in the baseline", result.only_baseline),

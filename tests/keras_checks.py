@@ -163,7 +163,45 @@ def pipelines() -> dict[str, Any]:
     return out
 
 
-CHECKS = {f.__name__: f for f in (styles_train, regularization, fit_runs, checkpoints, pipelines)}
+def flops_from_layers() -> dict[str, Any]:
+    """FLOPs the workload reports against a count taken from the built model's own layers
+    (kernel sizes and output shapes), for CNNs of one and two conv layers and an MLP."""
+    import keras
+
+    from workloads import keras_models
+    from workloads.keras_train import KerasPhasedStep
+
+    out = {}
+    for name, params in {
+        "cnn-one-conv": {"model": "cnn", "channels": (8,)},
+        "cnn-two-convs": {"model": "cnn", "channels": (4, 8)},
+        "mlp": {"model": "mlp", "hidden": (16, 8)},
+    }.items():
+        w = _make(KerasPhasedStep, batch_size=4, image_size=16, **params)
+        macs = []
+        for layer in w.model.layers:
+            if isinstance(layer, keras.layers.Conv2D | keras.layers.Dense):
+                kernel = layer.kernel.shape  # (kh, kw, cin, cout) or (in, out)
+                out_positions = 1
+                for size in layer.output.shape[1:-1]:
+                    out_positions *= size
+                per_output = 1
+                for size in kernel[:-1]:
+                    per_output *= size
+                macs.append(4 * out_positions * per_output * kernel[-1])
+        expected = 2 * sum(macs) + 2 * sum(macs) + 2 * sum(macs[1:])
+        out[name] = {
+            "reported": keras_models.flops_per_step(w.p),
+            "from_layers": expected,
+            "conv_layers": sum(isinstance(x, keras.layers.Conv2D) for x in w.model.layers),
+        }
+    return out
+
+
+CHECKS = {
+    f.__name__: f
+    for f in (styles_train, regularization, fit_runs, checkpoints, pipelines, flops_from_layers)
+}
 
 if __name__ == "__main__":
     result = CHECKS[sys.argv[1]](**json.loads(sys.argv[2] if len(sys.argv) > 2 else "{}"))

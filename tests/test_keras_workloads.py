@@ -105,3 +105,11 @@ def test_pipelines_shapes_and_labels_match_folders(tmp_path):
         assert r["labels"] == r["expected"] == [0] * 4 + [1] * 4 + [2] * 4, case
         assert r["shapes"] == [[5, 16, 16, 3], [5, 16, 16, 3], [2, 16, 16, 3]], case
         assert r["items"] == 12
+
+
+def test_flops_follow_the_layers_the_model_really_has(tmp_path):
+    result = run_check("flops_from_layers", tmp_path)
+    assert result["cnn-one-conv"]["conv_layers"] == 1
+    assert result["cnn-two-convs"]["conv_layers"] == 2
+    for case in result.values():
+        assert case["reported"] == case["from_layers"], result

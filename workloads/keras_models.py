@@ -111,13 +111,15 @@ def layer_macs(p: dict[str, Any]) -> list[int]:
     if p["model"] == "mlp":
         widths = [p["features"], *p["hidden"], p["classes"]]
         return [n * a * b for a, b in itertools.pairwise(widths)]
-    s = p["image_size"]
-    c1, c2 = [*list(p["channels"]), 32, 32][:2]
-    return [
-        n * c1 * s * s * 3 * 9,
-        n * c2 * (s // 2) ** 2 * c1 * 9,
-        n * c2 * (s // 4) ** 2 * p["classes"],
-    ]
+    # the layers layer_stack builds: one 3x3 'same' conv per width (at most two), each
+    # followed by a 2x2 pooling, then the classifier on what is left
+    side, channels_in = p["image_size"], 3
+    macs = []
+    for width in list(p["channels"])[:2]:
+        macs.append(n * side * side * width * channels_in * 9)
+        side, channels_in = side // 2, width
+    macs.append(n * side * side * channels_in * p["classes"])
+    return macs
 
 
 def flops_per_step(p: dict[str, Any]) -> int:

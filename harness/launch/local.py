@@ -31,10 +31,12 @@ class LocalLauncher(Launcher):
         if any(task.device == "cuda" for task in plan.tasks):
             from harness.environment import gpus
 
-            if not gpus():
+            hidden = os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1")
+            if hidden or not gpus():
                 raise UserError(
                     "CUDA was asked for (--device cuda) but this machine shows no NVIDIA GPU "
-                    "(nvidia-smi lists none); run with --device cpu or on a GPU machine."
+                    "(nvidia-smi lists none, or CUDA_VISIBLE_DEVICES hides them); run with "
+                    "--device cpu or on a GPU machine."
                 )
 
     def environment(self) -> dict[str, Any]:
