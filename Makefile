@@ -12,6 +12,10 @@ SUITE ?= default
 ARGS ?=
 BASE ?=
 BASE_ARG := $(if $(BASE),--base $(BASE),)
+# An extra package index for pip, e.g. PyTorch's CPU wheels on a machine with no GPU:
+#   make bench TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+TORCH_INDEX_URL ?=
+INDEX_ARG := $(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL),)
 
 .DEFAULT_GOAL := help
 .PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock clean
@@ -22,7 +26,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
+	$(PY) -m pip install --quiet --disable-pip-version-check $(INDEX_ARG) -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
@@ -74,8 +78,8 @@ bench-pytest: venv ## The workloads as pytest-benchmark benchmarks (apart from t
 	    --benchmark-json=$(RESULTS)/pytest-benchmark-keras.json -q $(ARGS)
 	$(HARNESS) report $(RESULTS)/pytest-benchmark-numpy-torch.json $(RESULTS)/pytest-benchmark-keras.json
 
-lock: ## Re-pin requirements/constraints.txt from a fresh resolve
-	bash requirements/lock.sh
+lock: ## Re-pin requirements/constraints.txt from a fresh resolve (pip, in a throw-away venv)
+	PYTHON=$(PYTHON) bash requirements/lock.sh
 
 clean: ## Remove the virtual environment and build leftovers
 	rm -rf $(VENV) build *.egg-info docker/wheelhouse

@@ -114,7 +114,11 @@ def test_containers_are_locked_down(engine, cpu_image, cli, tmp_path):
     assert options["cap_drop"] == ["ALL"] and "no-new-privileges" in options["security_opt"]
     assert options["network_mode"] == "none"
     assert options["user"].split(":")[0] != "0"
-    assert "volumes" not in options and "mounts" not in options  # nothing of the host writable
+    # nothing of the host's folders mounted: one anonymous volume for checkpoint scratch
+    assert "volumes" not in options
+    [scratch] = options["mounts"]
+    assert scratch["Type"] == "volume" and scratch["Target"] == "/scratch"
+    assert not scratch.get("Source")
     assert isinstance(options["command"], list)
     record = linreg_in_docker(cli, tmp_path)
     assert record["environment"]["container_uid"] == 10001
@@ -186,9 +190,12 @@ def engine_containers_left() -> list:
 def test_docker_errors_are_one_sentence(cli, engine, cpu_image, args, env, message):
     if message == "NVIDIA Container Toolkit" and "nvidia" in (engine.info().get("Runtimes") or {}):
         pytest.skip("this engine has the NVIDIA runtime: --gpus all is no error here")
+    before = {c.id for c in engine.containers.list(all=True)}
     result = in_docker(cli, "--framework", "numpy", *args, env=env)
     assert result.returncode == 2, result
     assert message in result.stderr and "Traceback" not in result.stderr
+    # a failed GPU probe leaves no created-but-never-started container behind
+    assert {c.id for c in engine.containers.list(all=True)} <= before
 
 
 def test_image_records_its_sources_and_a_rebuild_is_skipped_when_current(cli, cpu_image, tmp_path):
@@ -199,3 +206,128 @@ def test_image_records_its_sources_and_a_rebuild_is_skipped_when_current(cli, cp
     assert record["environment"]["image_target"] == "cpu"
     again = cli("images", "build", "--target", "cpu", "--if-stale", timeout=600)
     assert again.returncode == 0 and "up to date" in again.stderr
+
+
+def test_checkpoint_loads_in_a_container_read_the_disk(cli, tmp_path, cpu_image):
+    out = tmp_path / "ckpt.jsonl"
+    run = in_docker(cli, "--workload", "torch.checkpoint", "--output", str(out), timeout=600)
+    assert run.returncode == 0, run
+    [record] = read_jsonl(out)
+    metrics = record["metrics"]
+    # the scratch volume is on the engine's disk, not the container's /tmp tmpfs
+    assert metrics["scratch_dir"].startswith("/scratch/")
+    assert metrics["scratch_filesystem"] != "tmpfs"
+    assert metrics["load_cache"] == "cold" and metrics["load_cache_method"] == "mincore"
+    assert metrics["load_gb_per_s"] > 0
+    assert not engine_containers_left()
+
+
+def test_a_container_pinned_to_one_cpu_runs_one_thread(cli, tmp_path, cpu_image):
+    out = tmp_path / "pinned.jsonl"
+    run = in_docker(cli, "--workload", "numpy.linreg", "--cpuset-cpus", "0", "--output", str(out))
+    assert run.returncode == 0, run
+    [record] = read_jsonl(out)
+    assert record["thread_count"] == 1 and record["thread_source"] == "cpuset"
+    assert set(record["threads"].values()) == {"1"}
+
+
+def test_a_cpu_quota_sets_the_container_threads(cli, tmp_path, cpu_image):
+    import os as os_module
+
+    if len(os_module.sched_getaffinity(0)) < 2:
+        pytest.skip("needs 2 CPUs to tell a quota of 1 from the cpuset")
+    out = tmp_path / "quota.jsonl"
+    run = in_docker(cli, "--workload", "numpy.linreg", "--cpus", "1", "--output", str(out))
+    assert run.returncode == 0, run
+    [record] = read_jsonl(out)
+    assert record["thread_count"] == 1 and record["thread_source"] == "cpu-quota"
+
+
+def test_kill_9_of_a_docker_run_leaves_no_running_container(tmp_path, cpu_image):
+    import signal
+    import time
+
+    from harness.launch.docker import docker_client
+
+    client = docker_client()
+    run = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            "--launcher",
+            "docker",
+            "--suite",
+            "smoke",
+            "--workload",
+            "workloads.faults:Hang",
+            "--timeout",
+            "300",
+            "--no-progress",
+            "--output",
+            str(tmp_path / "r.jsonl"),
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    running: list = []
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not running:
+        running = client.containers.list(filters={"label": "org.harness.workload"})
+        time.sleep(0.2)
+    assert running, "the container never started"
+    time.sleep(2)  # the worker is inside its hang
+    run.send_signal(signal.SIGKILL)
+    run.wait()
+    time.sleep(2)
+    still = client.containers.list(filters={"label": "org.harness.workload"})  # running only
+    assert not still, [c.name for c in still]
+    # the stopped container is removed by the next run's preflight
+    from harness.launch.docker import DockerLauncher
+
+    launcher = DockerLauncher(image="cpu")
+    launcher.preflight(build_plan(get_suite("smoke"), workloads=["numpy.linreg"]))
+    launcher.close()
+    assert not engine_containers_left()
+    client.close()
+
+
+def test_a_container_that_exits_as_its_wait_times_out_is_no_error(engine, cpu_image):
+    from harness.launch.docker import stop_after_timeout
+
+    container = engine.containers.create("harness:cpu", entrypoint=["true"], labels={})
+    try:
+        container.start()
+        container.wait(timeout=60)
+        stop_after_timeout(container)  # the engine answers 409: not running; no exception
+    finally:
+        container.remove(force=True)
+
+
+def test_an_interrupt_during_create_leaks_no_container(engine, cpu_image, monkeypatch):
+    import signal
+
+    from docker.models.containers import ContainerCollection
+
+    from harness.launch.docker import DockerLauncher
+
+    launcher = DockerLauncher(image="cpu")
+    plan = build_plan(get_suite("smoke"), workloads=["numpy.linreg"])
+    launcher.preflight(plan)
+    real_create = ContainerCollection.create
+
+    def create_then_interrupted(self, *args, **options):
+        container = real_create(self, *args, **options)  # the engine has created it ...
+        os.kill(os.getpid(), signal.SIGINT)  # ... and Ctrl-C arrives before the reply is used
+        return container
+
+    monkeypatch.setattr(ContainerCollection, "create", create_then_interrupted)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            launcher.run(plan.tasks[0])
+    finally:
+        launcher.close()
+    assert not engine_containers_left()

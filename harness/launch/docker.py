@@ -211,15 +211,18 @@ class DockerLauncher(Launcher):
     def _check_gpu_runtime(self) -> None:
         import docker
 
+        name = f"harness-gpu-check-{uuid.uuid4().hex[:12]}"
         try:
             self.client.containers.run(
                 self.tag,
                 entrypoint=["true"],
+                name=name,
                 remove=True,
                 network_mode="none",
                 device_requests=self._device_requests(),
             )
         except docker.errors.APIError as error:
+            self._remove_named(name)  # created, then its start failed: not removed by --rm
             text = str(error)
             if "device driver" in text or "nvidia" in text.lower() or "gpu" in text.lower():
                 raise UserError(f"GPUs were asked for (--gpus) but {NVIDIA_HELP}.") from None
@@ -282,9 +285,10 @@ class DockerLauncher(Launcher):
             # an anonymous volume per container, removed with it: real disk, not tmpfs, and
             # nothing of the host's own folders mounted
             "mounts": [docker_types().Mount(SCRATCH_MOUNT, None, type="volume")],
+            # stdin open and closed when the one attached client (us) goes: the engine sets
+            # StdinOnce for a create with stdin_open and detach=False (the SDK's only way)
             "stdin_open": True,
-            "stdin_once": True,
-            "detach": True,
+            "detach": False,
         }
         if self.cpuset_cpus:
             options["cpuset_cpus"] = self.cpuset_cpus
