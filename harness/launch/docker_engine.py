@@ -1,0 +1,105 @@
+"""Talking to the Docker engine: a probe that leaves nothing open, signals held back around
+container creation, a kill that tolerates a container already gone."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from harness.errors import UserError
+
+
+def docker_client() -> Any:
+    try:
+        import docker
+    except ImportError:
+        raise UserError(
+            "The Docker launcher needs the Docker SDK: pip install 'harness[docker]'."
+        ) from None
+    unreachable = _unix_socket_unreachable(os.environ.get("DOCKER_HOST", DEFAULT_SOCKET))
+    if unreachable:
+        raise UserError(
+            f"Cannot reach the Docker daemon ({unreachable}); start it "
+            "(sudo systemctl start docker, or dockerd &) or point DOCKER_HOST at one."
+        )
+    client = None
+    try:
+        client = docker.from_env(timeout=600)
+        client.ping()
+    except Exception as error:  # DockerException, requests' ConnectionError, FileNotFoundError
+        if client is not None:
+            # the failed probe holds a socket; left open it is an unraisable ResourceWarning
+            client.close()
+        raise UserError(
+            f"Cannot reach the Docker daemon ({_first_line(error)}); start it "
+            "(sudo systemctl start docker, or dockerd &) or point DOCKER_HOST at one."
+        ) from None
+    return client
+
+
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+
+
+def _unix_socket_unreachable(host: str) -> str | None:
+    """Why a ``unix://`` engine socket cannot be connected to, or None (other schemes: None).
+
+    Probed with a socket we close ourselves: the Docker SDK's own failed connection to a
+    missing socket leaves its socket open (an unraisable ResourceWarning at exit).
+    """
+    if not host.startswith("unix://"):
+        return None
+    path = host.removeprefix("unix://")
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.settimeout(5)
+        try:
+            probe.connect(path)
+        except OSError as error:
+            return f"{path}: {error.strerror or error}"
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0][:200] if text else type(error).__name__
+
+
+@contextlib.contextmanager
+def signals_deferred() -> Iterator[None]:
+    """SIGINT/SIGTERM held back for the duration (delivered at the end, once we hold the
+    handle of what was created), so a Ctrl-C cannot land between the engine creating a
+    container and this process knowing its ID."""
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    is_main = threading.current_thread() is threading.main_thread()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked) if is_main else None
+    try:
+        yield
+    finally:
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def stop_after_timeout(container: Any) -> None:
+    """Kill a container whose wait timed out. It may have exited in between: the engine then
+    answers 409 (not running), which is no error here."""
+    import docker
+
+    try:
+        container.kill()
+    except docker.errors.APIError as error:
+        if getattr(error, "status_code", None) not in (404, 409):
+            raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
