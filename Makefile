@@ -68,7 +68,7 @@ bench-gpu: venv ## Run the GPU suite in the CUDA container with all GPUs and pri
 	$(HARNESS) run --suite gpu --launcher docker --image cuda --gpus all --results-dir $(RESULTS) --report $(ARGS)
 
 bench-harness: venv ## Benchmark the harness itself; writes docs/BENCHMARKS.md
-	$(PY) -m harness.selfbench --output docs/BENCHMARKS.md $(ARGS)
+	$(PY) -m benchmarks.selfbench --output docs/BENCHMARKS.md $(ARGS)
 
 bench-pytest: venv ## The workloads as pytest-benchmark benchmarks (apart from the unit tests)
 	@mkdir -p $(RESULTS)

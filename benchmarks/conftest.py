@@ -12,6 +12,8 @@ from importlib import metadata
 
 import pytest
 
+from harness.workload import changed_params, code_version
+
 
 def make_workload(cls, **params):
     values = {p.name: p.default for p in cls.params}
@@ -41,6 +43,8 @@ def run_workload(benchmark):
             kind=cls.kind,
             device="cpu",
             params={k: list(v) if isinstance(v, tuple) else v for k, v in workload.p.items()},
+            changed_params=changed_params(cls, workload.p),
+            code_version=code_version(cls),
             items_per_step=workload.items_per_step(),
             packages=package_versions(),
         )

@@ -16,8 +16,6 @@ mirror image), ``unstable`` (either side's IQR/median above 25%: no verdict can 
 
 from __future__ import annotations
 
-import json
-import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.analysis import measured, process_groups
 from harness.errors import UserError
+from harness.render import Document, Heading, Table, Text, check_format, write
+from harness.render.cells import format_seconds, short_params
 from harness.stats import REJECTED_IQR, mann_whitney_u, ratio_confidence_interval
 
 KEY = ["workload", "device", "params", "phase"]
@@ -42,13 +43,6 @@ class Comparison:
     @property
     def regressions(self) -> pd.DataFrame:
         return self.rows[self.rows["verdict"] == "slower"] if not self.rows.empty else self.rows
-
-
-def _process_groups(group: pd.DataFrame) -> list[list[float]]:
-    return [
-        g["seconds"].tolist()
-        for _, g in group.groupby(["source", "record"], sort=False, dropna=False)
-    ]
 
 
 def judge(
@@ -125,7 +119,7 @@ def compare_frames(
     phases: Sequence[str] = (),
 ) -> Comparison:
     def usable(frame: pd.DataFrame) -> pd.DataFrame:
-        kept = frame[(frame["status"] == "ok") & frame["seconds"].notna()]
+        kept = measured(frame)
         return kept[kept["phase"].isin(phases)] if phases else kept
 
     base, cand = usable(baseline), usable(candidate)
@@ -137,9 +131,9 @@ def compare_frames(
     shared = [k for k in base_groups if k in cand_groups]
 
     def name(key: tuple) -> str:
-        from harness.report import short_params
-
-        return f"{key[0]} [{key[1]}] {short_params(key[2], key[0])} · {key[3]}"
+        groups = base_groups.get(key)
+        changed = (groups if groups is not None else cand_groups[key])["changed_params"].iloc[0]
+        return f"{key[0]} [{key[1]}] {short_params(key[2], changed)} · {key[3]}"
 
     only_base = [name(k) for k in base_groups if k not in cand_groups]
     only_cand = [name(k) for k in cand_groups if k not in base_groups]
@@ -151,8 +145,8 @@ def compare_frames(
         )
     rows = []
     for index, key in enumerate(shared):
-        base_processes = _process_groups(base_groups[key])
-        cand_processes = _process_groups(cand_groups[key])
+        base_processes = process_groups(base_groups[key])
+        cand_processes = process_groups(cand_groups[key])
         verdict = judge(base_processes, cand_processes, min_effect, alpha, seed=index)
         rows.append(
             {
@@ -160,29 +154,34 @@ def compare_frames(
                 **verdict,
                 "baseline_processes": len(base_processes),
                 "candidate_processes": len(cand_processes),
+                "changed_params": base_groups[key]["changed_params"].iloc[0],
+                "baseline_code": _one_code_version(base_groups[key]),
+                "candidate_code": _one_code_version(cand_groups[key]),
             }
         )
     return Comparison(pd.DataFrame(rows), only_base, only_cand)
 
 
-def render_comparison(result: Comparison, fmt: str = "table") -> str:
-    from harness.report import format_seconds, short_params
+def _one_code_version(group: pd.DataFrame) -> str | None:
+    """The workload's source hash on one side; None when unrecorded or when the side mixes
+    several (then no single version can be named)."""
+    versions = set(group["code_version"].dropna())
+    return versions.pop() if len(versions) == 1 else None
 
-    if fmt == "csv":
-        return result.rows.to_csv(index=False)
-    if fmt not in ("table", "markdown"):
-        raise UserError(f"Unknown compare format '{fmt}'; valid formats: table, markdown, csv.")
+
+def comparison_document(result: Comparison) -> Document:
+    """The verdicts as a Document: a headline, the table, then notes."""
     counts = result.rows["verdict"].value_counts().to_dict()
     headline = ", ".join(
         f"{counts.get(v, 0)} {v}" for v in ("slower", "faster", "unchanged", "unstable", "refused")
     )
     status = "REGRESSION" if counts.get("slower") else "no regression"
-    lines: list[str] = []
-    table = [
+    icon = "❌" if counts.get("slower") else "✅"
+    rows = [
         {
             "workload": r.workload,
             "device": r.device,
-            "params": short_params(r.params, r.workload),
+            "params": short_params(r.params, r.changed_params),
             "phase": r.phase,
             "baseline": format_seconds(r.baseline_median_s),
             "candidate": format_seconds(r.candidate_median_s),
@@ -191,46 +190,45 @@ def render_comparison(result: Comparison, fmt: str = "table") -> str:
             "p": f"{r.p_value:.3g}",
             "threshold": f"±{r.min_effect:.1%}",
             "verdict": r.verdict,
+            "code": code_change(r.baseline_code, r.candidate_code),
         }
         for r in result.rows.itertuples()
     ]
-    if fmt == "markdown":
-        icon = "❌" if counts.get("slower") else "✅"
-        lines.append(f"### {icon} harness compare: {status} ({headline})\n")
-        header = list(table[0])
-        lines.append("| " + " | ".join(header) + " |")
-        lines.append("|" + "|".join("---" for _ in header) + "|")
-        for row in table:
-            cells = [f"**{v}**" if k == "verdict" and v == "slower" else v for k, v in row.items()]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    else:
-        import io
-
-        from rich.console import Console
-        from rich.table import Table
-
-        rich_table = Table(title=f"harness compare: {status} ({headline})")
-        for column in table[0]:
-            rich_table.add_column(column)
-        for row in table:
-            rich_table.add_row(*row.values())
-        buffer = io.StringIO()
-        Console(file=buffer, width=200, color_system=None).print(rich_table)
-        lines.append(buffer.getvalue().rstrip())
+    blocks: list = [
+        Heading(f"{icon} harness compare: {status} ({headline})", level=3),
+        Table(
+            rows,
+            numeric=frozenset({"baseline", "candidate", "ratio", "p"}),
+            strong=frozenset({("verdict", "slower")}),
+        ),
+    ]
+    notes = []
     few = result.rows[
         (result.rows["baseline_processes"] < MIN_PROCESSES)
         | (result.rows["candidate_processes"] < MIN_PROCESSES)
     ]
     if not few.empty:
-        lines.append(
-            f"\nNote: {few['workload'].nunique()} workload(s) ran in fewer than {MIN_PROCESSES} "
+        notes.append(
+            f"Note: {few['workload'].nunique()} workload(s) ran in fewer than {MIN_PROCESSES} "
             "processes on a side, so variation between processes is not measured; "
             f"run with --processes {MIN_PROCESSES} (or --suite compare) for compare-grade results."
         )
+    changed = result.rows[
+        result.rows["baseline_code"].notna()
+        & result.rows["candidate_code"].notna()
+        & (result.rows["baseline_code"] != result.rows["candidate_code"])
+    ]
+    if not changed.empty:
+        notes.append(
+            "The workload's own code changed between the two runs for: "
+            + "; ".join(sorted({f"{r.workload}" for r in changed.itertuples()}))
+            + " (its source hash differs), so a difference may come from the benchmark, "
+            "not from what it measures."
+        )
     refusals = result.rows[result.rows["verdict"] == "refused"]
     if not refusals.empty:
-        lines.append(
-            "\nNo verdict (refused): "
+        notes.append(
+            "No verdict (refused): "
             + "; ".join(f"{r.workload} [{r.device}] · {r.phase}" for r in refusals.itertuples())
             + f": {refusals['reason'].iloc[0]}."
         )
@@ -239,31 +237,21 @@ def render_comparison(result: Comparison, fmt: str = "table") -> str:
         ("Only in the candidate", result.only_candidate),
     ):
         if items:
-            lines.append(f"\n{label}: " + "; ".join(items))
-    return "\n".join(lines) + "\n"
+            notes.append(f"{label}: " + "; ".join(items))
+    blocks += [Text(note) for note in notes]
+    return Document(blocks, data=result.rows, title="harness compare")
 
 
-def save_baseline(name: str, files: Sequence[Path], folder: Path) -> Path:
-    if not name or any(c in name for c in "/\\") or name.startswith("."):
-        raise UserError(f"Baseline name {name!r} must be a plain name like 'main' or 'v1.2'.")
-    from harness.results import load_records
-
-    load_records(files)  # refuse to keep files that are not results
-    target = folder / name
-    target.mkdir(parents=True, exist_ok=True)
-    for file in files:
-        shutil.copy2(file, target / Path(file).name)
-    (target / "baseline.json").write_text(
-        json.dumps({"name": name, "files": [Path(f).name for f in files]}, indent=2) + "\n"
-    )
-    return target
+def code_change(baseline: str | None, candidate: str | None) -> str:
+    """'changed' when both runs recorded the workload's source hash and they differ; '?' when
+    a side did not record one (results written before schema version 3)."""
+    if not isinstance(baseline, str) or not isinstance(candidate, str):
+        return "?"
+    return "same" if baseline == candidate else "changed"
 
 
-def list_baselines(folder: Path) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
-    if not folder.is_dir():
-        return found
-    for entry in sorted(folder.iterdir()):
-        if entry.is_dir():
-            found[entry.name] = sorted(p.name for p in entry.glob("*.jsonl"))
-    return found
+def render_comparison(
+    result: Comparison, fmt: str = "table", output: Path | None = None
+) -> str | None:
+    check_format(fmt)
+    return write(comparison_document(result), fmt, output)

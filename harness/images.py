@@ -7,6 +7,7 @@ build`` with no network inside (the Dockerfiles install with ``--no-index``).
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,25 @@ from typing import Any
 
 from harness.environment import PROJECT_ROOT
 from harness.errors import UserError
+
+IMAGE_ALIASES = {"cpu": "harness:cpu", "cuda": "harness:cuda"}
+# [registry[:port]/]name[/name...][:tag][@sha256:digest], lower-case names as Docker requires.
+IMAGE_PATTERN = re.compile(
+    r"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
+    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
+)
+
+
+def resolve_image(name: str) -> str:
+    """cpu / cuda / a Docker image reference -> the tag to run."""
+    tag = IMAGE_ALIASES.get(name, name)
+    if len(tag) > 255 or not IMAGE_PATTERN.match(tag):
+        raise UserError(
+            f"{name!r} is not a valid image name; use cpu, cuda or a Docker image reference "
+            "like registry.example.com/team/harness:cpu."
+        )
+    return tag
+
 
 # The Python inside each default base (python:3.11-slim, Debian bookworm; the Ubuntu 24.04
 # CUDA base): the wheelhouse is downloaded for it, whatever Python the host runs.
@@ -142,7 +162,7 @@ def build_image(
 ) -> str:
     """Build the target's image; with ``if_stale``, only when it is missing or was built from
     other sources than this checkout's."""
-    from harness.launch.docker import docker_client, resolve_image
+    from harness.launch.docker_engine import docker_client
 
     spec = _target(target)
     tag = resolve_image(tag or spec["tag"])
@@ -193,7 +213,7 @@ def build_image(
 
 
 def list_images() -> list[str]:
-    from harness.launch.docker import docker_client
+    from harness.launch.docker_engine import docker_client
 
     client = docker_client()
     lines = []

@@ -149,3 +149,16 @@ def format_params(params: Mapping[str, Any]) -> str:
             value = "x".join(str(v) for v in value)
         parts.append(f"{key}={value}")
     return " ".join(parts)
+
+
+def parse_size(text: str) -> int:
+    """'512m', '2g', '1073741824' -> bytes."""
+    units = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+    raw = text.strip().lower().removesuffix("b").removesuffix("i")
+    try:
+        value = float(raw[:-1]) * units[raw[-1]] if raw and raw[-1] in units else float(raw)
+    except ValueError:
+        raise UserError(f"Cannot read the size {text!r}; write it like 512m or 2g.") from None
+    if value <= 0:
+        raise UserError(f"A memory size must be positive, got {text!r}.")
+    return int(value)

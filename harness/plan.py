@@ -56,6 +56,8 @@ class Task:
     threads: int | None = None
     process_index: int = 0
     timeout: float = 600.0
+    #: position in the run's plan: records come back in any order from a batch scheduler
+    index: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -65,6 +67,11 @@ class Task:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
         return cls(**{**data, "timer": TimerSettings(**data["timer"])})
+
+    def describe(self) -> str:
+        """One line for progress and messages: workload [device] params #repeat."""
+        repeat = f" #{self.process_index + 1}" if self.process_index else ""
+        return f"{self.workload} [{self.device}] {format_params(self.params)}{repeat}"
 
 
 @dataclass
@@ -171,6 +178,7 @@ def build_plan(
                             threads=threads,
                             process_index=index,
                             timeout=timeout,
+                            index=len(tasks),
                         )
                     )
     if not tasks and not skipped:

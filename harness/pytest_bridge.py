@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
+from harness.record import Record, Timing
 
 
-def records_from_pytest_benchmark(path: Path) -> list[dict[str, Any]]:
-    from harness.results import RESULT, SCHEMA_VERSION
-
+def records_from_pytest_benchmark(path: Path) -> list[Record]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -46,22 +45,21 @@ def records_from_pytest_benchmark(path: Path) -> list[dict[str, Any]]:
         if info.get("packages"):
             environment_for["packages"] = info["packages"]
         records.append(
-            {
-                "schema_version": SCHEMA_VERSION,
-                "record_type": RESULT,
-                "run_id": data.get("datetime"),
-                "workload": info.get("workload") or bench.get("name"),
-                "framework": info.get("framework", "pytest-benchmark"),
-                "kind": info.get("kind", "train_step"),
-                "device": info.get("device", "cpu"),
-                "params": info.get("params") or bench.get("params") or {},
-                "status": "ok",
-                "samples": {"step": [float(v) for v in samples]},
-                "items_per_step": info.get("items_per_step", 1),
-                "timing": {"block_size": stats.get("iterations", 1), "first_step_s": None},
-                "environment": environment_for,
-                "label": info.get("label"),
-                "started_at": data.get("datetime"),
-            }
+            Record(
+                run_id=data.get("datetime"),
+                workload=info.get("workload") or bench.get("name"),
+                framework=info.get("framework", "pytest-benchmark"),
+                kind=info.get("kind", "train_step"),
+                device=info.get("device", "cpu"),
+                params=info.get("params") or bench.get("params") or {},
+                changed_params=info.get("changed_params"),
+                code_version=info.get("code_version"),
+                samples={"step": [float(v) for v in samples]},
+                items_per_step=info.get("items_per_step", 1),
+                timing=Timing(block_size=stats.get("iterations", 1)),
+                environment=environment_for,
+                label=info.get("label"),
+                started_at=data.get("datetime"),
+            )
         )
     return records

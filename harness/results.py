@@ -16,6 +16,10 @@ workload                workload name (``numpy.mlp``)
 framework, kind         ``numpy``/``torch``/``keras``..., ``train_step``/``save_load``/``pipeline``
 device                  ``cpu`` or ``cuda``
 params                  canonical JSON of the parameters (a grouping key)
+changed_params          canonical JSON of the parameters that differ from the workload's
+                        defaults (empty for records written before schema version 3)
+code_version            hash of the workload's source where it ran (empty before version 3)
+workers                 value of the workload's workers parameter (pipelines), else empty
 param_<name>            each parameter as its own column
 status                  ``ok``, ``skipped`` (its framework is absent where it ran) or a failure
                         status (``error``, ``crashed``, ``timeout``, ``oom``...)
@@ -51,13 +55,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-
-SCHEMA_VERSION = 2
-# Version history:
-#   1  first release; peak_rss_bytes / peak_rss_children_bytes at the top level
-#   2  memory figures grouped under "memory"; "units" says what samples and memory measure
-RESULT = "result"
-INTERRUPTED = "interrupted"
+from harness.record import Interrupted, Record, dumps, loads
 
 
 class ResultsWarning(UserWarning):
@@ -89,8 +87,8 @@ class ResultWriter:
             ) from None
         self.count = 0
 
-    def append(self, record: dict[str, Any]) -> None:
-        line = json.dumps(record, separators=(",", ":"), allow_nan=True) + "\n"
+    def append(self, record: Record | Interrupted) -> None:
+        line = dumps(record) + "\n"
         self._file.write(line)
         self._file.flush()
         os.fsync(self._file.fileno())
@@ -108,13 +106,13 @@ class ResultWriter:
         self.close()
 
 
-def rescue_records(records: list[dict[str, Any]], run_id: str) -> str:
+def rescue_records(records: list[Record | Interrupted], run_id: str) -> str:
     """Save records that could not be written where asked (a full disk): to a file in the
     temporary folder or the home folder, else to stderr as JSON lines. Returns where."""
     import sys
     import tempfile
 
-    lines = [json.dumps(r, separators=(",", ":"), allow_nan=True) + "\n" for r in records]
+    lines = [dumps(r) + "\n" for r in records]
     for folder in (Path(tempfile.gettempdir()), Path.home()):
         target = folder / f"harness-rescued-{run_id}.jsonl"
         try:
@@ -130,37 +128,9 @@ def rescue_records(records: list[dict[str, Any]], run_id: str) -> str:
     return "standard error above (as JSON lines)"
 
 
-def migrate(record: dict[str, Any]) -> dict[str, Any]:
-    """Bring a record of any earlier schema version up to SCHEMA_VERSION."""
-    version = record.get("schema_version")
-    if not isinstance(version, int) or version < 1:
-        raise ValueError(f"unknown schema_version {version!r}")
-    if version > SCHEMA_VERSION:
-        raise ValueError(
-            f"schema_version {version} is newer than this harness understands ({SCHEMA_VERSION}); "
-            "upgrade harness"
-        )
-    if version == 1:
-        record = dict(record)
-        if record.get("record_type", RESULT) == RESULT:
-            memory = {
-                key: record.pop(key)
-                for key in ("peak_rss_bytes", "peak_rss_children_bytes")
-                if key in record
-            }
-            record["memory"] = memory
-            record["units"] = {
-                "samples": "seconds per step, averaged over one block",
-                "memory": "bytes",
-            }
-        record["schema_version"] = 2
-        record["migrated_from"] = 1
-    return record
-
-
 def read_records(
     path: Path | str, on_warning: Callable[[str], None] | None = None
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[Record | Interrupted]:
     """Yield migrated records from one JSONL file. A torn final line is skipped with a warning."""
     path = Path(path)
     warn = on_warning or (lambda message: warnings.warn(message, ResultsWarning, stacklevel=3))
@@ -177,11 +147,8 @@ def read_records(
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("not an object")
-            record = migrate(record)
-        except (ValueError, json.JSONDecodeError) as error:
+            record = loads(line)
+        except (ValueError, TypeError) as error:
             last = number == len(lines) and not text.endswith("\n")
             if last and number > 1:
                 warn(f"{path}:{number}: skipped a torn final line (the run was cut off).")
@@ -205,8 +172,10 @@ def is_pytest_benchmark(path: Path) -> bool:
 
 def load_records(
     paths: Iterable[Path | str], on_warning: Callable[[str], None] | None = None
-) -> list[dict[str, Any]]:
-    records: list[dict[str, Any]] = []
+) -> list[Record]:
+    """The result records of results files (and pytest-benchmark JSON), each knowing its file
+    and position; ``interrupted`` markers are left out."""
+    records: list[Record] = []
     for raw in paths:
         path = Path(raw)
         if is_pytest_benchmark(path):
@@ -214,10 +183,10 @@ def load_records(
 
             found = records_from_pytest_benchmark(path)
         else:
-            found = list(read_records(path, on_warning))
+            found = [r for r in read_records(path, on_warning) if isinstance(r, Record)]
         for index, record in enumerate(found):
-            record["_source"] = str(path)
-            record["_index"] = index
+            record.source = str(path)
+            record.index = index
             records.append(record)
     return records
 
@@ -233,12 +202,12 @@ SETUP_PACKAGES = (
 )
 
 
-def setup_label(record: dict[str, Any]) -> str:
+def setup_label(record: Record) -> str:
     """The setup a record belongs to: its --label, else host · hardware · launcher[:image] ·
     framework versions (those inside the container when it ran in one)."""
-    if record.get("label"):
-        return str(record["label"])
-    env = record.get("environment") or {}
+    if record.label:
+        return str(record.label)
+    env = record.environment
     hardware = env.get("gpu_name") or env.get("cpu_model") or "?"
     place = env.get("launcher", "local")
     if env.get("image"):
@@ -252,40 +221,42 @@ def setup_label(record: dict[str, Any]) -> str:
     return " · ".join([str(env.get("host", "?")), hardware, place, " ".join(versions)])
 
 
-def framework_version(record: dict[str, Any]) -> str | None:
-    runtime = record.get("runtime") or {}
-    if runtime.get("framework_version"):
-        return str(runtime["framework_version"])
-    packages = (record.get("environment") or {}).get("packages") or {}
-    framework = record.get("framework", "")
+def framework_version(record: Record) -> str | None:
+    if record.runtime.get("framework_version"):
+        return str(record.runtime["framework_version"])
+    packages = record.environment.get("packages") or {}
+    framework = record.framework or ""
     return packages.get(framework) or packages.get(f"{framework}-cpu")
 
 
-def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"):  # -> DataFrame
+def frame_from_records(records: list[Record]):  # -> DataFrame
     import pandas as pd
 
     rows: list[dict[str, Any]] = []
     for position, record in enumerate(records):
-        if record.get("record_type", RESULT) != RESULT:
-            continue
-        env = record.get("environment") or {}
-        params = record.get("params") or {}
+        env = record.environment
+        timing = record.timing
         base = {
-            "source": record.get("_source", ""),
-            "run_id": record.get("run_id"),
-            "record": record.get("_index", position),
-            "workload": record.get("workload"),
-            "framework": record.get("framework"),
-            "kind": record.get("kind"),
-            "device": record.get("device"),
-            "params": json.dumps(params, sort_keys=True),
-            "status": record.get("status"),
-            "message": (record.get("error") or {}).get("message"),
-            "process": record.get("process_index", 0),
-            "block_size": (record.get("timing") or {}).get("block_size"),
-            "items_per_step": record.get("items_per_step"),
+            "source": record.source or "",
+            "run_id": record.run_id,
+            "record": record.index if record.index is not None else position,
+            "workload": record.workload,
+            "framework": record.framework,
+            "kind": record.kind,
+            "device": record.device,
+            "params": canonical(record.params),
+            "changed_params": (
+                canonical(record.changed_params) if record.changed_params is not None else None
+            ),
+            "code_version": record.code_version,
+            "workers": record.params.get(record.workers_param) if record.workers_param else None,
+            "status": record.status,
+            "message": record.error.message if record.error else None,
+            "process": record.process_index,
+            "block_size": timing.block_size if timing else None,
+            "items_per_step": record.items_per_step,
             "setup": setup_label(record),
-            "label": record.get("label"),
+            "label": record.label,
             "host": env.get("host"),
             "cpu_model": env.get("cpu_model"),
             "usable_cores": env.get("usable_cores"),
@@ -294,19 +265,18 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
             "image": env.get("image"),
             "framework_version": framework_version(record),
             "git_commit": env.get("git_commit"),
-            "first_step_s": (record.get("timing") or {}).get("first_step_s"),
-            "peak_rss_bytes": (record.get("memory") or {}).get("peak_rss_bytes"),
-            "phase_gap": (record.get("phase_gap") or {}).get("relative"),
-            "load_cache": (record.get("metrics") or {}).get("load_cache"),
-            "started_at": record.get("started_at"),
+            "first_step_s": timing.first_step_s if timing else None,
+            "peak_rss_bytes": record.memory.get("peak_rss_bytes"),
+            "phase_gap": record.phase_gap.relative if record.phase_gap else None,
+            "load_cache": record.metrics.get("load_cache"),
+            "started_at": record.started_at,
         }
-        for key, value in params.items():
+        for key, value in record.params.items():
             base[f"param_{key}"] = "x".join(map(str, value)) if isinstance(value, list) else value
-        samples = record.get("samples") or {}
-        if not samples:
+        if not record.samples:
             rows.append({**base, "phase": None, "sample": None, "seconds": None})
             continue
-        for phase, values in samples.items():
+        for phase, values in record.samples.items():
             for index, seconds in enumerate(values):
                 rows.append({**base, "phase": phase, "sample": index, "seconds": seconds})
     columns = [
@@ -318,6 +288,9 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
         "kind",
         "device",
         "params",
+        "changed_params",
+        "code_version",
+        "workers",
         "status",
         "message",
         "phase",
@@ -349,6 +322,11 @@ def frame_from_records(records: list[dict[str, Any]], setup_by: str = "label"): 
     frame = frame[columns + extra]
     frame["items_per_second"] = frame["items_per_step"] / frame["seconds"]
     return frame
+
+
+def canonical(params: dict[str, Any]) -> str:
+    """Parameters as canonical JSON: the grouping key of the tidy table."""
+    return json.dumps(params, sort_keys=True)
 
 
 def load_frame(paths: Iterable[Path | str], on_warning: Callable[[str], None] | None = None):

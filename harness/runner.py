@@ -1,27 +1,25 @@
-"""Executes a RunPlan: one launcher call per task, each record appended to disk at once."""
+"""run(config) -> RunOutcome: plan the tasks, hand them to the launcher, append each record to
+disk as it comes back. SIGINT/SIGTERM end the run with an ``interrupted`` record; a full disk
+stops it with every record saved elsewhere and named."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from harness.config import RunConfig
 from harness.errors import UserError
+from harness.launch import make_launcher
 from harness.launch.base import Launcher
-from harness.plan import RunPlan, Task
-from harness.results import (
-    INTERRUPTED,
-    RESULT,
-    SCHEMA_VERSION,
-    ResultWriter,
-    rescue_records,
-    utc_now,
-)
+from harness.plan import RunPlan, Task, build_plan
+from harness.record import SKIPPED, Interrupted, Record
+from harness.results import ResultWriter, new_run_id, rescue_records, utc_now
 
 
 class RunInterrupted(Exception):
@@ -35,19 +33,78 @@ class RunInterrupted(Exception):
 @dataclass
 class RunOutcome:
     path: Path
-    records: list[dict[str, Any]] = field(default_factory=list)
+    plan: RunPlan
+    records: list[Record] = field(default_factory=list)
     interrupted: str | None = None
 
     @property
-    def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.records if r.get("status") not in ("ok", "skipped")]
+    def failed(self) -> list[Record]:
+        return [r for r in self.records if r.failed]
 
     @property
-    def skipped(self) -> list[dict[str, Any]]:
-        return [r for r in self.records if r.get("status") == "skipped"]
+    def skipped(self) -> list[Record]:
+        return [r for r in self.records if r.status == SKIPPED]
 
 
-ProgressCallback = Callable[[int, int, Task, dict[str, Any] | None], None]
+class RunEvents:
+    """What a run tells its caller as it goes (a progress bar, log lines); no-ops here."""
+
+    def planned(self, plan: RunPlan, launcher: str, path: Path) -> None: ...
+
+    def task_started(self, done: int, total: int, task: Task) -> None: ...
+
+    def task_finished(self, done: int, total: int, record: Record) -> None: ...
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """What every record of one run shares."""
+
+    run_id: str
+    suite: str
+    label: str | None
+    environment: dict[str, Any]
+
+
+def run(config: RunConfig, events: RunEvents | None = None) -> RunOutcome:
+    """Execute ``config``: the whole run, from plan to the last record on disk."""
+    from harness import environment
+    from harness.suites import get_suite
+
+    events = events or RunEvents()
+    suite = get_suite(config.suite)
+    launcher = make_launcher(config.launcher, config.launcher_config)
+    plan = build_plan(
+        suite,
+        workloads=config.workloads,
+        frameworks=config.frameworks,
+        overrides=config.overrides,
+        devices=config.devices,
+        processes=config.processes,
+        timer=config.timer.apply(suite.timer),
+        threads=config.threads,
+        timeout=config.timeout,
+        seed=config.seed,
+        check_installed=launcher.runs_here,
+    )
+    if not plan.tasks:
+        raise UserError(
+            "Every selected workload was skipped; install the frameworks they need "
+            "(make venv installs them all)."
+        )
+    launcher.preflight(plan)
+    label = config.label or ""
+    device_tag = "-".join(sorted({t.device for t in plan.tasks}))
+    run_id = new_run_id(f"{device_tag}-{launcher.name}{('-' + label) if label else ''}")
+    path = config.output or (config.results_dir / f"{run_id}.jsonl")
+    info = RunInfo(
+        run_id,
+        suite.name,
+        config.label,
+        environment.collect(launcher=launcher.name, extra=launcher.environment()),
+    )
+    events.planned(plan, launcher.name, path)
+    return execute(plan, launcher, path, info, events)
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
@@ -55,62 +112,39 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def execute(
-    plan: RunPlan,
-    launcher: Launcher,
-    path: Path,
-    run_id: str,
-    environment: dict[str, Any],
-    label: str | None = None,
-    progress: ProgressCallback | None = None,
+    plan: RunPlan, launcher: Launcher, path: Path, info: RunInfo, events: RunEvents
 ) -> RunOutcome:
-    """Run every task; return the outcome. SIGINT/SIGTERM end the run with a final record."""
-    outcome = RunOutcome(path)
+    """Every task through ``launcher.run_all``; each record stamped with the run and appended."""
+    outcome = RunOutcome(path, plan)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in previous:
         signal.signal(sig, _raise_interrupt)
     writer = ResultWriter(path)
-    done = 0
+    total = len(plan.tasks)
     try:
-        for index, task in enumerate(plan.tasks):
-            if progress:
-                progress(index, len(plan.tasks), task, None)
-            started = time.time()
-            record = launcher.run(task)
-            record.update(
-                schema_version=SCHEMA_VERSION,
-                record_type=RESULT,
-                run_id=run_id,
-                suite=plan.suite,
-                label=label,
-                wall_s=time.time() - started,
-                environment={**environment, **record.get("environment_extra", {})},
-            )
-            record.pop("environment_extra", None)
-            outcome.records.append(record)
-            try:
-                writer.append(record)
-            except OSError as error:
-                raise _not_written(path, error, outcome.records, run_id) from None
-            done += 1
-            if progress:
-                progress(index + 1, len(plan.tasks), task, record)
+        events.task_started(0, total, plan.tasks[0])
+        started = time.time()
+        with contextlib.closing(launcher.run_all(plan.tasks)) as records:
+            for record in records:
+                record.run_id, record.suite, record.label = info.run_id, info.suite, info.label
+                record.wall_s = time.time() - started
+                # the launcher's facts about where the task ran win over the run's defaults
+                record.environment = {**info.environment, **record.environment}
+                outcome.records.append(record)
+                try:
+                    writer.append(record)
+                except OSError as error:
+                    raise _not_written(path, error, outcome.records, info.run_id) from None
+                done = len(outcome.records)
+                events.task_finished(done, total, record)
+                if done < total:
+                    events.task_started(done, total, plan.tasks[done])
+                started = time.time()
     except (RunInterrupted, KeyboardInterrupt) as interrupt:
         name = interrupt.signal_name if isinstance(interrupt, RunInterrupted) else "SIGINT"
         outcome.interrupted = name
-        append_or_rescue(
-            writer,
-            outcome.records,
-            run_id,
-            {
-                "schema_version": SCHEMA_VERSION,
-                "record_type": INTERRUPTED,
-                "run_id": run_id,
-                "signal": name,
-                "completed_tasks": done,
-                "planned_tasks": len(plan.tasks),
-                "at": utc_now(),
-            },
-        )
+        last = Interrupted(info.run_id, name, len(outcome.records), total, utc_now())
+        append_or_rescue(writer, outcome.records, info.run_id, last)
     finally:
         writer.close()
         launcher.close()
@@ -120,54 +154,25 @@ def execute(
 
 
 def append_or_rescue(
-    writer: ResultWriter, records: list[dict[str, Any]], run_id: str, record: dict[str, Any]
+    writer: ResultWriter, records: list[Record], run_id: str, last: Interrupted
 ) -> None:
     """The last record of an interrupted run; if it cannot be written, nothing is lost."""
     try:
-        writer.append(record)
+        writer.append(last)
     except OSError as error:
-        where = rescue_records([*records, record], run_id)
+        where = rescue_records([*records, last], run_id)
         print(
             f"harness: writing results failed ({error.strerror}); the records are in {where}.",
             file=sys.stderr,
         )
 
 
-def _not_written(
-    path: Path, error: OSError, records: list[dict[str, Any]], run_id: str
-) -> UserError:
+def _not_written(path: Path, error: OSError, records: list[Record], run_id: str) -> UserError:
     """The run stops: every record measured so far is saved elsewhere and named."""
-    where = rescue_records(records, run_id)
+    where = rescue_records(list(records), run_id)
     reason = error.strerror or str(error)
     return UserError(
         f"Writing results to {path} failed ({reason}), so the run stopped; the "
         f"{len(records)} record(s) measured are saved in {where}: free space or choose "
         "another --output, and run again."
     )
-
-
-def describe_task(task: Task) -> str:
-    from harness.params import format_params
-
-    repeat = f" #{task.process_index + 1}" if task.process_index else ""
-    return f"{task.workload} [{task.device}] {format_params(task.params)}{repeat}"
-
-
-def plain_progress(stream=None) -> ProgressCallback:
-    """Progress lines for logs and CI (no terminal)."""
-    out = stream or sys.stderr
-
-    def report(done: int, total: int, task: Task, record: dict[str, Any] | None) -> None:
-        if record is None:
-            print(f"[{done + 1}/{total}] {describe_task(task)} ...", file=out, flush=True)
-            return
-        status = record.get("status")
-        step = (record.get("summary") or {}).get("step", {}).get("median")
-        detail = (
-            f"median step {step * 1e3:.3f} ms"
-            if step
-            else (record.get("error") or {}).get("message", "")
-        )
-        print(f"[{done}/{total}] {status}: {detail}", file=out, flush=True)
-
-    return report

@@ -17,6 +17,8 @@ import time
 import traceback
 from typing import Any
 
+from harness.record import OK, SKIPPED, Failure, PhaseGap, Record, Timing, dumps
+
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
     "MKL_NUM_THREADS",
@@ -33,15 +35,6 @@ def thread_environment(threads: int) -> dict[str, str]:
     env["TF_NUM_INTEROP_THREADS"] = "1"
     env["TF_CPP_MIN_LOG_LEVEL"] = "2"
     return env
-
-
-#: The phases' medians must add up to the step's median within this share of the step; the gap
-#: (loop, clock reads, launch latency) is recorded either way, and flagged when it is larger.
-#: Phases timed by separate functions (Keras ``keras.step`` on TensorFlow) each carry one call's
-#: overhead, so their sum exceeds the fused step by more at small sizes.
-PHASE_GAP_TOLERANCE = 0.10
-
-UNITS = {"samples": "seconds per step, averaged over one block", "memory": "bytes"}
 
 
 def peak_memory() -> dict[str, int]:
@@ -68,9 +61,6 @@ def derived_metrics(
     return out
 
 
-SKIPPED = "skipped"
-
-
 class Skipped(Exception):
     """The task cannot run here (its framework is absent): a reason, not a failure."""
 
@@ -81,8 +71,9 @@ def missing_modules(workload: Any) -> list[str]:
     return [m for m in workload.required_modules() if importlib.util.find_spec(m) is None]
 
 
-def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
-    """Run one task and return its record (status ``ok`` or ``error``; never raises)."""
+def run_task(task_data: dict[str, Any]) -> Record:
+    """Run one task and return its record (status ``ok``, ``skipped`` or ``error``; never
+    raises)."""
     from harness.environment import worker_threads
     from harness.plan import Task
 
@@ -94,85 +85,78 @@ def run_task(task_data: dict[str, Any]) -> dict[str, Any]:
     # Set before any math library is imported; what the launcher's environment said is replaced.
     os.environ.update(thread_environment(threads))
     started = time.time()
-    record: dict[str, Any] = {
-        "workload": task.workload,
-        "params": task_data["params"],
-        "device": task.device,
-        "process_index": task.process_index,
-        "seed": task.seed,
-        "threads": {name: os.environ.get(name) for name in THREAD_VARIABLES},
-        "thread_count": threads,
-        "thread_source": thread_source,
-        "timer_settings": task.timer.to_dict(),
-        "started_at": _iso(started),
-        "worker_pid": os.getpid(),
-    }
+    record = Record(
+        workload=task.workload,
+        device=task.device,
+        params=task.to_dict()["params"],
+        process_index=task.process_index,
+        task_index=task.index,
+        seed=task.seed,
+        threads={name: os.environ.get(name) for name in THREAD_VARIABLES},
+        thread_count=threads,
+        thread_source=thread_source,
+        timer_settings=task.timer.to_dict(),
+        started_at=_iso(started),
+        worker_pid=os.getpid(),
+    )
     workload = None
     try:
         import numpy
 
         from harness.stats import summarize
         from harness.timer import Timer
-        from harness.workload import load_workload_class
+        from harness.workload import describe, load_workload_class
 
         random.seed(task.seed)
         numpy.random.seed(task.seed)  # workloads use seeded generators; this covers the rest
         cls = load_workload_class(task.path)
-        record.update(framework=cls.framework, kind=cls.kind, phases=list(cls.phases))
+        for key, value in describe(cls, task.params).items():
+            setattr(record, key, value)
         workload = cls(task.params, task.device, seed=task.seed, threads=threads)
         missing = missing_modules(workload)
         if missing:
             raise Skipped(f"{', '.join(missing)} not installed where this task ran")
         setup_start = time.perf_counter()
         workload.setup()
-        record["setup_s"] = time.perf_counter() - setup_start
+        record.setup_s = time.perf_counter() - setup_start
         measurement = Timer(task.timer).run(workload)
-        record["timing"] = measurement.to_dict()
-        record["samples"] = measurement.samples
-        if measurement.host_samples:
-            record["host_samples"] = measurement.host_samples
-        record["summary"] = {name: summarize(v) for name, v in measurement.samples.items()}
-        step = record["summary"]["step"]["median"]
-        phase_sum = sum(record["summary"][p]["median"] for p in cls.phases)
-        relative = (step - phase_sum) / step if step and cls.phases else 0.0
-        record["phase_gap"] = {
-            "phase_sum_s": phase_sum,
-            "step_s": step,
-            "relative": relative,
-            "tolerance": PHASE_GAP_TOLERANCE,
-            "within_tolerance": abs(relative) <= PHASE_GAP_TOLERANCE,
-        }
-        record["items_per_step"] = workload.items_per_step()
-        record["metrics"] = derived_metrics(workload.metrics(), record["summary"], cls.phases)
-        record["runtime"] = workload.runtime_info()
-        record["status"] = "ok"
-        record["error"] = None
+        record.timing = Timing(**measurement.to_dict())
+        record.samples = measurement.samples
+        record.host_samples = measurement.host_samples
+        record.summary = {name: summarize(v) for name, v in measurement.samples.items()}
+        record.phase_gap = PhaseGap.of(
+            record.summary["step"]["median"],
+            [record.summary[p]["median"] for p in cls.phases],
+        )
+        record.items_per_step = workload.items_per_step()
+        record.metrics = derived_metrics(workload.metrics(), record.summary, cls.phases)
+        record.runtime = workload.runtime_info()
+        record.status = OK
     except Skipped as skip:
-        record["status"] = SKIPPED
-        record["error"] = {"type": SKIPPED, "message": str(skip)}
+        record.status = SKIPPED
+        record.error = Failure(type=SKIPPED, message=str(skip))
     except Exception as error:  # the failure is the result: recorded, never raised
-        record["status"] = "error"
-        record["error"] = {
-            "type": type(error).__name__,
-            "message": str(error) or type(error).__name__,
-            "traceback_tail": traceback.format_exc().splitlines()[-12:],
-        }
+        record.status = "error"
+        record.error = Failure(
+            type=type(error).__name__,
+            message=str(error) or type(error).__name__,
+            traceback_tail=traceback.format_exc().splitlines()[-12:],
+        )
     finally:
         if workload is not None:
             try:
                 workload.teardown()
             except Exception as error:  # a failed teardown must not lose the measurement
-                record.setdefault("warnings", []).append(f"teardown failed: {error}")
+                record.warnings.append(f"teardown failed: {error}")
     if task_data.get("collect_environment"):
         from harness.environment import collect
 
         inner = collect(launcher="worker")
         inner["uid"] = os.getuid()
         inner["root_writable"] = os.access("/usr", os.W_OK)
-        record["worker_environment"] = inner
-    record["finished_at"] = _iso(time.time())
-    record["memory"] = peak_memory()
-    record["units"] = UNITS
+        record.worker_environment = inner
+    record.finished_at = _iso(time.time())
+    record.memory = peak_memory()
     return record
 
 
@@ -195,9 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout = sys.stderr
     record = run_task(task)
     with os.fdopen(result_fd, "w", encoding="utf-8") as out:
-        out.write(json.dumps(record, allow_nan=True) + "\n")
+        out.write(dumps(record) + "\n")
         out.flush()
-    return 0 if record["status"] in ("ok", SKIPPED) else 3
+    return 0 if record.status in (OK, SKIPPED) else 3
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from harness.errors import UserError
-from harness.params import Param, ParamValue
+from harness.params import Param, ParamValue, to_json_value
 
 KINDS = ("train_step", "save_load", "pipeline")
 TRAIN_PHASES = ("forward", "backward", "update")
@@ -79,6 +79,8 @@ class Workload:
     #: and ``fused_step`` is the real training step: the timer then takes the ``step`` samples
     #: from blocks of ``fused_step`` and the phase samples from blocks of ``step``.
     has_fused_step: bool = False
+    #: the parameter that sets parallel workers (pipelines): reports plot throughput against it
+    workers_param: ClassVar[str | None] = None
 
     def __init__(
         self,
@@ -151,3 +153,45 @@ def load_workload_class(path: str) -> type[Workload]:
     if not (isinstance(cls, type) and issubclass(cls, Workload)):
         raise UserError(f"{path!r} does not name a Workload class.")
     return cls
+
+
+def changed_params(cls: type[Workload], params: Mapping[str, Any]) -> dict[str, Any]:
+    """The parameters whose values differ from the class's declared defaults (JSON values)."""
+    defaults = {p.name: to_json_value(p.default) for p in cls.params}
+    return {
+        key: to_json_value(value)
+        for key, value in params.items()
+        if key not in defaults or defaults[key] != to_json_value(value)
+    }
+
+
+def code_version(cls: type[Workload]) -> str | None:
+    """A hash of the workload's code: the source files of the modules that define the class and
+    its bases (the harness's own ``Workload`` excluded). Any edit in those files changes it, so a
+    comparison can say the workload itself changed (asv keeps one such hash per benchmark)."""
+    import hashlib
+    import inspect
+
+    digest = hashlib.sha256()
+    seen: set[str] = set()
+    for klass in cls.__mro__:
+        if klass in (Workload, object) or klass.__module__ in seen:
+            continue
+        seen.add(klass.__module__)
+        try:
+            digest.update(inspect.getsource(inspect.getmodule(klass)).encode())  # type: ignore[arg-type]
+        except (OSError, TypeError):
+            return None  # no source to hash (built-in or frozen): unknown, never a guess
+    return digest.hexdigest()[:16]
+
+
+def describe(cls: type[Workload], params: Mapping[str, Any]) -> dict[str, Any]:
+    """What every record says about its workload, whoever builds it (worker or launcher)."""
+    return {
+        "framework": cls.framework,
+        "kind": cls.kind,
+        "phases": list(cls.phases),
+        "changed_params": changed_params(cls, params),
+        "code_version": code_version(cls),
+        "workers_param": cls.workers_param,
+    }

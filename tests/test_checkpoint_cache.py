@@ -89,6 +89,7 @@ def test_checkpoint_on_a_tmpfs_is_warm_and_the_report_says_so(tmp_path, monkeypa
     assert metrics["load_cache"] == "warm" and metrics["load_cache_worst_resident_share"] == 1.0
 
     from harness.report import write_report
+    from harness.record import from_json
     from harness.results import frame_from_records
 
     record = {
@@ -103,10 +104,10 @@ def test_checkpoint_on_a_tmpfs_is_warm_and_the_report_says_so(tmp_path, monkeypa
         "items_per_step": 1,
         "metrics": metrics,
     }
-    text = write_report(frame_from_records([record]), "table", None)
+    text = write_report(frame_from_records([from_json(record)]), "table", None)
     assert "load (warm cache)" in text and "page cache, not the disk" in text
     cold = write_report(
-        frame_from_records([{**record, "metrics": {**metrics, "load_cache": "cold"}}]),
+        frame_from_records([from_json({**record, "metrics": {**metrics, "load_cache": "cold"}})]),
         "table",
         None,
     )

@@ -7,8 +7,10 @@ import pytest
 
 from harness.compare import compare_frames, judge, render_comparison
 from harness.errors import UserError
-from harness.report import speedup_frame, write_report
-from harness.results import SCHEMA_VERSION, ResultWriter, load_frame
+from harness.analysis import speedup_frame
+from harness.record import Record, Timing
+from harness.report import write_report
+from harness.results import ResultWriter, load_frame
 from harness.stats import mann_whitney_u, stability
 
 
@@ -70,31 +72,30 @@ def test_stability_flags():
     assert stability(-1.0, 0.05) == "stable"
 
 
-def write_results(path, workloads, scale=1.0, label=None, seed=0):
+def write_results(path, workloads, scale=1.0, label=None, seed=0, code_version="c0de"):
     rng = np.random.default_rng(seed)
     with ResultWriter(path) as writer:
         for process in range(3):
             for workload, median in workloads.items():
                 step = list(median * scale * (1 + rng.normal(0, 0.01, 15)))
                 writer.append(
-                    {
-                        "schema_version": SCHEMA_VERSION,
-                        "record_type": "result",
-                        "run_id": f"r{seed}",
-                        "workload": workload,
-                        "framework": "numpy",
-                        "kind": "train_step",
-                        "device": "cpu",
-                        "params": {"batch_size": 8},
-                        "status": "ok",
-                        "process_index": process,
-                        "label": label,
-                        "items_per_step": 8,
-                        "samples": {"step": step, "forward": [v / 2 for v in step]},
-                        "timing": {"block_size": 10, "first_step_s": 0.01},
-                        "environment": {"host": "h", "cpu_model": "c", "launcher": "local"},
-                        "started_at": f"2026-11-2{seed}T00:00:00+00:00",
-                    }
+                    Record(
+                        run_id=f"r{seed}",
+                        workload=workload,
+                        framework="numpy",
+                        kind="train_step",
+                        device="cpu",
+                        params={"batch_size": 8},
+                        changed_params={"batch_size": 8},
+                        code_version=code_version,
+                        process_index=process,
+                        label=label,
+                        items_per_step=8,
+                        samples={"step": step, "forward": [v / 2 for v in step]},
+                        timing=Timing(block_size=10, first_step_s=0.01),
+                        environment={"host": "h", "cpu_model": "c", "launcher": "local"},
+                        started_at=f"2026-11-2{seed}T00:00:00+00:00",
+                    )
                 )
 
 
@@ -109,6 +110,21 @@ def test_compare_frames_lists_one_sided_workloads(tmp_path):
     markdown = render_comparison(result, "markdown")
     assert "REGRESSION" in markdown and "**slower**" in markdown
     assert "Only in the baseline" in markdown
+    assert "code changed" not in markdown  # both sides ran the same workload code
+
+
+def test_compare_says_when_the_workload_code_changed(tmp_path):
+    write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3}, seed=1, code_version="aaaa")
+    write_results(tmp_path / "b.jsonl", {"numpy.mlp": 1e-3}, seed=2, code_version="bbbb")
+    write_results(tmp_path / "c.jsonl", {"numpy.mlp": 1e-3}, seed=3, code_version=None)
+    changed = compare_frames(load_frame([tmp_path / "a.jsonl"]), load_frame([tmp_path / "b.jsonl"]))
+    text = render_comparison(changed, "table")
+    assert "The workload's own code changed between the two runs for: numpy.mlp" in text
+    assert set(changed.rows["baseline_code"]) == {"aaaa"}
+    assert set(changed.rows["candidate_code"]) == {"bbbb"}
+    unknown = compare_frames(load_frame([tmp_path / "a.jsonl"]), load_frame([tmp_path / "c.jsonl"]))
+    text = render_comparison(unknown, "markdown")
+    assert "code changed" not in text and "| ? |" in text  # not recorded: unknown, not "same"
 
 
 def test_compare_cli_exit_codes(cli, tmp_path):

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from harness.errors import UserError
+from harness.record import SCHEMA_VERSION, Interrupted, Record, from_json
 from harness.results import (
-    SCHEMA_VERSION,
     ResultsWarning,
     ResultWriter,
     load_frame,
@@ -20,6 +20,10 @@ from harness.results import (
 
 
 def record(workload="numpy.mlp", samples=None, status="ok", **extra):
+    return from_json(record_json(workload, samples, status, **extra))
+
+
+def record_json(workload="numpy.mlp", samples=None, status="ok", **extra):
     return {
         "schema_version": SCHEMA_VERSION,
         "record_type": "result",
@@ -71,7 +75,7 @@ def test_tidy_frame_has_one_row_per_sample(tmp_path):
 
 def test_torn_final_line_loads_with_a_warning(tmp_path):
     path = tmp_path / "r.jsonl"
-    good = json.dumps(record())
+    good = json.dumps(record_json())
     path.write_text(good + "\n" + good[: len(good) // 2])
     with pytest.warns(ResultsWarning, match="torn final line"):
         records = list(read_records(path))
@@ -105,7 +109,7 @@ def test_interrupted_record_is_not_a_result(tmp_path):
     path = tmp_path / "r.jsonl"
     with ResultWriter(path) as writer:
         writer.append(record())
-        writer.append({"schema_version": SCHEMA_VERSION, "record_type": "interrupted"})
+        writer.append(Interrupted("r1", "SIGINT", 1, 2, "2026-11-25T00:00:00+00:00"))
     frame = load_frame([path])
     assert frame["record"].nunique() == 1
 
@@ -121,18 +125,68 @@ def test_loader_answers_any_bytes_with_records_or_a_user_error(tmp_path_factory,
             load_frame([path])
 
 
-def test_schema_v1_records_still_load(tmp_path):
-    """tests/fixtures/results-v1.jsonl was written by the first release of the record schema:
-    a result, a failed result and an interrupted-run record."""
+@pytest.mark.parametrize("version", [1, 2])
+def test_records_of_every_earlier_schema_still_load(version):
+    """tests/fixtures/results-v1.jsonl and -v2.jsonl were written by the releases of those
+    schema versions: results, failed results (an exception, a crash) and an interrupted-run
+    record."""
     from pathlib import Path
 
-    fixture = Path(__file__).parent / "fixtures" / "results-v1.jsonl"
+    fixture = Path(__file__).parent / "fixtures" / f"results-v{version}.jsonl"
     records = load_records([fixture])
-    assert all(r["schema_version"] == SCHEMA_VERSION for r in records)
-    ok = [r for r in records if r.get("status") == "ok"]
-    assert ok and all(r["memory"]["peak_rss_bytes"] > 0 for r in ok)
-    assert all("peak_rss_bytes" not in r for r in ok)
-    assert records[-1]["record_type"] == "interrupted"
+    assert all(isinstance(r, Record) for r in records)
+    assert all(r.schema_version == SCHEMA_VERSION and r.migrated_from == version for r in records)
+    ok = [r for r in records if r.ok]
+    assert ok and all(r.memory["peak_rss_bytes"] > 0 for r in ok)
+    assert all("peak_rss_bytes" not in r.extra for r in ok)
+    assert all(r.timing and r.timing.block_size > 0 for r in ok)
+    assert all(r.phase_gap is not None for r in ok)
+    # not recorded before version 3: unknown, never guessed
+    assert all(r.changed_params is None and r.code_version is None for r in records)
+    failed = [r for r in records if r.failed]
+    assert failed and all(r.error and r.error.message for r in failed)
+    interrupted = [r for r in read_records(fixture) if isinstance(r, Interrupted)]
+    assert len(interrupted) == 1 and interrupted[0].signal == "SIGINT"
     frame = load_frame([fixture])
-    assert set(frame["status"]) == {"ok", "error"}
+    assert {"ok", "error"} <= set(frame["status"])
     assert frame["peak_rss_bytes"].dropna().gt(0).all()
+    assert frame["changed_params"].isna().all()
+
+
+def test_version_2_crash_keeps_its_signal():
+    from pathlib import Path
+
+    fixture = Path(__file__).parent / "fixtures" / "results-v2.jsonl"
+    [crash] = [r for r in load_records([fixture]) if r.status == "crashed"]
+    assert crash.error is not None and crash.error.signal == "SIGSEGV"
+
+
+def test_a_record_survives_a_round_trip_through_json():
+    original = record(
+        changed_params={"batch_size": 8},
+        code_version="abc123",
+        metrics={"flops_per_step": 10},
+        error=None,
+        something_newer={"kept": True},
+    )
+    again = from_json(json.loads(json.dumps(original.to_json())))
+    assert again == original
+    assert again.extra == {"something_newer": {"kept": True}}
+    assert again.to_json()["something_newer"] == {"kept": True}
+    assert again.timing is not None and again.timing.block_size == 5
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"params": 5}, "'params' must be an object"),
+        ({"samples": {"step": ["a"]}}, "list of numbers"),
+        ({"workload": 3}, "'workload' must be a string"),
+        ({"changed_params": [1]}, "'changed_params' must be an object"),
+    ],
+)
+def test_records_of_the_wrong_shape_are_refused(tmp_path, change, message):
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps({**record_json(), **change}) + "\n")
+    with pytest.raises(UserError, match=message):
+        load_records([path])

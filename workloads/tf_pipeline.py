@@ -80,6 +80,7 @@ class KerasImageDataset(_TfPipeline):
 
 class TfDataPipeline(_TfPipeline):
     name = "tf.data"
+    workers_param = "parallelism"
     description = "list files → read → decode_jpeg → resize → batch → prefetch; one epoch."
     params = (
         *PIPELINE_PARAMS,

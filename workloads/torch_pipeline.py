@@ -45,6 +45,7 @@ def make_dataset_class(torch: Any) -> Any:
 
 class TorchDataLoader(Workload):
     name = "torch.dataloader"
+    workers_param = "num_workers"
     framework = "torch"
     kind = "pipeline"
     phases = ()

@@ -1,22 +1,81 @@
-"""Launchers start one fresh process per task: a local child process, or a container."""
+"""The launcher registry: where each task's fresh process runs.
+
+Adding a launcher is one module (a ``Launcher`` subclass with its ``Config`` and ``options``)
+plus one line in ``LAUNCHERS``.
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib
 from typing import Any
 
 from harness.errors import UserError
-from harness.launch.base import Launcher
+from harness.launch.base import Launcher, Option
 
-LAUNCHERS = ("local", "docker")
+#: name -> "module:Class"
+LAUNCHERS: dict[str, str] = {
+    "local": "harness.launch.local:LocalLauncher",
+    "docker": "harness.launch.docker:DockerLauncher",
+}
 
 
-def make_launcher(name: str, **options: Any) -> Launcher:
-    if name == "local":
-        from harness.launch.local import LocalLauncher
+def launcher_class(name: str) -> type[Launcher]:
+    if name not in LAUNCHERS:
+        raise UserError(f"Unknown launcher '{name}'; valid launchers: {', '.join(LAUNCHERS)}.")
+    module_name, _, class_name = LAUNCHERS[name].partition(":")
+    cls: type[Launcher] = getattr(importlib.import_module(module_name), class_name)
+    return cls
 
-        return LocalLauncher(**options)
-    if name == "docker":
-        from harness.launch.docker import DockerLauncher
 
-        return DockerLauncher(**options)
-    raise UserError(f"Unknown launcher '{name}'; valid launchers: {', '.join(LAUNCHERS)}.")
+def _owners() -> dict[str, tuple[Option, list[str]]]:
+    """Every launcher option by destination: the option and the launchers that take it."""
+    found: dict[str, tuple[Option, list[str]]] = {}
+    for name in LAUNCHERS:
+        for option in launcher_class(name).options:
+            found.setdefault(option.dest, (option, []))[1].append(name)
+    return found
+
+
+def add_options(parser: argparse.ArgumentParser) -> None:
+    """One option group per launcher; an option two launchers share is added once."""
+    owners = _owners()
+    added: set[str] = set()
+    for name in LAUNCHERS:
+        cls = launcher_class(name)
+        if not cls.options:
+            continue
+        group = parser.add_argument_group(f"{name} launcher")
+        for option in cls.options:
+            if option.dest in added:
+                continue
+            added.add(option.dest)
+            users = owners[option.dest][1]
+            prefix = "" if len(users) == 1 else f"{' and '.join(users)}: "
+            group.add_argument(
+                option.flag,
+                dest=option.dest,
+                default=argparse.SUPPRESS,  # absent unless given: foreign options are caught
+                metavar=option.metavar,
+                help=prefix + option.help,
+            )
+
+
+def config_from_args(name: str, args: argparse.Namespace) -> Any:
+    """The launcher's config from the options given; an option of another launcher is an
+    error naming the launcher(s) it works with."""
+    cls = launcher_class(name)
+    own = {option.dest: option for option in cls.options}
+    for dest, (option, users) in _owners().items():
+        if dest in vars(args) and dest not in own:
+            raise UserError(f"{option.flag} works with --launcher {' or '.join(users)} only.")
+    values = {
+        dest: option.value(getattr(args, dest))
+        for dest, option in own.items()
+        if dest in vars(args)
+    }
+    return cls.Config(**values)
+
+
+def make_launcher(name: str, config: Any = None) -> Launcher:
+    return launcher_class(name)(config)

@@ -1,94 +1,89 @@
-"""What every launcher does: check prerequisites, run one task, turn any failure into a record."""
+"""What every launcher shares: its options, its config, and the loop over tasks.
+
+A launcher is one module with a class deriving from ``Launcher``: a ``Config`` dataclass
+(validated in ``__post_init__``), the command-line ``options`` that fill it, and either
+``run(task)`` (one fresh process per task; the default ``run_all`` calls it task by task) or its
+own ``run_all(tasks)`` (a batch scheduler submits them all at once). Records come back through
+``harness.record``; a process that produced none becomes ``record.failure(...)``.
+"""
 
 from __future__ import annotations
 
-import json
-import signal
-from typing import Any
+from collections.abc import Callable, Generator, Iterable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
+from harness.errors import UserError
 from harness.plan import RunPlan, Task, workload_class
+from harness.record import Record, failure
+from harness.workload import describe
 
-STDERR_TAIL_LINES = 20
+
+@dataclass(frozen=True)
+class Option:
+    """One command-line option of a launcher: ``--flag VALUE`` -> ``Config.<dest>``."""
+
+    flag: str
+    help: str
+    parse: Callable[[str], Any] = str
+    metavar: str | None = None
+
+    @property
+    def dest(self) -> str:
+        return self.flag.lstrip("-").replace("-", "_")
+
+    def value(self, text: str) -> Any:
+        try:
+            return self.parse(text)
+        except (TypeError, ValueError):
+            raise UserError(f"{self.flag} cannot take {text!r}: {self.help}.") from None
+
+
+@dataclass(frozen=True)
+class NoConfig:
+    """A launcher without settings."""
 
 
 class Launcher:
-    name = "base"
+    """Base class: check prerequisites, run every task in a fresh process, return records."""
+
+    name: ClassVar[str] = "base"
+    Config: ClassVar[type] = NoConfig
+    options: ClassVar[tuple[Option, ...]] = ()
+    #: True when tasks run in this Python environment, so the plan skips workloads whose
+    #: framework is not installed here; False where they run elsewhere (an image, a node)
+    runs_here: ClassVar[bool] = False
+
+    def __init__(self, config: Any = None):
+        self.config = config if config is not None else self.Config()
 
     def preflight(self, plan: RunPlan) -> None:
         """Raise UserError when the run cannot start (no daemon, no image, no GPU)."""
 
     def environment(self) -> dict[str, Any]:
-        """Fields this launcher adds to the environment record (image ID, limits...)."""
+        """Fields this launcher adds to every record's environment (image ID, limits...)."""
         return {"launcher": self.name}
 
-    def run(self, task: Task) -> dict[str, Any]:
+    def run(self, task: Task) -> Record:
         raise NotImplementedError
+
+    def run_all(self, tasks: Iterable[Task]) -> Generator[Record, None, None]:
+        """Every task's record, as each finishes. One at a time by default."""
+        for task in tasks:
+            yield self.run(task)
 
     def close(self) -> None:
         """Release what the launcher holds (clients, containers)."""
 
 
-def parse_record(stdout: str) -> dict[str, Any] | None:
-    """The worker's record: the last line of stdout that parses as a JSON object."""
-    for line in reversed(stdout.strip().splitlines()):
-        line = line.strip()
-        if not line.startswith("{"):
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            return None
-        return record if isinstance(record, dict) else None
-    return None
-
-
-def stderr_tail(text: str, lines: int = STDERR_TAIL_LINES) -> list[str]:
-    return text.rstrip().splitlines()[-lines:]
-
-
 def failure_record(
-    task: Task,
-    status: str,
-    message: str,
-    exit_code: int | None = None,
-    stderr: str = "",
-) -> dict[str, Any]:
-    """A record for a process that produced no result of its own."""
+    task: Task, status: str, message: str, exit_code: int | None = None, stderr: str = ""
+) -> Record:
+    """A record for a process that produced no result of its own (any launcher)."""
     try:
-        cls = workload_class(task.path if ":" in task.path else task.workload)
-        meta: dict[str, Any] = {
-            "framework": cls.framework,
-            "kind": cls.kind,
-            "phases": list(cls.phases),
-        }
-    except Exception:
-        meta = {"framework": None, "kind": None, "phases": []}
-    signal_name = None
-    if exit_code is not None and exit_code < 0:
-        try:
-            signal_name = signal.Signals(-exit_code).name
-        except ValueError:
-            signal_name = f"signal {-exit_code}"
-    elif exit_code is not None and exit_code > 128:
-        try:  # shells and container runtimes report death by signal N as 128 + N
-            signal_name = signal.Signals(exit_code - 128).name
-        except ValueError:
-            signal_name = None
-    return {
-        "workload": task.workload,
-        **meta,
-        "params": task.to_dict()["params"],
-        "device": task.device,
-        "process_index": task.process_index,
-        "seed": task.seed,
-        "status": status,
-        "error": {
-            "type": status,
-            "message": message,
-            "exit_code": exit_code,
-            "signal": signal_name,
-            "stderr_tail": stderr_tail(stderr),
-        },
-        "samples": {},
-        "summary": {},
-    }
+        described = describe(
+            workload_class(task.path if ":" in task.path else task.workload), task.params
+        )
+    except Exception:  # the class itself may be what failed to import
+        described = None
+    return failure(task, status, message, exit_code, stderr, described)

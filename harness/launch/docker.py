@@ -15,11 +15,13 @@ import os
 import re
 import socket
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from harness import parent_watch
 from harness.errors import UserError
-from harness.launch.base import Launcher, failure_record, parse_record, stderr_tail
+from harness.images import resolve_image
+from harness.launch.base import Launcher, Option, failure_record
 from harness.launch.docker_engine import (
     _alive,
     _first_line,
@@ -27,15 +29,11 @@ from harness.launch.docker_engine import (
     signals_deferred,
     stop_after_timeout,
 )
+from harness.params import parse_size
 from harness.plan import RunPlan, Task
+from harness.record import Record, parse_worker_output, stderr_tail
 from harness.worker import thread_environment
 
-IMAGE_ALIASES = {"cpu": "harness:cpu", "cuda": "harness:cuda"}
-# [registry[:port]/]name[/name...][:tag][@sha256:digest], lower-case names as Docker requires.
-IMAGE_PATTERN = re.compile(
-    r"^(?:[a-z0-9.-]+(?::[0-9]+)?/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*"
-    r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$"
-)
 NVIDIA_HELP = (
     "the Docker engine has no NVIDIA runtime: install the NVIDIA Container Toolkit "
     "(nvidia-container-toolkit) on this host and restart Docker, or run without --gpus"
@@ -53,16 +51,6 @@ def docker_types() -> Any:
     return docker.types
 
 
-def resolve_image(name: str) -> str:
-    tag = IMAGE_ALIASES.get(name, name)
-    if len(tag) > 255 or not IMAGE_PATTERN.match(tag):
-        raise UserError(
-            f"{name!r} is not a valid image name; use cpu, cuda or a Docker image reference "
-            "like registry.example.com/team/harness:cpu."
-        )
-    return tag
-
-
 def parse_gpus(value: str | None) -> int | None:
     """--gpus all -> -1 (every GPU), --gpus 2 -> 2, None -> None."""
     if value is None:
@@ -74,31 +62,55 @@ def parse_gpus(value: str | None) -> int | None:
     raise UserError(f"--gpus takes 'all' or a positive count, got {value!r}.")
 
 
+@dataclass(frozen=True)
+class DockerConfig:
+    image: str = "cpu"
+    gpus: str | None = None
+    cpuset_cpus: str | None = None
+    cpus: float | None = None
+    memory: int | None = None
+    network: str = "none"
+
+    def __post_init__(self) -> None:
+        resolve_image(self.image)
+        parse_gpus(self.gpus)
+        if self.cpuset_cpus is not None and not re.fullmatch(
+            r"[0-9]+([,-][0-9]+)*", self.cpuset_cpus
+        ):
+            raise UserError(
+                f"--cpuset-cpus takes CPU numbers like 0-3 or 0,2, got {self.cpuset_cpus!r}."
+            )
+        if self.cpus is not None and not self.cpus > 0:
+            raise UserError(f"--cpus takes a positive number of CPUs like 1.5, got {self.cpus!r}.")
+        if self.memory is not None and self.memory <= 0:
+            raise UserError(f"--memory must be a positive size, got {self.memory}.")
+
+
 class DockerLauncher(Launcher):
     name = "docker"
+    Config = DockerConfig
+    options = (
+        Option("--image", "cpu, cuda or an image reference (default: cpu)", metavar="IMAGE"),
+        Option("--gpus", "'all' or a count of GPUs, like docker --gpus", metavar="GPUS"),
+        Option("--cpuset-cpus", "CPUs the container may use, like 0-3", metavar="CPUS"),
+        Option("--cpus", "CPU quota of the container, like 1.5", float, "N"),
+        Option("--memory", "memory limit of the container, like 2g (no swap)", parse_size, "SIZE"),
+        Option(
+            "--network",
+            "network for the containers (default: none; 'host' only when asked)",
+            metavar="NAME",
+        ),
+    )
 
-    def __init__(
-        self,
-        image: str = "cpu",
-        gpus: str | None = None,
-        cpuset_cpus: str | None = None,
-        memory: int | None = None,
-        network: str = "none",
-        cpus: float | None = None,
-    ):
-        self.tag = resolve_image(image)
-        self.gpu_count = parse_gpus(gpus)
-        if cpuset_cpus is not None and not re.fullmatch(r"[0-9]+([,-][0-9]+)*", cpuset_cpus):
-            raise UserError(
-                f"--cpuset-cpus takes CPU numbers like 0-3 or 0,2, got {cpuset_cpus!r}."
-            )
-        self.cpuset_cpus = cpuset_cpus
-        if cpus is not None and not cpus > 0:
-            raise UserError(f"--cpus takes a positive number of CPUs like 1.5, got {cpus!r}.")
-        self.cpus = cpus
-        self.memory = memory
+    def __init__(self, config: DockerConfig | None = None, **options: Any):
+        super().__init__(config if config is not None else DockerConfig(**options))
+        self.tag = resolve_image(self.config.image)
+        self.gpu_count = parse_gpus(self.config.gpus)
+        self.cpuset_cpus = self.config.cpuset_cpus
+        self.cpus = self.config.cpus
+        self.memory = self.config.memory
+        self.network = self.config.network
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
-        self.network = network
         self.client: Any = None
         self.image: Any = None
 
@@ -237,7 +249,7 @@ class DockerLauncher(Launcher):
         return options
 
     # --- one task --------------------------------------------------------------------------
-    def run(self, task: Task) -> dict[str, Any]:
+    def run(self, task: Task) -> Record:
         import requests
 
         import docker
@@ -280,7 +292,7 @@ class DockerLauncher(Launcher):
 
     def _record(
         self, task: Task, stdout: str, stderr: str, code: int, timed_out: bool, oom_killed: bool
-    ) -> dict[str, Any]:
+    ) -> Record:
         if timed_out:
             return failure_record(
                 task,
@@ -294,7 +306,7 @@ class DockerLauncher(Launcher):
             return failure_record(
                 task, "oom", f"the container was OOM-killed (memory limit{limit})", code, stderr
             )
-        record = parse_record(stdout)
+        record = parse_worker_output(stdout)
         if record is None:
             status = "crashed" if code > 128 else "error"
             return failure_record(
@@ -304,9 +316,10 @@ class DockerLauncher(Launcher):
                 code,
                 stderr,
             )
-        record["exit_code"] = code
-        inner = record.pop("worker_environment", None) or {}
-        record["environment_extra"] = {
+        record.exit_code = code
+        inner = record.worker_environment or {}
+        record.worker_environment = None  # folded into the environment below
+        record.environment = {
             "container_python": inner.get("python"),
             "container_os": inner.get("os_release"),
             "container_packages": inner.get("packages"),
@@ -314,8 +327,8 @@ class DockerLauncher(Launcher):
             "container_uid": inner.get("uid"),
             "container_root_writable": inner.get("root_writable"),
         }
-        if record.get("status") != "ok" and record.get("error"):
-            record["error"].setdefault("stderr_tail", stderr_tail(stderr))
+        if not record.ok and record.error is not None and not record.error.stderr_tail:
+            record.error.stderr_tail = stderr_tail(stderr)
         return record
 
     def _remove_named(self, name: str) -> None:

@@ -9,23 +9,50 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from harness import parent_watch
 from harness.errors import UserError
-from harness.launch.base import Launcher, failure_record, parse_record
+from harness.launch.base import Launcher, Option, failure_record
+from harness.params import parse_size
 from harness.plan import RunPlan, Task
+from harness.record import Record, parse_worker_output
 
 POLL_SECONDS = 0.05
 TERM_GRACE_SECONDS = 3.0
 
 
+@dataclass(frozen=True)
+class LocalConfig:
+    #: bytes; the watchdog ends a worker whose process tree grows past it
+    memory: int | None = None
+    #: the Python that runs the workers (default: this one)
+    python: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.memory is not None and self.memory <= 0:
+            raise UserError(f"--memory must be a positive size, got {self.memory}.")
+
+
 class LocalLauncher(Launcher):
     name = "local"
+    Config = LocalConfig
+    options = (
+        Option(
+            "--memory",
+            "memory limit per task, like 512m or 2g (local: a watchdog ends the worker; "
+            "docker: the container's limit, no swap)",
+            parse_size,
+            "SIZE",
+        ),
+    )
+    runs_here = True
 
-    def __init__(self, memory_limit: int | None = None, python: str | None = None):
-        self.memory_limit = memory_limit
-        self.python = python or sys.executable
+    def __init__(self, config: LocalConfig | None = None):
+        super().__init__(config)
+        self.memory_limit = self.config.memory
+        self.python = self.config.python or sys.executable
 
     def preflight(self, plan: RunPlan) -> None:
         if any(task.device == "cuda" for task in plan.tasks):
@@ -42,7 +69,7 @@ class LocalLauncher(Launcher):
     def environment(self) -> dict[str, Any]:
         return {"launcher": self.name, "memory_limit_bytes": self.memory_limit}
 
-    def run(self, task: Task) -> dict[str, Any]:
+    def run(self, task: Task) -> Record:
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         env[parent_watch.PARENT_VARIABLE] = str(os.getpid())  # the worker dies with us
@@ -61,9 +88,9 @@ class LocalLauncher(Launcher):
             err.seek(0)
             stdout, stderr = out.read(), err.read()
         code = process.returncode
-        record = parse_record(stdout) if status == "exited" else None
+        record = parse_worker_output(stdout) if status == "exited" else None
         if record is not None:
-            record["exit_code"] = code
+            record.exit_code = code
             return record
         if status == "exited":
             if code is not None and code < 0:

@@ -1,0 +1,130 @@
+"""python -m benchmarks.selfbench: run the sections, write docs/BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from benchmarks.selfbench import accuracy, containers, efficiency, gate, overhead
+from benchmarks.selfbench.common import Row, log
+from harness.environment import collect
+from harness.render import Document, Heading, Table, Text, render
+
+#: section name -> the function that measures it (quick: fewer rounds)
+SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
+    "accuracy": accuracy.measure,
+    "overhead": overhead.measure,
+    "efficiency": efficiency.measure,
+    "gate": gate.measure,
+    "containers": containers.measure,
+}
+
+METHOD = """
+- **Accuracy.** Each function (NumPy matmuls, the NumPy MLP step, a torch MLP step) is timed
+  in one process by the harness's `Timer`, by `torch.utils.benchmark.Timer.blocked_autorange`
+  (with the same thread count) and by pytest-benchmark (`pytest.main` in the same process),
+  interleaved over several rounds so that drift in the machine's speed reaches all three alike.
+  The figure is the ratio of medians. All three time the same Python callable; agreement within
+  3% says the harness's blocks, GC handling and clock use add no bias. Each row also gives
+  every timer's round-to-round spread: the machine's noise floor for that kernel. A ratio
+  outside the band by no more than that spread is noise, not bias; small multi-threaded BLAS
+  kernels are the noisiest on a shared 2-core machine.
+- **Overhead.** An empty step and a step with three `mark` calls, timed by the harness itself:
+  the difference over three is the cost of a phase boundary. A whole suite run is timed from
+  outside; the measured regions are the blocks' own seconds (sum of samples × block size).
+  The parent's share is the wall time not spent inside worker processes.
+- **Efficiency.** `torch.mlp` (fresh process, the real CLI) is compared with `torch.mm` on
+  exactly the matmuls its step performs (forward, weight gradients, input gradients), with the
+  worker's thread count. The DataLoader's images/s is compared with the decode-only Pillow loop
+  over the same files times the number of workers. Checkpoint save/load GB/s are compared with
+  an fsync'd write and a cold read (page cache evicted with `POSIX_FADV_DONTNEED`) of a file of
+  the same size in the same folder, measured in this run (1 MiB reads into a preallocated
+  buffer). On a virtual machine the "disk" may be served from the host's cache; a ratio above 1
+  says the checkpoint reader beats that plain read loop, not the device.
+- **Regression gate.** `harness.noop` with `extra_work_us` busy-waits for a calibrated time per
+  step; one `harness run` produces many processes per setting, grouped three per "run". A/A
+  compares run *i* with run *i+1* of the same setting; detection compares run *i* of the base
+  with run *i* of the slowed setting. Verdicts come from `harness compare`'s own code.
+- **Containers.** The same workload and parameters, three fresh processes each, locally and in
+  `harness:cpu`; the ratio of the medians of all block samples.
+
+Figures are ratios measured in one run on one machine, never absolute targets in tests: the
+machines are shared and noisy, so a row can fail on a busy machine; rerun `make bench-harness`.
+"""
+
+
+def document(rows: list[Row], environment: dict[str, Any], elapsed: float) -> Document:
+    packages = ", ".join(f"{k} {v}" for k, v in environment["packages"].items())
+    blocks: list = [
+        Heading("Benchmarks of the harness itself", level=1),
+        Text(
+            "Written by `make bench-harness` (`python -m benchmarks.selfbench`) on "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} in {elapsed:.0f} s.\n\n"
+            f"Machine: {environment['cpu_model']}, {environment['usable_cores']} usable cores, "
+            f"{(environment['memory_bytes'] or 0) / 2**30:.0f} GiB, "
+            f"{environment['os_release']}, Python {environment['python']}; "
+            f"GPU: {environment['gpu_name'] or 'none'}; packages: {packages}.\n"
+        ),
+    ]
+    for section in SECTIONS:
+        chosen = [r for r in rows if r.section == section]
+        if not chosen:
+            continue
+        table = [
+            {
+                "figure": r.figure,
+                "value": r.value,
+                "target": r.target,
+                "result": {True: "pass", False: "fail", None: "—"}[r.passed],
+                "detail": r.detail,
+            }
+            for r in chosen
+        ]
+        blocks += [
+            Heading(section.capitalize()),
+            Table(table, strong=frozenset({("result", "fail")})),
+            Text(""),
+        ]
+    blocks += [Heading("Method"), Text(METHOD)]
+    return Document(blocks, title="Benchmarks of the harness itself")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.selfbench")
+    parser.add_argument("--output", type=Path, default=Path("docs/BENCHMARKS.md"))
+    parser.add_argument("--quick", action="store_true", help="fewer rounds and comparisons")
+    parser.add_argument("--skip", action="append", default=[], choices=list(SECTIONS))
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    rows: list[Row] = []
+    for section, measure in SECTIONS.items():
+        if section in args.skip:
+            continue
+        log(f"section {section}")
+        try:
+            rows += measure(args.quick)
+        except Exception as error:  # a section that cannot run is reported, not hidden
+            rows.append(
+                Row(
+                    section,
+                    f"{section} section",
+                    "not measured",
+                    "—",
+                    False,
+                    f"{type(error).__name__}: {error}",
+                )
+            )
+    text = render(document(rows, collect(), time.perf_counter() - started), "markdown") or ""
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text, encoding="utf-8")
+    print(text)
+    failed = [r for r in rows if r.passed is False]
+    log(f"{len(rows)} figures, {len(failed)} failed; written to {args.output}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,21 @@
+"""The subcommands of ``harness``: one module each, with ``add_parser(subparsers)`` and
+``handle(args) -> exit code``. Adding a command is one module plus one line in ``COMMANDS``."""
+
+from __future__ import annotations
+
+COMMANDS: dict[str, str] = {
+    "list": "harness.commands.listing",
+    "run": "harness.commands.run",
+    "report": "harness.commands.report",
+    "compare": "harness.commands.compare",
+    "baseline": "harness.commands.baseline",
+    "env": "harness.commands.env",
+    "images": "harness.commands.images",
+}
+
+EXIT_CODES_HELP = """exit codes:
+  0    every workload measured (compare: no regression)
+  1    at least one workload failed (compare: a regression was flagged)
+  2    bad input or a missing prerequisite; the message says what to do
+  130  interrupted (SIGINT/SIGTERM); what was measured is on disk
+"""

@@ -1,0 +1,32 @@
+"""harness baseline: keep results files as a named baseline; list the baselines kept."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from harness.errors import EXIT_OK, UserError
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    baseline = sub.add_parser(name, help="keep results as a named baseline")
+    actions = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
+    save = actions.add_parser("save", help="copy results files to results/baselines/NAME")
+    save.add_argument("name")
+    save.add_argument("files", nargs="+", type=Path)
+    save.add_argument("--dir", type=Path, default=Path("results/baselines"))
+    actions.add_parser("list", help="baselines kept under results/baselines/")
+
+
+def handle(args: argparse.Namespace) -> int:
+    from harness.baselines import list_baselines, save_baseline
+
+    if args.baseline_command == "save":
+        target = save_baseline(args.name, args.files, args.dir)
+        print(f"harness: baseline '{args.name}' saved in {target}")
+        return EXIT_OK
+    if args.baseline_command == "list":
+        for name, files in list_baselines(Path("results/baselines")).items():
+            print(f"{name}: {', '.join(files)}")
+        return EXIT_OK
+    raise UserError("baseline needs an action: save NAME FILES... or list.")

@@ -1,0 +1,71 @@
+"""harness compare: regression verdicts, candidate against baseline; exit 1 on a regression."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.commands import EXIT_CODES_HELP
+from harness.commands.report import load
+from harness.errors import EXIT_FAILURES, EXIT_OK, UserError
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    from harness.render import RENDERERS
+
+    compare = sub.add_parser(
+        name,
+        help="regression verdicts: candidate against baseline",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    compare.add_argument("baseline", type=Path, nargs="+", help="baseline results file(s)")
+    compare.add_argument(
+        "--candidate",
+        type=Path,
+        action="append",
+        default=[],
+        help="candidate file(s); or give exactly two positional files",
+    )
+    compare.add_argument("--format", default="table", help=", ".join(RENDERERS))
+    compare.add_argument("--output", type=Path, default=None)
+    compare.add_argument(
+        "--min-effect",
+        type=float,
+        default=0.05,
+        help="smallest relative change that counts (default 0.05)",
+    )
+    compare.add_argument("--alpha", type=float, default=0.05, help="significance level")
+    compare.add_argument(
+        "--phase", action="append", default=[], help="phases to judge (default: all)"
+    )
+
+
+def handle(args: argparse.Namespace) -> int:
+    from harness.compare import compare_frames, render_comparison
+    from harness.render import check_format
+
+    baseline_files, candidate_files = list(args.baseline), list(args.candidate)
+    if not candidate_files:
+        if len(baseline_files) != 2:
+            raise UserError("compare needs BASELINE CANDIDATE, or BASELINE... --candidate FILE.")
+        baseline_files, candidate_files = baseline_files[:1], baseline_files[1:]
+    if not 0 < args.alpha < 1:
+        raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}.")
+    if args.min_effect < 0:
+        raise UserError(f"--min-effect must not be negative, got {args.min_effect}.")
+    check_format(args.format)
+    result = compare_frames(
+        load(baseline_files),
+        load(candidate_files),
+        min_effect=args.min_effect,
+        alpha=args.alpha,
+        phases=args.phase,
+    )
+    text = render_comparison(result, args.format, args.output)
+    if text is None:
+        print(f"harness: comparison written to {args.output}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return EXIT_FAILURES if not result.regressions.empty else EXIT_OK

@@ -1,0 +1,175 @@
+"""harness run: argparse -> RunConfig -> run() -> what happened, and the exit code."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from harness.commands import EXIT_CODES_HELP
+from harness.config import RunConfig, TimerOverrides
+from harness.errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UserError
+
+
+def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    from harness.launch import LAUNCHERS, add_options
+
+    run = sub.add_parser(
+        name,
+        help="run a suite or workloads; write results/<run-id>.jsonl",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    selection = run.add_argument_group("what to run")
+    selection.add_argument("--suite", default="default", help="smoke, default, compare or gpu")
+    selection.add_argument(
+        "--workload",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="run only this workload (repeatable; or module:Class)",
+    )
+    selection.add_argument(
+        "--framework",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="keep only this framework's workloads (repeatable)",
+    )
+    selection.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=V[,V...]",
+        help="override a parameter; several values make a sweep",
+    )
+    selection.add_argument(
+        "--device",
+        action="append",
+        default=[],
+        metavar="DEVICE",
+        help="cpu or cuda (repeatable; default: the suite's)",
+    )
+    timing = run.add_argument_group("how to measure")
+    timing.add_argument(
+        "--processes",
+        type=int,
+        default=None,
+        help="fresh processes per workload (default: the suite's; compare: 3)",
+    )
+    timing.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="math-library threads per worker (default: the CPUs the worker may use: "
+        "its cpuset and CPU quota, inside a container too)",
+    )
+    timing.add_argument("--timeout", default="600", help="seconds per workload process")
+    timing.add_argument("--seed", type=int, default=0)
+    timing.add_argument("--warmup-time", type=float, default=None)
+    timing.add_argument("--min-time", type=float, default=None)
+    timing.add_argument("--min-blocks", type=int, default=None)
+    timing.add_argument("--max-blocks", type=int, default=None)
+    where = run.add_argument_group("where it runs")
+    where.add_argument(
+        "--launcher", default="local", help=f"{', '.join(LAUNCHERS)} (default: local)"
+    )
+    add_options(run)
+    output = run.add_argument_group("results")
+    output.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="results file (default: RESULTS_DIR/<run-id>.jsonl)",
+    )
+    output.add_argument("--results-dir", type=Path, default=Path("results"))
+    output.add_argument(
+        "--label",
+        default=None,
+        help="name this setup in reports (default: host · hardware · launcher · versions)",
+    )
+    output.add_argument("--report", action="store_true", help="print the report when done")
+    output.add_argument("--no-progress", action="store_true")
+
+
+def seconds(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise UserError(f"{name} expects a number of seconds, got {text!r}.") from None
+    if not value > 0:
+        raise UserError(f"{name} must be a positive number of seconds, got {text!r}.")
+    return value
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    from harness.launch import config_from_args as launcher_config
+    from harness.params import parse_override
+
+    return RunConfig(
+        suite=args.suite,
+        workloads=tuple(args.workload),
+        frameworks=tuple(args.framework),
+        overrides=tuple(parse_override(text) for text in args.param),
+        devices=tuple(args.device),
+        processes=args.processes,
+        timer=TimerOverrides(args.warmup_time, args.min_time, args.min_blocks, args.max_blocks),
+        threads=args.threads,
+        timeout=seconds("--timeout", args.timeout),
+        seed=args.seed,
+        launcher=args.launcher,
+        launcher_config=launcher_config(args.launcher, args),
+        output=args.output,
+        results_dir=args.results_dir,
+        label=args.label,
+    )
+
+
+def handle(args: argparse.Namespace) -> int:
+    from harness.progress import events_for
+    from harness.runner import run
+
+    config = config_from_args(args)
+    events = events_for(not args.no_progress)
+    try:
+        outcome = run(config, events)
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()
+    if args.report and outcome.records:
+        from harness.report import write_report
+        from harness.results import load_frame
+
+        print(write_report(load_frame([outcome.path]), "table", None), end="")
+    for record in outcome.failed:
+        error = record.error
+        print(
+            f"harness: FAILED {record.workload} [{record.device}]: {record.status}: "
+            f"{error.message if error else ''}",
+            file=sys.stderr,
+        )
+        for line in (error.tail() if error else [])[-5:]:
+            print(f"    {line}", file=sys.stderr)
+    for record in outcome.skipped:
+        print(
+            f"harness: skipped {record.workload} [{record.device}]: "
+            f"{record.error.message if record.error else ''}",
+            file=sys.stderr,
+        )
+    print(f"harness: results in {outcome.path}", file=sys.stderr)
+    if outcome.interrupted:
+        print(
+            f"harness: interrupted by {outcome.interrupted} after "
+            f"{len(outcome.records)} of {len(outcome.plan.tasks)} task(s); "
+            "everything measured so far is in the file.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    if outcome.failed:
+        print(
+            f"harness: {len(outcome.failed)} of {len(outcome.records)} task(s) failed.",
+            file=sys.stderr,
+        )
+        return EXIT_FAILURES
+    return EXIT_OK

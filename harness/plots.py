@@ -1,0 +1,104 @@
+"""The report's figures, drawn with matplotlib from the summary and tidy tables. Each returns a
+figure, or None when there is nothing to draw."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from harness.render.cells import short_params
+
+
+def case_label(row: pd.Series) -> str:
+    return (
+        f"{row['workload']} [{row['device']}] {short_params(row['params'], row['changed_params'])}"
+    )
+
+
+def _legend_below(axis) -> None:
+    axis.legend(
+        fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1, frameon=False
+    )
+
+
+def throughput(summary: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    steps = summary[(summary["phase"] == "step") & summary["items_per_second"].notna()].copy()
+    if steps.empty:
+        return None
+    steps["case"] = steps.apply(case_label, axis=1)
+    pivot = steps.pivot_table(index="case", columns="setup", values="items_per_second")
+    figure, axis = plt.subplots(figsize=(10, 0.45 * len(pivot) + 1.5))
+    pivot.plot.barh(ax=axis)
+    axis.set_xlabel("items per second (median)")
+    axis.set_xscale("log")
+    axis.set_ylabel("")
+    _legend_below(axis)
+    return figure
+
+
+def phases(summary: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    shown = summary[summary["phase"] != "step"].copy()
+    if shown.empty:
+        return None
+    multi = shown["setup"].nunique() > 1
+    shown["case"] = shown.apply(
+        lambda r: case_label(r) + (f" · {r['setup'][:40]}" if multi else ""), axis=1
+    )
+    pivot = shown.pivot_table(index="case", columns="phase", values="median_s", sort=False)
+    share = pivot.div(pivot.sum(axis=1), axis=0)
+    figure, axis = plt.subplots(figsize=(10, 0.45 * len(share) + 1.5))
+    share.plot.barh(stacked=True, ax=axis)
+    axis.set_xlabel("share of the phase sum (phase medians)")
+    axis.set_ylabel("")
+    _legend_below(axis)
+    return figure
+
+
+def history(frame: pd.DataFrame):
+    import matplotlib.pyplot as plt
+
+    steps = frame[(frame["phase"] == "step") & (frame["status"] == "ok")]
+    if steps.empty or steps["run_id"].nunique() < 2:
+        return None
+    medians = steps.groupby(
+        ["workload", "device", "params", "run_id", "started_at"], as_index=False
+    )["seconds"].median()
+    figure, axis = plt.subplots(figsize=(10, 4))
+    for (workload, device, _params), group in medians.groupby(["workload", "device", "params"]):
+        group = group.sort_values("started_at")
+        axis.plot(
+            pd.to_datetime(group["started_at"]),
+            group["seconds"] * 1e3,
+            marker="o",
+            label=f"{workload} [{device}]",
+        )
+    axis.set_ylabel("median step (ms)")
+    axis.legend(fontsize="small", loc="best")
+    return figure
+
+
+def pipeline_workers(summary: pd.DataFrame):
+    """Images/s against the workers parameter each pipeline declares (numeric values only)."""
+    import matplotlib.pyplot as plt
+
+    steps = summary[(summary["kind"] == "pipeline") & (summary["phase"] == "step")].copy()
+    steps["workers"] = pd.to_numeric(steps["workers"], errors="coerce")
+    steps = steps.dropna(subset=["workers"])
+    if steps.empty:
+        return None
+    figure, axis = plt.subplots(figsize=(8, 4))
+    for (workload, setup), group in steps.groupby(["workload", "setup"]):
+        group = group.sort_values("workers")
+        axis.plot(
+            group["workers"],
+            group["items_per_second"],
+            marker="o",
+            label=f"{workload} · {setup[:30]}",
+        )
+    axis.set_xlabel("workers / parallel calls")
+    axis.set_ylabel("images per second")
+    axis.legend(fontsize="small", loc="best")
+    return figure

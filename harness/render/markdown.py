@@ -1,0 +1,40 @@
+"""GitHub-flavoured Markdown: for pull-request comments, job summaries and docs/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.render.document import Document, Figure, Heading, Table, Text
+
+
+def table_text(table: Table) -> str:
+    if not table.rows:
+        return f"_{table.empty}_\n"
+    header = list(table.rows[0])
+    lines = []
+    if table.title:
+        lines += [f"**{table.title}**", ""]
+    lines += ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    for row in table.rows:
+        cells = [
+            f"**{value}**" if (column, value) in table.strong else value
+            for column, value in row.items()
+        ]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    if table.legend:
+        lines += ["", *[f"- {item}" for item in table.legend]]
+    return "\n".join(lines) + "\n"
+
+
+def render(document: Document, output: Path | None = None) -> str:
+    parts: list[str] = []
+    for block in document.blocks:
+        if isinstance(block, Heading):
+            parts.append("#" * block.level + " " + block.text + "\n\n")
+        elif isinstance(block, Table):
+            parts.append(table_text(block))
+        elif isinstance(block, Text):
+            parts.append("\n" + block.text.strip("\n") + "\n")
+        elif isinstance(block, Figure):
+            continue
+    return "".join(parts)
