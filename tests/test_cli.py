@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from harness.record import SCHEMA_VERSION
 from tests.conftest import read_jsonl
 
 
@@ -16,7 +17,7 @@ def test_smoke_run_writes_jsonl_that_report_reads_back(cli, tmp_path):
     assert {r["workload"] for r in records} == {"numpy.linreg", "numpy.mlp"}
     for r in records:
         assert r["status"] == "ok"
-        assert r["schema_version"] == 2
+        assert r["schema_version"] == SCHEMA_VERSION and r["code_version"]
         assert set(r["samples"]) == {"step", "forward", "backward", "update"}
         assert r["summary"]["step"]["count"] == 3
         assert r["memory"]["peak_rss_bytes"] > 0
