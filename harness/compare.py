@@ -12,6 +12,10 @@ Verdicts: ``slower`` (ratio above 1 + effect, interval above 1 and p < alpha), `
 mirror image), ``unstable`` (either side's IQR/median above 25%: no verdict can be trusted),
 ``refused`` (a median is zero or negative: a subtracted phase, no ratio means anything), else
 ``unchanged``. Any ``slower`` is a regression: exit 1.
+
+The ``code`` column says whether the workload's own source (``Record.code_version``) is the
+same on both sides, ``changed``, or unknown (``?``: a side written before schema version 3);
+a note lists the workloads whose code changed.
 """
 
 from __future__ import annotations

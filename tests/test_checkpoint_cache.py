@@ -88,8 +88,8 @@ def test_checkpoint_on_a_tmpfs_is_warm_and_the_report_says_so(tmp_path, monkeypa
         shutil.rmtree(scratch, ignore_errors=True)
     assert metrics["load_cache"] == "warm" and metrics["load_cache_worst_resident_share"] == 1.0
 
-    from harness.report import write_report
     from harness.record import from_json
+    from harness.report import write_report
     from harness.results import frame_from_records
 
     record = {

@@ -5,9 +5,9 @@ import json
 import numpy as np
 import pytest
 
+from harness.analysis import speedup_frame
 from harness.compare import compare_frames, judge, render_comparison
 from harness.errors import UserError
-from harness.analysis import speedup_frame
 from harness.record import Record, Timing
 from harness.report import write_report
 from harness.results import ResultWriter, load_frame

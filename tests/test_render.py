@@ -60,7 +60,7 @@ def test_csv_and_parquet_write_the_data(tmp_path):
     out = tmp_path / "deep" / "r.parquet"
     assert write(document(), "parquet", out) is None
     assert pd.read_parquet(out)["median_s"].tolist() == [1e-3, 2e-3]
-    with pytest.raises(UserError, match="give --output FILE.parquet"):
+    with pytest.raises(UserError, match=r"give --output FILE\.parquet"):
         render(document(), "parquet")
 
 
@@ -95,4 +95,6 @@ def test_cells():
     assert short_params('{"a": 1, "b": 2}', '{"b": 2}') == "b=2"
     assert short_params('{"a": 1}', "{}") == "defaults"
     assert short_params('{"a": 1, "b": [2, 3]}', None) == "a=1 b=2x3"  # unknown: all of them
-    assert phase_label("load", "warm") == "load (warm cache)" and phase_label("load", "cold") == "load"
+    assert (
+        phase_label("load", "warm") == "load (warm cache)" and phase_label("load", "cold") == "load"
+    )

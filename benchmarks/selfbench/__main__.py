@@ -66,7 +66,7 @@ def document(rows: list[Row], environment: dict[str, Any], elapsed: float) -> Do
             f"Machine: {environment['cpu_model']}, {environment['usable_cores']} usable cores, "
             f"{(environment['memory_bytes'] or 0) / 2**30:.0f} GiB, "
             f"{environment['os_release']}, Python {environment['python']}; "
-            f"GPU: {environment['gpu_name'] or 'none'}; packages: {packages}.\n"
+            f"GPU: {environment['gpu_name'] or 'none'}; packages: {packages}."
         ),
     ]
     for section in SECTIONS:
@@ -86,7 +86,6 @@ def document(rows: list[Row], environment: dict[str, Any], elapsed: float) -> Do
         blocks += [
             Heading(section.capitalize()),
             Table(table, strong=frozenset({("result", "fail")})),
-            Text(""),
         ]
     blocks += [Heading("Method"), Text(METHOD)]
     return Document(blocks, title="Benchmarks of the harness itself")

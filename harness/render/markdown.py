@@ -27,14 +27,15 @@ def table_text(table: Table) -> str:
 
 
 def render(document: Document, output: Path | None = None) -> str:
+    """Blocks separated by one blank line; figures are left out."""
     parts: list[str] = []
     for block in document.blocks:
         if isinstance(block, Heading):
-            parts.append("#" * block.level + " " + block.text + "\n\n")
+            parts.append("#" * block.level + " " + block.text)
         elif isinstance(block, Table):
-            parts.append(table_text(block))
-        elif isinstance(block, Text):
-            parts.append("\n" + block.text.strip("\n") + "\n")
+            parts.append(table_text(block).strip("\n"))
+        elif isinstance(block, Text) and block.text.strip():
+            parts.append(block.text.strip("\n"))
         elif isinstance(block, Figure):
             continue
-    return "".join(parts)
+    return "\n\n".join(parts) + "\n"
