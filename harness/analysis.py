@@ -10,7 +10,13 @@ import pandas as pd
 
 from harness.errors import UserError
 from harness.record import PHASE_GAP_TOLERANCE
-from harness.stats import ratio_confidence_interval, stability, summarize
+from harness.stats import (
+    PRECISION_TARGET,
+    hierarchical_precision,
+    ratio_confidence_interval,
+    stability,
+    summarize,
+)
 
 GROUP = ["setup", "workload", "framework", "kind", "device", "params", "phase"]
 PHASE_ORDER = ("forward", "backward", "update", "save", "load", "decode", "transform", "batch")
@@ -37,9 +43,17 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (setup, workload, params, device, phase): statistics of the raw samples."""
     ok = measured(frame)
     rows = []
-    for key, group in ok.groupby(GROUP, sort=False, dropna=False):
+    for index, (key, group) in enumerate(ok.groupby(GROUP, sort=False, dropna=False)):
         stats = summarize(group["seconds"].tolist())
         items = group["items_per_step"].iloc[0]
+        processes = process_groups(group)
+        precision = (
+            hierarchical_precision(processes, seed=index)
+            if len(processes) > 1
+            else stats["precision"]
+        )
+        target = group["precision_target"].dropna()
+        target_value = float(target.iloc[0]) if not target.empty else PRECISION_TARGET
         row: dict[str, Any] = dict(zip(GROUP, key, strict=True))
         row.update(
             changed_params=group["changed_params"].iloc[0],
@@ -51,7 +65,11 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
             count=stats["count"],
             processes=int(group["process"].nunique()),
             items_per_second=(items / stats["median"]) if items and stats["median"] else None,
-            stability=stability(stats["median"], stats["iqr"]),
+            precision=precision,
+            precision_target=target_value,
+            stop_reason=",".join(sorted(set(group["stop_reason"].dropna()) - {""})),
+            noisy_machine=bool(group["noisy_machine"].fillna(False).astype(bool).any()),
+            stability=stability(stats["median"], stats["iqr"], precision, target_value),
             first_step_s=group["first_step_s"].iloc[0],
             load_cache=load_cache(group) if key[GROUP.index("phase")] == "load" else None,
         )
@@ -157,3 +175,19 @@ def speedup_frame(frame: pd.DataFrame, reference: str | None = None) -> pd.DataF
                 row.update(speedup=1 / ratio, ci_low=1 / high, ci_high=1 / low)
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def noisy_tasks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Records the machine watch flagged, with the figures that tripped it."""
+    columns = ["workload", "device", "params", "changed_params", "process", "noisy_reasons"]
+    flagged = frame[frame["noisy_machine"].fillna(False).astype(bool)]
+    return flagged.drop_duplicates(["source", "record"])[columns]
+
+
+def imprecise(summary: pd.DataFrame) -> pd.DataFrame:
+    """Rows whose median is not known to its precision target, and why measuring stopped."""
+    if summary.empty:
+        return summary
+    known = summary["precision"].notna()
+    missed = ~known | (summary["precision"] > summary["precision_target"])
+    return summary[missed]

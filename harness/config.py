@@ -20,6 +20,8 @@ class TimerOverrides:
     min_time: float | None = None
     min_blocks: int | None = None
     max_blocks: int | None = None
+    precision: float | None = None
+    max_time: float | None = None
 
     def apply(self, settings: TimerSettings) -> TimerSettings:
         changes: dict[str, Any] = {k: v for k, v in vars(self).items() if v is not None}

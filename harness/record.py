@@ -20,7 +20,8 @@ SCHEMA_VERSION = 3
 #   1  first release; peak_rss_bytes / peak_rss_children_bytes at the top level
 #   2  memory figures grouped under "memory"; "units" says what samples and memory measure
 #   3  "changed_params" (parameters that differ from the workload's defaults), "code_version"
-#      (hash of the workload's source), "workers_param", "task_index"
+#      (hash of the workload's source), "workers_param", "task_index"; "machine" (the machine
+#      watched during the task); timing "stop_reason", "precision", "precision_target"
 RESULT = "result"
 INTERRUPTED = "interrupted"
 
@@ -87,6 +88,12 @@ class Timing:
     blocks: int | None = None
     calibration_blocks: int | None = None
     clock_overhead_s: float | None = None
+    #: why measuring stopped: precision (target reached), max-time (budget), max-blocks
+    stop_reason: str | None = None
+    #: the step median's precision when it stopped (relative half-width of its 95% interval)
+    precision: float | None = None
+    precision_target: float | None = None
+    measured_s: float | None = None
 
 
 @dataclass
@@ -118,6 +125,11 @@ class Record:
     items_per_step: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     runtime: dict[str, Any] = field(default_factory=dict)
+    #: how the phases were timed (the workload says; keras.step on TensorFlow derives them)
+    phase_method: str | None = None
+    #: the machine during the measured blocks (harness.machine_watch): reference-kernel drift,
+    #: other processes' CPU, steal, governor, GPU clocks; ``noisy`` and ``noisy_reasons``
+    machine: dict[str, Any] | None = None
     memory: dict[str, int] = field(default_factory=dict)
     threads: dict[str, str | None] = field(default_factory=dict)
     thread_count: int | None = None
@@ -155,6 +167,10 @@ class Record:
     @property
     def failed(self) -> bool:
         return self.status not in (OK, SKIPPED)
+
+    @property
+    def noisy_machine(self) -> bool:
+        return bool((self.machine or {}).get("noisy"))
 
     @property
     def step_median(self) -> float | None:

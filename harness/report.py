@@ -11,7 +11,14 @@ from harness import analysis, plots
 from harness.render import Document, Figure, Table, Text, check_format, write
 from harness.render.cells import format_rate, format_seconds, phase_label, short_params
 
-NUMERIC = frozenset({"median", "IQR", "IQR/median", "items/s", "n"})
+NUMERIC = frozenset({"median", "±", "IQR/median", "items/s", "n"})
+
+
+def format_precision(precision: float | None) -> str:
+    """The median's 95% interval as ± a share of it; '?' when too few samples to know."""
+    if precision is None or pd.isna(precision):
+        return "?"
+    return f"{precision:.1%}" if precision < 0.995 else ">99%"
 
 
 def summary_table(summary: pd.DataFrame) -> Table:
@@ -27,11 +34,12 @@ def summary_table(summary: pd.DataFrame) -> Table:
             "params": short_params(row["params"], row["changed_params"]),
             "phase": phase_label(row["phase"], row.get("load_cache")),
             "median": format_seconds(row["median_s"]),
-            "IQR": format_seconds(row["iqr_s"]),
+            "±": format_precision(row["precision"]),
             "IQR/median": f"{row['iqr_s'] / row['median_s']:.1%}" if row["median_s"] else "",
             "items/s": format_rate(row["items_per_second"]) if row["phase"] == "step" else "",
             "n": str(row["count"]),
-            "stability": row["stability"],
+            "stability": row["stability"]
+            + (" · noisy-machine" if row.get("noisy_machine") else ""),
         }
         if multi_setup:
             shown = {"setup": row["setup"], **shown}
@@ -107,6 +115,39 @@ def load_cache_text(summary: pd.DataFrame) -> str:
     )
 
 
+def precision_text(summary: pd.DataFrame, frame: pd.DataFrame) -> str:
+    """What ± means, which rows missed their target and why, and the noisy-machine tasks."""
+    if summary.empty:
+        return ""
+    target = summary["precision_target"].iloc[0]
+    lines = [
+        f"±: half the width of the median's 95% confidence interval, as a share of the median "
+        f"(target ±{target:.1%}; between processes when there are several)."
+    ]
+    missed = analysis.imprecise(summary)
+    if not missed.empty:
+        why = missed["stop_reason"].replace("", "unknown").value_counts()
+        reasons = ", ".join(f"{count} {STOP_REASONS.get(r, r)}" for r, count in why.items())
+        lines.append(f"{len(missed)} of {len(summary)} rows did not reach the target: {reasons}.")
+    noisy = analysis.noisy_tasks(frame)
+    if not noisy.empty:
+        lines.append("noisy-machine: the machine changed under these tasks:")
+        for r in noisy.itertuples():
+            lines.append(
+                f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}"
+                f"{f' #{r.process + 1}' if r.process else ''}: {r.noisy_reasons}"
+            )
+    return "\n".join(lines)
+
+
+STOP_REASONS = {
+    "max-time": "stopped at the time budget (--max-time)",
+    "max-blocks": "stopped at the block cap (--max-blocks)",
+    "precision": "stopped on the step's precision",
+    "unknown": "written before the timer aimed for a precision",
+}
+
+
 def not_measured_text(frame: pd.DataFrame) -> str:
     """'Failed:' and 'Skipped:' lines under a report."""
     records = analysis.failures_frame(frame)
@@ -135,6 +176,7 @@ def report_document(
     if not ratios.empty:
         blocks.append(speedup_table(ratios))
     for text in (
+        precision_text(summary, frame),
         phase_gap_text(analysis.phase_gaps(frame)),
         load_cache_text(summary),
         not_measured_text(frame),

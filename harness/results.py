@@ -37,6 +37,11 @@ host, cpu_model, ...    environment: host, cpu_model, usable_cores, gpu_name, la
 first_step_s            latency of the first step (compile / trace), repeated per row
 peak_rss_bytes          the worker's peak resident memory
 phase_gap               (step median − sum of phase medians) / step median, for the record
+stop_reason             why measuring stopped: precision (target reached), max-time (the
+                        task's budget), max-blocks; empty before schema version 3
+precision_target        the precision the timer aimed for (0.01: the median to ±1%)
+noisy_machine           True when the machine watch flagged the task (harness.machine_watch)
+noisy_reasons           the figures that tripped it, joined by "; "
 load_cache              save/load: ``cold`` (every load read the disk, verified by mincore) or
                         ``warm`` (the page cache); empty for other kinds and older records
 started_at              when the record's process started (UTC ISO 8601)
@@ -268,6 +273,10 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "first_step_s": timing.first_step_s if timing else None,
             "peak_rss_bytes": record.memory.get("peak_rss_bytes"),
             "phase_gap": record.phase_gap.relative if record.phase_gap else None,
+            "stop_reason": timing.stop_reason if timing else None,
+            "precision_target": timing.precision_target if timing else None,
+            "noisy_machine": record.noisy_machine,
+            "noisy_reasons": "; ".join((record.machine or {}).get("noisy_reasons") or []),
             "load_cache": record.metrics.get("load_cache"),
             "started_at": record.started_at,
         }
@@ -312,6 +321,10 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "first_step_s",
         "peak_rss_bytes",
         "phase_gap",
+        "stop_reason",
+        "precision_target",
+        "noisy_machine",
+        "noisy_reasons",
         "load_cache",
         "started_at",
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -10,10 +11,14 @@ import numpy as np
 
 UNSTABLE_IQR = 0.10  # IQR/median above this: unstable
 REJECTED_IQR = 0.25  # above this: rejected
+PRECISION_TARGET = 0.01  # default: the median known to ±1% (95% confidence)
+REJECTED_PRECISION_FACTOR = 5  # precision worse than 5 × the target: rejected
+MIN_SAMPLES_FOR_INTERVAL = 6  # fewer samples cannot bound the median at 95%
 
 
 def summarize(samples: Sequence[float]) -> dict[str, Any]:
-    """median, IQR (q3 - q1), min, max, mean, stdev and count of one list of samples."""
+    """median, IQR (q3 - q1), min, max, mean, stdev, count, and the median's 95% confidence
+    interval (order statistics) with its relative half-width ``precision``."""
     if len(samples) == 0:
         return {
             "median": None,
@@ -23,9 +28,13 @@ def summarize(samples: Sequence[float]) -> dict[str, Any]:
             "mean": None,
             "stdev": None,
             "count": 0,
+            "ci_low": None,
+            "ci_high": None,
+            "precision": None,
         }
     values = np.asarray(samples, dtype=float)
     q1, median, q3 = np.percentile(values, [25, 50, 75])
+    interval = median_interval(values)
     return {
         "median": float(median),
         "iqr": float(q3 - q1),
@@ -34,17 +43,97 @@ def summarize(samples: Sequence[float]) -> dict[str, Any]:
         "mean": float(values.mean()),
         "stdev": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
         "count": len(values),
+        "ci_low": interval[0] if interval else None,
+        "ci_high": interval[1] if interval else None,
+        "precision": relative_half_width(interval, float(median)),
     }
 
 
-def stability(median: float | None, iqr: float | None) -> str:
-    """'stable', 'unstable' (IQR/median > 10%) or 'rejected' (> 25%)."""
+def _binomial_cdf(k: int, n: int) -> float:
+    """P(Binomial(n, 1/2) <= k), exact."""
+    return sum(math.comb(n, i) for i in range(k + 1)) / 2**n
+
+
+@functools.lru_cache(maxsize=4096)
+def median_rank_bounds(n: int, confidence: float = 0.95) -> tuple[int, int] | None:
+    """0-based ranks (j, k) such that [x_(j), x_(k)] of n sorted samples covers the median with
+    at least ``confidence``, whatever the distribution (order statistics of a binomial).
+    None when n is too small for any interval to reach it."""
+    alpha = 1 - confidence
+    if n < MIN_SAMPLES_FOR_INTERVAL or _binomial_cdf(0, n) * 2 > alpha:
+        return None
+    if n <= 200:
+        j = 0
+        while _binomial_cdf(j + 1, n) <= alpha / 2:  # the largest j with P(X <= j) <= alpha/2
+            j += 1
+    else:  # normal approximation, exact enough at these counts
+        z = 1.959963984540054 if confidence == 0.95 else _z(confidence)
+        j = max(0, math.floor(n / 2 - z * math.sqrt(n) / 2) - 1)
+    return j, n - 1 - j
+
+
+def _z(confidence: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
+
+
+def median_interval(
+    samples: Sequence[float] | np.ndarray, confidence: float = 0.95
+) -> tuple[float, float] | None:
+    """Distribution-free confidence interval of the median of independent samples."""
+    bounds = median_rank_bounds(len(samples), confidence)
+    if bounds is None:
+        return None
+    ordered = np.sort(np.asarray(samples, dtype=float))
+    return float(ordered[bounds[0]]), float(ordered[bounds[1]])
+
+
+def relative_half_width(interval: tuple[float, float] | None, median: float) -> float | None:
+    """Half the interval's width over the median: 0.008 means ±0.8%. None when unknown."""
+    if interval is None or not median or math.isnan(median):
+        return None
+    return (interval[1] - interval[0]) / 2 / abs(median)
+
+
+def precision_of(samples: Sequence[float] | np.ndarray) -> float | None:
+    """The achieved precision of the median of ``samples`` (see ``relative_half_width``)."""
+    if len(samples) < MIN_SAMPLES_FOR_INTERVAL:
+        return None
+    return relative_half_width(median_interval(samples), float(np.median(samples)))
+
+
+def hierarchical_precision(
+    groups: Sequence[Sequence[float]], confidence: float = 0.95, seed: int = 0
+) -> float | None:
+    """Precision of the median of samples from several processes: a hierarchical bootstrap
+    (processes, then blocks), so the spread between processes counts."""
+    groups = [g for g in groups if len(g)]
+    if len(groups) < 2:
+        return precision_of(groups[0]) if groups else None
+    medians = hierarchical_bootstrap_medians(groups, 2000, np.random.default_rng(seed))
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(medians, [alpha, 1 - alpha])
+    median = float(np.median(np.concatenate([np.asarray(g, float) for g in groups])))
+    return relative_half_width((float(low), float(high)), median)
+
+
+def stability(
+    median: float | None,
+    iqr: float | None,
+    precision: float | None = None,
+    target: float = PRECISION_TARGET,
+) -> str:
+    """'stable', 'unstable' or 'rejected', from the spread (IQR/median above 10% / 25%) and,
+    when given, the precision of the median (worse than the target / 5 × the target)."""
     if not median or iqr is None or math.isnan(median):
         return "unknown"
     relative = iqr / abs(median)  # a phase obtained by subtraction can be negative
-    if relative > REJECTED_IQR:
+    if relative > REJECTED_IQR or (
+        precision is not None and precision > REJECTED_PRECISION_FACTOR * target
+    ):
         return "rejected"
-    if relative > UNSTABLE_IQR:
+    if relative > UNSTABLE_IQR or (precision is not None and precision > target):
         return "unstable"
     return "stable"
 

@@ -38,12 +38,14 @@ SMOKE_TIMER = TimerSettings(
     min_block_time=0.001,
 )
 DEFAULT_TIMER = TimerSettings(
-    warmup_time=0.3,
+    warmup_time=0.2,
     warmup_max_steps=20,
-    min_time=0.6,
+    min_time=0.3,
     min_blocks=7,
     max_blocks=200,
     min_block_time=0.02,
+    precision=0.01,
+    max_time=1.5,
 )
 COMPARE_TIMER = TimerSettings(
     warmup_time=0.5,
@@ -52,6 +54,8 @@ COMPARE_TIMER = TimerSettings(
     min_blocks=10,
     max_blocks=400,
     min_block_time=0.02,
+    precision=0.01,
+    max_time=3.0,
 )
 
 _TINY_IMAGES = {"classes": 2, "images_per_class": 8, "image_size": 32}

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.errors import UserError, WorkloadError
+from harness.stats import precision_of
 from harness.workload import Workload
 
 Clock = Callable[[], float]
@@ -31,13 +32,22 @@ class TimerSettings:
     max_blocks: int = 200
     min_block_time: float = 0.01  # a block lasts at least this, and 1000x the clock overhead
     overhead_factor: float = 1000.0
+    #: past min_blocks and min_time, measure until the 95% confidence interval of the step's
+    #: median, and of every phase's, is within ± this share of that median ...
+    precision: float = 0.01
+    #: ... or until this many measured seconds (the task's budget), or max_blocks
+    max_time: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("warmup_time", "min_time", "min_block_time"):
+        for name in ("warmup_time", "min_time", "min_block_time", "max_time"):
             if getattr(self, name) < 0:
                 raise UserError(f"Timer setting '{name}' must not be negative.")
         if self.warmup_max_steps < 0:
             raise UserError("Timer setting 'warmup_max_steps' must not be negative.")
+        if not 0 < self.precision < 1:
+            raise UserError(
+                f"The precision target must be between 0 and 1 (0.01 is ±1%), got {self.precision}."
+            )
         if self.min_blocks < 1 or self.max_blocks < self.min_blocks:
             raise UserError(
                 "Timer settings need 1 <= min_blocks <= max_blocks "
@@ -61,6 +71,14 @@ class Measurement:
     clock_overhead_s: float
     samples: dict[str, list[float]] = field(default_factory=dict)
     host_samples: dict[str, list[float]] = field(default_factory=dict)
+    #: why measuring stopped: precision (target reached), max-time (budget), max-blocks
+    stop_reason: str = ""
+    #: the step median's precision when it stopped (None: too few blocks to know)
+    precision: float | None = None
+    precision_target: float | None = None
+    measured_s: float = 0.0
+    #: what the machine did during the measured blocks (harness.machine_watch), when watched
+    machine: dict[str, Any] | None = None
 
     @property
     def blocks(self) -> int:
@@ -76,6 +94,10 @@ class Measurement:
             "blocks": self.blocks,
             "calibration_blocks": self.calibration_blocks,
             "clock_overhead_s": self.clock_overhead_s,
+            "stop_reason": self.stop_reason,
+            "precision": self.precision,
+            "precision_target": self.precision_target,
+            "measured_s": self.measured_s,
         }
 
 
@@ -149,7 +171,14 @@ class Timer:
                 f"but declares {list(workload.phases)}"
             )
 
-    def run(self, workload: Workload, progress: Callable[[str], None] | None = None) -> Measurement:
+    def run(
+        self,
+        workload: Workload,
+        progress: Callable[[str], None] | None = None,
+        watch: Any = None,
+    ) -> Measurement:
+        """Measure ``workload``. ``watch`` (a ``harness.machine_watch.MachineWatch``) is started
+        just before the measured blocks and stopped just after them."""
         s = self.settings
         overhead = estimate_clock_overhead(self.clock)
         target = max(s.min_block_time, s.overhead_factor * overhead)
@@ -181,6 +210,8 @@ class Timer:
         # 4. Measured blocks, all after on_measure_start (which may reset counters such as peak
         # memory or compiled graphs): calibration blocks are never samples.
         workload.on_measure_start()
+        if watch is not None:
+            watch.start()
         elapsed, totals, host = self._block(workload, steps)
         samples: dict[str, list[float]] = {"step": []}
         host_samples: dict[str, list[float]] = {}
@@ -195,9 +226,11 @@ class Timer:
             blocks = len(samples["step"])
             if progress is not None:
                 progress(f"block {blocks}")
-            if blocks >= s.max_blocks or (blocks >= s.min_blocks and measured >= s.min_time):
+            reason = self._stop_reason(samples, measured)
+            if reason:
                 break
             elapsed, totals, host = self._block(workload, steps)
+        machine = watch.stop(s.precision) if watch is not None else None
         workload.check_after_measure()
         return Measurement(
             first_step_s=first,
@@ -209,4 +242,24 @@ class Timer:
             clock_overhead_s=overhead,
             samples=samples,
             host_samples=host_samples,
+            stop_reason=reason,
+            precision=precision_of(samples["step"]),
+            precision_target=s.precision,
+            measured_s=measured,
+            machine=machine,
         )
+
+    def _stop_reason(self, samples: dict[str, list[float]], measured: float) -> str:
+        """Why to stop now ('' to go on): past the minimums, the step's and every phase's
+        median known to the precision target; the time budget spent; or the block cap."""
+        s = self.settings
+        blocks = len(samples["step"])
+        if blocks >= s.min_blocks and measured >= s.min_time:
+            achieved = [precision_of(values) for values in samples.values()]
+            if all(p is not None and p <= s.precision for p in achieved):
+                return "precision"
+            if measured >= s.max_time:
+                return "max-time"
+        if blocks >= s.max_blocks:
+            return "max-blocks"
+        return ""

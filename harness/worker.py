@@ -103,6 +103,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
     try:
         import numpy
 
+        from harness.machine_watch import MachineWatch
         from harness.stats import summarize
         from harness.timer import Timer
         from harness.workload import describe, load_workload_class
@@ -119,8 +120,9 @@ def run_task(task_data: dict[str, Any]) -> Record:
         setup_start = time.perf_counter()
         workload.setup()
         record.setup_s = time.perf_counter() - setup_start
-        measurement = Timer(task.timer).run(workload)
+        measurement = Timer(task.timer).run(workload, watch=MachineWatch(task.device))
         record.timing = Timing(**measurement.to_dict())
+        record.machine = measurement.machine
         record.samples = measurement.samples
         record.host_samples = measurement.host_samples
         record.summary = {name: summarize(v) for name, v in measurement.samples.items()}
@@ -131,6 +133,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
         record.items_per_step = workload.items_per_step()
         record.metrics = derived_metrics(workload.metrics(), record.summary, cls.phases)
         record.runtime = workload.runtime_info()
+        record.phase_method = workload.phase_method() if cls.phases else None
         record.status = OK
     except Skipped as skip:
         record.status = SKIPPED

@@ -133,6 +133,12 @@ class Workload:
     def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
         return PhaseTimer(clock, self.synchronize if self.sync_phases else None)
 
+    def phase_method(self) -> str:
+        """How the phases are timed, for the record (a workload that derives them says how)."""
+        if self.sync_phases:
+            return "marks, with the device synchronized at each; the step timed without them"
+        return "marks: the time between consecutive mark() calls inside one step"
+
     def on_measure_start(self) -> None:
         """Called once after warm-up and calibration, before the first measured block."""
 

@@ -2,6 +2,7 @@
 
 import gc
 
+import numpy as np
 import pytest
 
 from harness.errors import UserError, WorkloadError
@@ -65,12 +66,13 @@ def test_exact_samples_block_size_and_first_step():
     # 0.01 s target / 0.0035 s per step -> 3 steps per block
     assert m.block_size == 3
     assert m.calibration_blocks == 0
-    # 0.0105 s per block: min_time 0.05 needs 5 blocks
-    assert m.blocks == 5
-    assert m.samples["step"] == pytest.approx([0.0035] * 5)
-    assert m.samples["forward"] == pytest.approx([0.001] * 5)
-    assert m.samples["backward"] == pytest.approx([0.002] * 5)
-    assert m.samples["update"] == pytest.approx([0.0005] * 5)
+    # 0.0105 s per block: min_time 0.05 needs 5 blocks, and the median's interval needs 6
+    assert m.blocks == 6
+    assert m.stop_reason == "precision" and m.precision == 0.0
+    assert m.samples["step"] == pytest.approx([0.0035] * 6)
+    assert m.samples["forward"] == pytest.approx([0.001] * 6)
+    assert m.samples["backward"] == pytest.approx([0.002] * 6)
+    assert m.samples["update"] == pytest.approx([0.0005] * 6)
     assert m.clock_overhead_s == 0.0
 
 
@@ -266,3 +268,78 @@ def test_on_measure_start_comes_after_calibration_and_before_every_measured_bloc
     assert workload.steps - workload.steps_at_measure_start == measured_steps
     # first step + 2 warm-up steps + at least one calibration block ran before it
     assert workload.steps_at_measure_start >= 1 + 2 + m.block_size
+
+
+class NoisyStep(Workload):
+    """One step per block; each block's cost comes from a script (fake seconds)."""
+
+    name = "noisy"
+    phases = ()
+
+    def __init__(self, clock: FakeClock, costs):
+        super().__init__({}, "cpu")
+        self.clock = clock
+        self.costs = list(costs)
+        self.calls = 0
+
+    def step(self, mark) -> None:
+        # first step, one warm-up step and the calibration block come before the measured ones
+        index = max(self.calls - 3, 0)
+        self.clock.advance(self.costs[min(index, len(self.costs) - 1)])
+        self.calls += 1
+
+
+def adaptive(**changes):
+    values = dict(
+        warmup_time=1.0,
+        warmup_max_steps=1,
+        min_time=0.0,
+        min_blocks=6,
+        max_blocks=1000,
+        min_block_time=0.01,
+        precision=0.01,
+        max_time=100.0,
+    )
+    values.update(changes)
+    return TimerSettings(**values)
+
+
+def test_measuring_goes_on_until_the_median_is_known_to_the_target():
+    from harness.stats import precision_of
+
+    clock = FakeClock()
+    # blocks spread uniformly over +0..+10%: the median's interval narrows as 1/sqrt(blocks)
+    rng = np.random.default_rng(3)
+    costs = list(0.01 * (1 + 0.1 * rng.random(10_000)))
+    m = Timer(adaptive(), clock=clock).run(NoisyStep(clock, costs))
+    assert m.stop_reason == "precision"
+    assert 20 < m.blocks < 400  # more than the minimum, far from the cap
+    assert m.precision is not None and m.precision <= 0.01
+    # it stopped at the first block count that reached the target, not later
+    assert precision_of(m.samples["step"][:-1]) > 0.01
+    assert m.precision == precision_of(m.samples["step"])
+    assert m.precision_target == 0.01
+
+
+def test_measuring_stops_on_the_time_budget_with_the_precision_reached_so_far():
+    clock = FakeClock()
+    # a spread that never settles: each block 1 % to 40 % slower than the last, cycling
+    costs = [0.01 * (1 + (i % 40) / 100) for i in range(1000)]
+    m = Timer(adaptive(max_time=0.5, precision=0.001), clock=clock).run(NoisyStep(clock, costs))
+    assert m.stop_reason == "max-time"
+    assert 0.5 <= m.measured_s < 0.5 + 0.02  # one block past the budget at most
+    assert m.precision is not None and m.precision > 0.001
+
+
+def test_the_block_cap_stops_measuring_even_below_the_minimum_time():
+    clock = FakeClock()
+    m = Timer(adaptive(min_blocks=3, max_blocks=3), clock=clock).run(
+        NoisyStep(clock, [0.01, 0.02, 0.03])
+    )
+    assert m.stop_reason == "max-blocks" and m.blocks == 3
+    assert m.precision is None  # three blocks cannot bound a median at 95%
+
+
+def test_a_precision_target_outside_zero_to_one_is_refused():
+    with pytest.raises(UserError, match="precision target must be between 0 and 1"):
+        TimerSettings(precision=1.5)

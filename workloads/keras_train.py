@@ -4,12 +4,15 @@
   ``steps_per_call`` batches over an in-memory array (compiled; ``jit_compile`` on/off). The
   first call's trace/compile time is the first-step figure.
 * ``keras.step``: a custom ``GradientTape`` step timed phase by phase. With the TensorFlow
-  backend the phases are separate ``tf.function``s and ``backward`` is obtained by subtraction:
-  ``forward`` times model + loss; a forward+gradient function is timed and the forward's time
-  is subtracted from it; ``update`` times ``optimizer.apply_gradients``. The ``step`` samples
-  time a separate fused ``tf.function`` (forward, gradient and update in one graph), the step a
-  user's ``train_step`` runs; the phase sum is reported against it (``phase_gap``). With the
-  torch backend the phases split naturally (model + loss, ``loss.backward()``,
+  backend one graph cannot be cut at phase boundaries, so the phases come from *prefixes* of
+  the real step, each its own ``tf.function`` run in the same block: F (model + loss), F+G
+  (model, loss and ``tape.gradient``) and S, the real fused step (F+G and
+  ``apply_gradients`` in one graph). ``forward`` = F, ``backward`` = (F+G) − F and ``update``
+  = S − (F+G), so the phases add up to the real step by construction; each prefix carries one
+  call's dispatch, which the differences cancel. The ``step`` samples time S alone. (Timing
+  ``apply_gradients`` as a separate function instead overstated the phase sum by about a third:
+  the gradients crossed a function boundary.) The record's ``phase_method`` says which. With
+  the torch backend the phases split naturally (model + loss, ``loss.backward()``,
   ``optimizer.apply``), as Keras' own torch trainer does.
 """
 
@@ -130,13 +133,24 @@ class KerasFit(_KerasTrain):
         return float(self.last_loss)
 
 
-class _SubtractForward(PhaseTimer):
-    """``backward`` was timed as forward+gradient; subtract the forward of the same block."""
+PREFIX_METHOD = (
+    "prefixes: forward = F (model + loss), backward = (F+G) − F, update = S − (F+G), where "
+    "F+G adds tape.gradient and S is the real fused step; each a tf.function timed in the "
+    "same block"
+)
+
+
+class _Prefixes(PhaseTimer):
+    """Each mark ends a longer prefix of the real step, run from its start: the phases are the
+    differences of consecutive prefixes."""
 
     def end_block(self) -> dict[str, float]:
-        totals = dict(self.totals)
-        totals["backward"] = totals["backward"] - totals["forward"]
-        return totals
+        prefix = dict(self.totals)
+        return {
+            "forward": prefix["forward"],
+            "backward": prefix["backward"] - prefix["forward"],
+            "update": prefix["update"] - prefix["backward"],
+        }
 
 
 class KerasPhasedStep(_KerasTrain):
@@ -196,27 +210,26 @@ class KerasPhasedStep(_KerasTrain):
 
         self.tf_forward = tf.function(self._loss, jit_compile=jit)
         self.tf_forward_backward = tf.function(forward_backward, jit_compile=jit)
-        self.tf_apply = tf.function(
-            lambda grads: self.optimizer.apply_gradients(zip(grads, variables, strict=True)),
-            jit_compile=jit,
-        )
         self.tf_fused = tf.function(fused, jit_compile=jit)
         self.has_fused_step = True
 
     def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
         if self.backend == "tensorflow":
-            return _SubtractForward(clock, self.synchronize)
+            return _Prefixes(clock, self.synchronize)
         return PhaseTimer(clock, self.synchronize)
+
+    def phase_method(self) -> str:
+        return PREFIX_METHOD if self.backend == "tensorflow" else super().phase_method()
 
     def step(self, mark: Mark) -> None:
         if self.backend == "tensorflow":
             self.last = self.tf_forward()
             mark("forward")
-            self.last_loss, grads = self.tf_forward_backward()
+            _, grads = self.tf_forward_backward()
             self.last = grads[-1]
             mark("backward")
-            self.tf_apply(grads)
-            self.last = self.variables[-1]
+            self.last_loss = self.tf_fused()  # the real step: it updates the weights
+            self.last = self.last_loss
             mark("update")
             return
         loss = self._loss()

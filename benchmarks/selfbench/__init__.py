@@ -7,11 +7,13 @@ pass/fail. One module per section (``SECTIONS`` in ``__main__``):
               pytest-benchmark on the same function, in the same process, interleaved;
 2. overhead   cost of a step and of a phase boundary on a no-op workload; the share of a
               default-suite run spent outside measured regions, and the parent's own share;
-3. efficiency MLP-step GFLOP/s against bare matmuls of the same shapes; pipeline images/s
+3. suite      the default suite's wall time, the share of rows whose median reaches ±1% or
+              that say why not, noisy-machine tasks, Keras' phase sum against the fused step;
+4. efficiency MLP-step GFLOP/s against bare matmuls of the same shapes; pipeline images/s
               against the decode-only baseline × workers; checkpoint GB/s against the disk's
               own fsynced write and cold read bandwidth;
-4. gate       A/A false alarms and the detection rate of injected 5% / 10% slowdowns;
-5. containers the same workload locally and in the CPU container.
+5. gate       A/A false alarms and the detection rate of injected 5% / 10% slowdowns;
+6. containers the same workload locally and in the CPU container.
 
 Run: python -m benchmarks.selfbench [--output docs/BENCHMARKS.md] [--quick] [--skip SECTION...]
 

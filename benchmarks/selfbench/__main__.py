@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.selfbench import accuracy, containers, efficiency, gate, overhead
+from benchmarks.selfbench import accuracy, containers, efficiency, gate, overhead, suite
 from benchmarks.selfbench.common import Row, log
 from harness.environment import collect
 from harness.render import Document, Heading, Table, Text, render
@@ -17,6 +17,7 @@ from harness.render import Document, Heading, Table, Text, render
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "accuracy": accuracy.measure,
     "overhead": overhead.measure,
+    "suite": suite.measure,
     "efficiency": efficiency.measure,
     "gate": gate.measure,
     "containers": containers.measure,
@@ -36,6 +37,11 @@ METHOD = """
   the difference over three is the cost of a phase boundary. A whole suite run is timed from
   outside; the measured regions are the blocks' own seconds (sum of samples × block size).
   The parent's share is the wall time not spent inside worker processes.
+- **Suite.** The default suite exactly as `make bench` runs it (one process per task), timed
+  from outside. A row *reaches* the target when its median's 95% interval is within ±1%; it
+  *says why not* when measuring stopped at the task's time budget or its task was flagged
+  noisy-machine. The Keras row is the phase gap (step median − sum of phase medians, over the
+  step median) of `keras.step` on TensorFlow, whose phases come from prefixes of the real step.
 - **Efficiency.** `torch.mlp` (fresh process, the real CLI) is compared with `torch.mm` on
   exactly the matmuls its step performs (forward, weight gradients, input gradients), with the
   worker's thread count. The DataLoader's images/s is compared with the decode-only Pillow loop

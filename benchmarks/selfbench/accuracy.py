@@ -97,6 +97,7 @@ def measure(quick: bool) -> list[Row]:
         warmup_time=0.2,
         warmup_max_steps=1000,
         min_time=min_time,
+        max_time=min_time,
         min_blocks=10,
         max_blocks=10_000,
         min_block_time=0.01,

@@ -60,7 +60,11 @@ def measured_run(quick: bool) -> dict[str, Any]:
     return {
         "suite": "smoke",
         "timer": TimerOverrides(
-            warmup_time=0.3, min_time=0.5 if quick else 1.0, min_blocks=10, max_blocks=10_000
+            warmup_time=0.3,
+            min_time=0.5 if quick else 1.0,
+            min_blocks=10,
+            max_blocks=10_000,
+            max_time=1.5 if quick else 3.0,
         ),
     }
 

@@ -41,6 +41,7 @@ def bare_matmul_gflops(batch: int, widths: list[int], threads: int) -> float:
         warmup_time=0.2,
         warmup_max_steps=100,
         min_time=1.0,
+        max_time=1.0,
         min_blocks=10,
         max_blocks=10_000,
         min_block_time=0.02,

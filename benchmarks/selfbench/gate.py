@@ -22,7 +22,9 @@ def measure(quick: bool) -> list[Row]:
         suite="smoke",
         workloads=("harness.noop",),
         processes=per_run * (comparisons + 1),
-        timer=TimerOverrides(warmup_time=0.05, min_time=0.2, min_blocks=10, max_blocks=1000),
+        timer=TimerOverrides(
+            warmup_time=0.05, min_time=0.2, min_blocks=10, max_blocks=1000, max_time=0.2
+        ),
     )
     frame = frame_from_records(records)
     frame = frame[frame["phase"] == "step"]

@@ -33,6 +33,7 @@ def measure(quick: bool) -> list[Row]:
         warmup_time=0.1,
         warmup_max_steps=1000,
         min_time=0.5,
+        max_time=0.5,
         min_blocks=20,
         max_blocks=10_000,
         min_block_time=0.01,

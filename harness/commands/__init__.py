@@ -10,6 +10,7 @@ COMMANDS: dict[str, str] = {
     "compare": "harness.commands.compare",
     "baseline": "harness.commands.baseline",
     "env": "harness.commands.env",
+    "doctor": "harness.commands.doctor",
     "images": "harness.commands.images",
 }
 

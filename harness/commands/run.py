@@ -70,6 +70,19 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     timing.add_argument("--min-time", type=float, default=None)
     timing.add_argument("--min-blocks", type=int, default=None)
     timing.add_argument("--max-blocks", type=int, default=None)
+    timing.add_argument(
+        "--precision",
+        type=float,
+        default=None,
+        help="measure until the median's 95%% interval is within ± this share of it "
+        "(default 0.01: ±1%%), or --max-time runs out",
+    )
+    timing.add_argument(
+        "--max-time",
+        type=float,
+        default=None,
+        help="measured seconds per task at most (its time budget; default: the suite's)",
+    )
     where = run.add_argument_group("where it runs")
     where.add_argument(
         "--launcher", default="local", help=f"{', '.join(LAUNCHERS)} (default: local)"
@@ -113,7 +126,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         overrides=tuple(parse_override(text) for text in args.param),
         devices=tuple(args.device),
         processes=args.processes,
-        timer=TimerOverrides(args.warmup_time, args.min_time, args.min_blocks, args.max_blocks),
+        timer=TimerOverrides(
+            args.warmup_time,
+            args.min_time,
+            args.min_blocks,
+            args.max_blocks,
+            args.precision,
+            args.max_time,
+        ),
         threads=args.threads,
         timeout=seconds("--timeout", args.timeout),
         seed=args.seed,
@@ -125,11 +145,21 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     )
 
 
+def warn_if_the_machine_would_distort() -> None:
+    """One line when ``harness doctor`` would fail (its quick checks: no Docker, no GPU)."""
+    from harness.doctor import run_checks, warning_line
+
+    line = warning_line(run_checks(sample_s=0.2, docker=False, gpus=False))
+    if line:
+        print(f"harness: warning: {line}", file=sys.stderr)
+
+
 def handle(args: argparse.Namespace) -> int:
     from harness.progress import events_for
     from harness.runner import run
 
     config = config_from_args(args)
+    warn_if_the_machine_would_distort()
     events = events_for(not args.no_progress)
     try:
         outcome = run(config, events)
