@@ -55,7 +55,7 @@ TARGETS = {
     },
     "cuda": {
         "python": "3.12",
-        "extras": ("torch", "tensorflow-cuda", "cupy"),
+        "extras": ("torch", "tensorflow-cuda", "cupy", "gpu"),
         "dockerfile": "docker/cuda.Dockerfile",
         "tag": "harness:cuda",
     },
