@@ -1,17 +1,22 @@
 """Regression verdicts: candidate against baseline, per workload and phase.
 
-For each (workload, params, device, phase) present on both sides:
+For each (workload, params, device, phase) of the baseline:
 
-* ratio of medians candidate/baseline (> 1 is slower), with a bootstrap confidence interval that
-  resamples processes first and blocks inside each process second, so variation between
-  processes widens the interval instead of hiding;
-* a two-sided Mann–Whitney U test on the block samples;
-* a minimum effect: max(--min-effect, 3 × IQR/median of the baseline).
+* the ratio of medians candidate/baseline (> 1 is slower), with a 95% bootstrap confidence
+  interval that resamples processes first and blocks inside each process second, so the
+  variation between processes widens the interval instead of hiding (blocks of one process are
+  not independent samples of the machine: they are never pooled as if they were); the
+  bootstrap's two-sided p-value comes from the same distribution;
+* a minimum effect (``--min-effect``, default 3%): the smallest change worth a verdict. Noise
+  enters through the interval, not through a multiple of the spread.
 
-Verdicts: ``slower`` (ratio above 1 + effect, interval above 1 and p < alpha), ``faster`` (the
-mirror image), ``unstable`` (either side's IQR/median above 25%: no verdict can be trusted),
-``refused`` (a median is zero or negative: a subtracted phase, no ratio means anything), else
-``unchanged``. Any ``slower`` is a regression: exit 1.
+Verdicts: ``slower`` (ratio at least 1 + effect and the interval above 1), ``faster`` (the
+mirror image), ``unchanged``; ``slower (noisy)`` when a side's IQR/median is above 25% but the
+slowdown is still clear; ``unstable`` when a side is that noisy and nothing is clear; ``refused``
+(a median is zero or negative: a subtracted phase, no ratio means anything); ``failed`` (the
+candidate's task crashed, timed out, ran out of memory or raised) and ``missing`` (the candidate
+has no record of it). ``slower``, ``slower (noisy)``, ``failed`` and ``missing`` are regressions:
+exit 1 (``--allow-missing`` lets the last two pass).
 
 The ``code`` column says whether the workload's own source (``Record.code_version``) is the
 same on both sides, ``changed``, or unknown (``?``: a side written before schema version 3);
@@ -32,10 +37,16 @@ from harness.analysis import measured, process_groups
 from harness.errors import UserError
 from harness.render import Document, Heading, Table, Text, check_format, write
 from harness.render.cells import format_seconds, short_params
-from harness.stats import REJECTED_IQR, mann_whitney_u, ratio_confidence_interval
+from harness.stats import REJECTED_IQR, ratio_bootstrap
 
 KEY = ["workload", "device", "params", "phase"]
 MIN_PROCESSES = 3  # compare-grade runs: variation between processes is measured
+
+
+DEFAULT_MIN_EFFECT = 0.03
+SLOWER = ("slower", "slower (noisy)")
+NOT_MEASURED = ("failed", "missing")
+VERDICTS = SLOWER + NOT_MEASURED + ("faster", "unchanged", "unstable", "refused")
 
 
 @dataclass
@@ -43,16 +54,20 @@ class Comparison:
     rows: pd.DataFrame
     only_baseline: list[str] = field(default_factory=list)
     only_candidate: list[str] = field(default_factory=list)
+    allow_missing: bool = False
 
     @property
     def regressions(self) -> pd.DataFrame:
-        return self.rows[self.rows["verdict"] == "slower"] if not self.rows.empty else self.rows
+        if self.rows.empty:
+            return self.rows
+        flagged = SLOWER if self.allow_missing else SLOWER + NOT_MEASURED
+        return self.rows[self.rows["verdict"].isin(flagged)]
 
 
 def judge(
     baseline: Sequence[Sequence[float]],
     candidate: Sequence[Sequence[float]],
-    min_effect: float = 0.05,
+    min_effect: float = DEFAULT_MIN_EFFECT,
     alpha: float = 0.05,
     seed: int = 0,
 ) -> dict[str, Any]:
@@ -63,16 +78,18 @@ def judge(
     c1, cand_median, c3 = np.percentile(cand_all, [25, 50, 75])
     if base_median <= 0 or cand_median <= 0:
         return refused(base_median, cand_median, len(base_all), len(cand_all))
-    base_rel_iqr = (q3 - q1) / base_median if base_median else float("inf")
-    cand_rel_iqr = (c3 - c1) / cand_median if cand_median else float("inf")
-    ratio, low, high = ratio_confidence_interval(baseline, candidate, seed=seed)
-    _, p_value = mann_whitney_u(base_all, cand_all)
-    effect = max(min_effect, 3 * base_rel_iqr)
-    if max(base_rel_iqr, cand_rel_iqr) > REJECTED_IQR:
+    base_rel_iqr = (q3 - q1) / base_median
+    cand_rel_iqr = (c3 - c1) / cand_median
+    ratio, ratios = ratio_bootstrap(baseline, candidate, seed=seed)
+    low, high = (float(v) for v in np.quantile(ratios, [alpha / 2, 1 - alpha / 2]))
+    below, above = float(np.mean(ratios <= 1)), float(np.mean(ratios >= 1))
+    p_value = min(1.0, 2 * min(below, above))
+    noisy = max(base_rel_iqr, cand_rel_iqr) > REJECTED_IQR
+    if ratio >= 1 + min_effect and low > 1:
+        verdict = "slower (noisy)" if noisy else "slower"
+    elif noisy:
         verdict = "unstable"
-    elif ratio > 1 + effect and low > 1 and p_value < alpha:
-        verdict = "slower"
-    elif ratio < 1 - effect and high < 1 and p_value < alpha:
+    elif ratio <= 1 - min_effect and high < 1:
         verdict = "faster"
     else:
         verdict = "unchanged"
@@ -83,7 +100,7 @@ def judge(
         "ci_low": low,
         "ci_high": high,
         "p_value": p_value,
-        "min_effect": effect,
+        "min_effect": min_effect,
         "baseline_rel_iqr": float(base_rel_iqr),
         "candidate_rel_iqr": float(cand_rel_iqr),
         "baseline_samples": len(base_all),
@@ -118,52 +135,92 @@ def refused(base_median: float, cand_median: float, n_base: int, n_cand: int) ->
 def compare_frames(
     baseline: pd.DataFrame,
     candidate: pd.DataFrame,
-    min_effect: float = 0.05,
+    min_effect: float = DEFAULT_MIN_EFFECT,
     alpha: float = 0.05,
     phases: Sequence[str] = (),
+    allow_missing: bool = False,
 ) -> Comparison:
     def usable(frame: pd.DataFrame) -> pd.DataFrame:
         kept = measured(frame)
         return kept[kept["phase"].isin(phases)] if phases else kept
 
     base, cand = usable(baseline), usable(candidate)
-    if base.empty or cand.empty:
-        side = "baseline" if base.empty else "candidate"
-        raise UserError(f"The {side} holds no successful measurements to compare.")
+    if base.empty:
+        raise UserError("The baseline holds no successful measurements to compare.")
     base_groups = dict(list(base.groupby(KEY, sort=False)))
     cand_groups = dict(list(cand.groupby(KEY, sort=False)))
     shared = [k for k in base_groups if k in cand_groups]
+    failures = _failures(candidate)
 
     def name(key: tuple) -> str:
         groups = base_groups.get(key)
         changed = (groups if groups is not None else cand_groups[key])["changed_params"].iloc[0]
         return f"{key[0]} [{key[1]}] {short_params(key[2], changed)} · {key[3]}"
 
-    only_base = [name(k) for k in base_groups if k not in cand_groups]
+    unmatched = [k for k in base_groups if k not in cand_groups]
     only_cand = [name(k) for k in cand_groups if k not in base_groups]
-    if not shared:
+    if not shared and not any(k[:3] in failures for k in unmatched):
         raise UserError(
             "Baseline and candidate share no workload (same name, params, device and phase); "
             f"baseline has {len(base_groups)}, candidate {len(cand_groups)}: "
             "run the same suite on both sides."
         )
     rows = []
-    for index, key in enumerate(shared):
+    for index, key in enumerate(base_groups):
+        common = {
+            **dict(zip(KEY, key, strict=True)),
+            "changed_params": base_groups[key]["changed_params"].iloc[0],
+            "baseline_code": _one_code_version(base_groups[key]),
+        }
         base_processes = process_groups(base_groups[key])
+        if key not in cand_groups:
+            rows.append({**common, **_not_measured(base_processes, failures.get(key[:3]))})
+            continue
         cand_processes = process_groups(cand_groups[key])
         verdict = judge(base_processes, cand_processes, min_effect, alpha, seed=index)
         rows.append(
             {
-                **dict(zip(KEY, key, strict=True)),
+                **common,
                 **verdict,
                 "baseline_processes": len(base_processes),
                 "candidate_processes": len(cand_processes),
-                "changed_params": base_groups[key]["changed_params"].iloc[0],
-                "baseline_code": _one_code_version(base_groups[key]),
                 "candidate_code": _one_code_version(cand_groups[key]),
             }
         )
-    return Comparison(pd.DataFrame(rows), only_base, only_cand)
+    return Comparison(pd.DataFrame(rows), [], only_cand, allow_missing)
+
+
+def _failures(frame: pd.DataFrame) -> dict[tuple, str]:
+    """(workload, device, params) -> why the candidate's records of it measured nothing."""
+    failed = frame[~frame["status"].isin(["ok", "skipped"])].drop_duplicates(["source", "record"])
+    found: dict[tuple, str] = {}
+    for r in failed.itertuples():
+        found.setdefault((r.workload, r.device, r.params), f"{r.status}: {r.message or ''}".strip())
+    return found
+
+
+def _not_measured(base_processes: list[list[float]], failure: str | None) -> dict[str, Any]:
+    """A baseline case the candidate did not measure: it failed there, or is absent."""
+    nan = float("nan")
+    base_all = np.concatenate([np.asarray(g, float) for g in base_processes])
+    return {
+        "baseline_median_s": float(np.median(base_all)),
+        "candidate_median_s": nan,
+        "ratio": nan,
+        "ci_low": nan,
+        "ci_high": nan,
+        "p_value": nan,
+        "min_effect": nan,
+        "baseline_rel_iqr": nan,
+        "candidate_rel_iqr": nan,
+        "baseline_samples": len(base_all),
+        "candidate_samples": 0,
+        "verdict": "failed" if failure else "missing",
+        "reason": failure or "no record of it in the candidate",
+        "baseline_processes": len(base_processes),
+        "candidate_processes": 0,
+        "candidate_code": None,
+    }
 
 
 def _one_code_version(group: pd.DataFrame) -> str | None:
@@ -176,11 +233,10 @@ def _one_code_version(group: pd.DataFrame) -> str | None:
 def comparison_document(result: Comparison) -> Document:
     """The verdicts as a Document: a headline, the table, then notes."""
     counts = result.rows["verdict"].value_counts().to_dict()
-    headline = ", ".join(
-        f"{counts.get(v, 0)} {v}" for v in ("slower", "faster", "unchanged", "unstable", "refused")
-    )
-    status = "REGRESSION" if counts.get("slower") else "no regression"
-    icon = "❌" if counts.get("slower") else "✅"
+    headline = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts.get(v))
+    regressed = not result.regressions.empty
+    status = "REGRESSION" if regressed else "no regression"
+    icon = "❌" if regressed else "✅"
     rows = [
         {
             "workload": r.workload,
@@ -189,10 +245,10 @@ def comparison_document(result: Comparison) -> Document:
             "phase": r.phase,
             "baseline": format_seconds(r.baseline_median_s),
             "candidate": format_seconds(r.candidate_median_s),
-            "ratio": f"{r.ratio:.3f}",
-            "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
-            "p": f"{r.p_value:.3g}",
-            "threshold": f"±{r.min_effect:.1%}",
+            "ratio": "—" if pd.isna(r.ratio) else f"{r.ratio:.3f}",
+            "95% CI": "—" if pd.isna(r.ci_low) else f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
+            "p": "—" if pd.isna(r.p_value) else f"{r.p_value:.3g}",
+            "threshold": "—" if pd.isna(r.min_effect) else f"±{r.min_effect:.1%}",
             "verdict": r.verdict,
             "code": code_change(r.baseline_code, r.candidate_code),
         }
@@ -203,13 +259,14 @@ def comparison_document(result: Comparison) -> Document:
         Table(
             rows,
             numeric=frozenset({"baseline", "candidate", "ratio", "p"}),
-            strong=frozenset({("verdict", "slower")}),
+            strong=frozenset(("verdict", v) for v in SLOWER + NOT_MEASURED),
         ),
     ]
     notes = []
-    few = result.rows[
-        (result.rows["baseline_processes"] < MIN_PROCESSES)
-        | (result.rows["candidate_processes"] < MIN_PROCESSES)
+    judged = result.rows[~result.rows["verdict"].isin(NOT_MEASURED)]
+    few = judged[
+        (judged["baseline_processes"] < MIN_PROCESSES)
+        | (judged["candidate_processes"] < MIN_PROCESSES)
     ]
     if not few.empty:
         notes.append(
@@ -228,6 +285,16 @@ def comparison_document(result: Comparison) -> Document:
             + "; ".join(sorted({f"{r.workload}" for r in changed.itertuples()}))
             + " (its source hash differs), so a difference may come from the benchmark, "
             "not from what it measures."
+        )
+    not_measured = result.rows[result.rows["verdict"].isin(NOT_MEASURED)]
+    if not not_measured.empty:
+        passes = " (--allow-missing: not counted as regressions)" if result.allow_missing else ""
+        notes.append(
+            f"Not measured by the candidate{passes}: "
+            + "; ".join(
+                f"{r.workload} [{r.device}] · {r.phase}: {r.reason}"
+                for r in not_measured.drop_duplicates(["workload", "device", "params"]).itertuples()
+            )
         )
     refusals = result.rows[result.rows["verdict"] == "refused"]
     if not refusals.empty:

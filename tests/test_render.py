@@ -76,7 +76,9 @@ def test_html_is_one_self_contained_escaped_page(tmp_path):
 
 
 def test_an_unknown_format_lists_the_registered_ones():
-    with pytest.raises(UserError, match="valid formats: table, markdown, csv, parquet, html"):
+    with pytest.raises(
+        UserError, match="valid formats: table, markdown, csv, parquet, html, gab, bmf"
+    ):
         render(document(), "pdf")
 
 
@@ -98,3 +100,60 @@ def test_cells():
     assert (
         phase_label("load", "warm") == "load (warm cache)" and phase_label("load", "cold") == "load"
     )
+
+
+def tracker_frame(tmp_path):
+    from harness.record import Record, Timing
+    from harness.results import frame_from_records
+
+    records = [
+        Record(
+            workload="numpy.mlp",
+            framework="numpy",
+            kind="train_step",
+            device="cpu",
+            params={"batch_size": 8},
+            changed_params={"batch_size": 8},
+            source="r.jsonl",
+            index=0,
+            items_per_step=8,
+            samples={"step": [1e-3] * 10, "forward": [4e-4] * 10},
+            timing=Timing(block_size=10, precision_target=0.01),
+        )
+    ]
+    return frame_from_records(records)
+
+
+def test_github_action_benchmark_custom_smaller_is_better(tmp_path):
+    import json
+
+    from harness.report import write_report
+
+    entries = json.loads(write_report(tracker_frame(tmp_path), "gab", None))
+    assert isinstance(entries, list) and len(entries) == 2
+    for entry in entries:  # the fields customSmallerIsBetter documents, and their types
+        assert set(entry) <= {"name", "unit", "value", "range", "extra"}
+        assert isinstance(entry["name"], str) and isinstance(entry["unit"], str)
+        assert isinstance(entry["value"], float) and entry["range"].startswith("± ")
+    step = next(e for e in entries if e["name"].endswith("· step"))
+    assert step["name"] == "numpy.mlp [cpu] batch_size=8 · step"
+    assert step["unit"] == "ns" and step["value"] == pytest.approx(1e6)
+
+
+def test_bencher_metric_format(tmp_path):
+    import json
+
+    from harness.report import write_report
+
+    report = json.loads(write_report(tracker_frame(tmp_path), "bmf", None))
+    step = report["numpy.mlp [cpu] batch_size=8 · step"]
+    assert set(step) == {"latency"}  # Bencher's built-in measure, in nanoseconds
+    assert step["latency"]["value"] == pytest.approx(1e6)
+    assert (
+        step["latency"]["lower_value"] <= step["latency"]["value"] <= step["latency"]["upper_value"]
+    )
+
+
+def test_tracker_formats_need_a_report(tmp_path):
+    with pytest.raises(UserError, match="exports a report's medians"):
+        render(document(), "gab")

@@ -33,8 +33,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     compare.add_argument(
         "--min-effect",
         type=float,
-        default=0.05,
-        help="smallest relative change that counts (default 0.05)",
+        default=0.03,
+        help="smallest relative change worth a verdict (default 0.03); noise enters through "
+        "the confidence interval",
+    )
+    compare.add_argument(
+        "--allow-missing",
+        action="store_true",
+        help="a candidate task that failed or is absent is reported, not a regression",
     )
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level")
     compare.add_argument(
@@ -62,6 +68,7 @@ def handle(args: argparse.Namespace) -> int:
         min_effect=args.min_effect,
         alpha=args.alpha,
         phases=args.phase,
+        allow_missing=args.allow_missing,
     )
     text = render_comparison(result, args.format, args.output)
     if text is None:

@@ -21,6 +21,8 @@ RENDERERS: dict[str, str] = {
     "csv": "harness.render.data:render_csv",
     "parquet": "harness.render.data:render_parquet",
     "html": "harness.render.html_page:render",
+    "gab": "harness.render.trackers:render_gab",
+    "bmf": "harness.render.trackers:render_bmf",
 }
 
 __all__ = ["RENDERERS", "Document", "Figure", "Heading", "Table", "Text", "render", "write"]
