@@ -5,7 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HARNESS := $(VENV)/bin/harness
 CONSTRAINTS := requirements/constraints.txt
-EXTRAS ?= torch,tensorflow,docker,dev
+EXTRAS ?= torch,tensorflow,docker,history,dev
+# Apache Otava (change points) without its dependencies: its metadata pins numpy 2.2 and pulls
+# cloud connectors (BigQuery, Postgres, Slack) that its analysis module never imports.
+OTAVA := apache-otava==0.8.0
 STAMP := $(VENV)/.installed-$(shell echo "$(EXTRAS)" | tr ',' '-')
 RESULTS ?= results
 SUITE ?= default
@@ -27,6 +30,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check $(INDEX_ARG) -c $(CONSTRAINTS) -e ".[$(EXTRAS)]"
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps $(OTAVA)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -121,6 +121,33 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def git_branch() -> str | None:
+    """The branch being measured: HARNESS_GIT_BRANCH, a CI's own variable (a CI checks out a
+    detached HEAD), else git's."""
+    for variable in (
+        "HARNESS_GIT_BRANCH",
+        "GITHUB_HEAD_REF",
+        "GITHUB_REF_NAME",
+        "CI_COMMIT_REF_NAME",
+    ):
+        if os.environ.get(variable):
+            return os.environ[variable]
+    if not shutil.which("git"):
+        return None
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(PROJECT_ROOT), "rev-parse", "--abbrev-ref", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    branch = out.stdout.strip()
+    return branch if out.returncode == 0 and branch and branch != "HEAD" else None
+
+
 def git_commit() -> str | None:
     if os.environ.get("HARNESS_GIT_COMMIT"):
         return os.environ["HARNESS_GIT_COMMIT"]
@@ -198,6 +225,7 @@ def collect(launcher: str = "local", extra: dict[str, Any] | None = None) -> dic
         "python_implementation": platform.python_implementation(),
         "packages": package_versions(),
         "git_commit": git_commit(),
+        "git_branch": git_branch(),
         "launcher": launcher,
         "gpu_count": len(gpu_list),
         "gpu_name": gpu_list[0]["name"] if gpu_list else None,

@@ -66,7 +66,14 @@ class Task:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
-        return cls(**{**data, "timer": TimerSettings(**data["timer"])})
+        """A task from its JSON; fields this version does not know (a newer harness sent it,
+        as ``harness ab`` does to an older ref) are left out, never an error."""
+        import dataclasses
+
+        known = {f.name for f in dataclasses.fields(cls)}
+        timer_known = {f.name for f in dataclasses.fields(TimerSettings)}
+        timer = TimerSettings(**{k: v for k, v in data["timer"].items() if k in timer_known})
+        return cls(**{**{k: v for k, v in data.items() if k in known}, "timer": timer})
 
     def describe(self) -> str:
         """One line for progress and messages: workload [device] params #repeat."""

@@ -69,13 +69,11 @@ def history(frame: pd.DataFrame):
     figure, axis = plt.subplots(figsize=(10, 4))
     for (workload, device, _params), group in medians.groupby(["workload", "device", "params"]):
         group = group.sort_values("started_at")
-        axis.plot(
-            pd.to_datetime(group["started_at"]),
-            group["seconds"] * 1e3,
-            marker="o",
-            label=f"{workload} [{device}]",
-        )
-    axis.set_ylabel("median step (ms)")
+        times = pd.to_datetime(group["started_at"], format="ISO8601")
+        line = axis.plot(times, group["seconds"] * 1e3, marker="o", label=f"{workload} [{device}]")
+        for index in _change_points(group["seconds"].tolist()):
+            axis.axvline(times.iloc[index], color=line[0].get_color(), linestyle="--", alpha=0.7)
+    axis.set_ylabel("median step (ms); dashed: change points (Apache Otava)")
     axis.legend(fontsize="small", loc="best")
     return figure
 
@@ -102,3 +100,14 @@ def pipeline_workers(summary: pd.DataFrame):
     axis.set_ylabel("images per second")
     axis.legend(fontsize="small", loc="best")
     return figure
+
+
+def _change_points(medians: list[float]) -> list[int]:
+    """Where each series changes (harness.history); none when Otava is not installed."""
+    from harness.errors import UserError
+    from harness.history import change_points
+
+    try:
+        return [index for index, *_ in change_points(medians)]
+    except UserError:
+        return []

@@ -33,7 +33,7 @@ items_per_step          items (samples, images) one step processes
 items_per_second        items_per_step / seconds
 setup                   the setup label: ``--label`` or host/launcher/image/framework versions
 host, cpu_model, ...    environment: host, cpu_model, usable_cores, gpu_name, launcher, image,
-                        framework_version, git_commit
+                        framework_version, git_commit, git_branch
 first_step_s            latency of the first step (compile / trace), repeated per row
 peak_rss_bytes          the worker's peak resident memory
 phase_gap               (step median − sum of phase medians) / step median, for the record
@@ -270,6 +270,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "image": env.get("image"),
             "framework_version": framework_version(record),
             "git_commit": env.get("git_commit"),
+            "git_branch": env.get("git_branch"),
             "first_step_s": timing.first_step_s if timing else None,
             "peak_rss_bytes": record.memory.get("peak_rss_bytes"),
             "phase_gap": record.phase_gap.relative if record.phase_gap else None,
@@ -318,6 +319,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "image",
         "framework_version",
         "git_commit",
+        "git_branch",
         "first_step_s",
         "peak_rss_bytes",
         "phase_gap",

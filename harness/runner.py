@@ -66,14 +66,17 @@ class RunInfo:
     environment: dict[str, Any]
 
 
-def run(config: RunConfig, events: RunEvents | None = None) -> RunOutcome:
-    """Execute ``config``: the whole run, from plan to the last record on disk."""
+def run(
+    config: RunConfig, events: RunEvents | None = None, launcher: Launcher | None = None
+) -> RunOutcome:
+    """Execute ``config``: the whole run, from plan to the last record on disk. ``launcher``
+    replaces the config's (``harness ab`` passes one that alternates two)."""
     from harness import environment
     from harness.suites import get_suite
 
     events = events or RunEvents()
     suite = get_suite(config.suite)
-    launcher = make_launcher(config.launcher, config.launcher_config)
+    launcher = launcher or make_launcher(config.launcher, config.launcher_config)
     plan = build_plan(
         suite,
         workloads=config.workloads,
@@ -126,7 +129,8 @@ def execute(
         started = time.time()
         with contextlib.closing(launcher.run_all(plan.tasks)) as records:
             for record in records:
-                record.run_id, record.suite, record.label = info.run_id, info.suite, info.label
+                record.run_id, record.suite = info.run_id, info.suite
+                record.label = record.label or info.label  # a launcher may name the side
                 record.wall_s = time.time() - started
                 # the launcher's facts about where the task ran win over the run's defaults
                 record.environment = {**info.environment, **record.environment}

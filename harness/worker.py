@@ -61,6 +61,32 @@ def derived_metrics(
     return out
 
 
+#: Test-only: each step also does this share of extra real steps (0.05: one more step every
+#: twentieth), so a real workload is slowed by a known factor. The self-benchmark measures the
+#: gate's power with it; the record says so (metrics.test_extra_work). Never set it otherwise.
+EXTRA_WORK_VARIABLE = "HARNESS_TEST_EXTRA_WORK"
+
+
+def add_extra_work(workload: Any, share: float) -> None:
+    """Make every step do ``share`` more of the same real work, on average, exactly: a running
+    credit adds one more real step each time it reaches one."""
+    credit = [0.0]
+
+    def wrap(step: Any) -> Any:
+        def slowed(*args: Any) -> None:
+            step(*args)
+            credit[0] += share
+            while credit[0] >= 1.0:
+                credit[0] -= 1.0
+                step(*args)
+
+        return slowed
+
+    workload.step = wrap(workload.step)
+    if workload.has_fused_step:
+        workload.fused_step = wrap(workload.fused_step)
+
+
 class Skipped(Exception):
     """The task cannot run here (its framework is absent): a reason, not a failure."""
 
@@ -120,6 +146,9 @@ def run_task(task_data: dict[str, Any]) -> Record:
         setup_start = time.perf_counter()
         workload.setup()
         record.setup_s = time.perf_counter() - setup_start
+        extra = float(os.environ.get(EXTRA_WORK_VARIABLE) or 0)
+        if extra:
+            add_extra_work(workload, extra)
         measurement = Timer(task.timer).run(workload, watch=MachineWatch(task.device))
         record.timing = Timing(**measurement.to_dict())
         record.machine = measurement.machine
@@ -132,6 +161,8 @@ def run_task(task_data: dict[str, Any]) -> Record:
         )
         record.items_per_step = workload.items_per_step()
         record.metrics = derived_metrics(workload.metrics(), record.summary, cls.phases)
+        if extra:
+            record.metrics["test_extra_work"] = extra
         record.runtime = workload.runtime_info()
         record.phase_method = workload.phase_method() if cls.phases else None
         record.status = OK

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness.commands import EXIT_CODES_HELP
 from harness.config import RunConfig, TimerOverrides
@@ -20,7 +21,44 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    selection = run.add_argument_group("what to run")
+    add_selection_options(run)
+    add_timing_options(run)
+    where = run.add_argument_group("where it runs")
+    where.add_argument(
+        "--launcher", default="local", help=f"{', '.join(LAUNCHERS)} (default: local)"
+    )
+    add_options(run)
+    output = run.add_argument_group("results")
+    output.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="results file (default: RESULTS_DIR/<run-id>.jsonl)",
+    )
+    output.add_argument("--results-dir", type=Path, default=Path("results"))
+    output.add_argument(
+        "--label",
+        default=None,
+        help="name this setup in reports (default: host · hardware · launcher · versions)",
+    )
+    output.add_argument("--report", action="store_true", help="print the report when done")
+    output.add_argument(
+        "--history",
+        action="store_true",
+        help="append the run to the results history (DuckDB) when done",
+    )
+    output.add_argument(
+        "--db",
+        type=Path,
+        default=None,
+        help="history database for --history (default results/history.duckdb)",
+    )
+    output.add_argument("--no-progress", action="store_true")
+
+
+def add_selection_options(parser: argparse.ArgumentParser) -> None:
+    """What to run: shared by run and ab."""
+    selection = parser.add_argument_group("what to run")
     selection.add_argument("--suite", default="default", help="smoke, default, compare or gpu")
     selection.add_argument(
         "--workload",
@@ -50,7 +88,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         metavar="DEVICE",
         help="cpu or cuda (repeatable; default: the suite's)",
     )
-    timing = run.add_argument_group("how to measure")
+
+
+def add_timing_options(parser: argparse.ArgumentParser) -> None:
+    """How to measure: shared by run and ab."""
+    timing = parser.add_argument_group("how to measure")
     timing.add_argument(
         "--processes",
         type=int,
@@ -83,26 +125,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         default=None,
         help="measured seconds per task at most (its time budget; default: the suite's)",
     )
-    where = run.add_argument_group("where it runs")
-    where.add_argument(
-        "--launcher", default="local", help=f"{', '.join(LAUNCHERS)} (default: local)"
-    )
-    add_options(run)
-    output = run.add_argument_group("results")
-    output.add_argument(
-        "--output",
-        type=Path,
-        default=None,
-        help="results file (default: RESULTS_DIR/<run-id>.jsonl)",
-    )
-    output.add_argument("--results-dir", type=Path, default=Path("results"))
-    output.add_argument(
-        "--label",
-        default=None,
-        help="name this setup in reports (default: host · hardware · launcher · versions)",
-    )
-    output.add_argument("--report", action="store_true", help="print the report when done")
-    output.add_argument("--no-progress", action="store_true")
 
 
 def seconds(name: str, text: str) -> float:
@@ -115,11 +137,12 @@ def seconds(name: str, text: str) -> float:
     return value
 
 
-def config_from_args(args: argparse.Namespace) -> RunConfig:
+def config_from_args(args: argparse.Namespace, **given: Any) -> RunConfig:
+    """The RunConfig of ``harness run`` (``given`` replaces fields, as ``harness ab`` does)."""
     from harness.launch import config_from_args as launcher_config
     from harness.params import parse_override
 
-    return RunConfig(
+    fields: dict[str, Any] = dict(
         suite=args.suite,
         workloads=tuple(args.workload),
         frameworks=tuple(args.framework),
@@ -137,12 +160,14 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         threads=args.threads,
         timeout=seconds("--timeout", args.timeout),
         seed=args.seed,
-        launcher=args.launcher,
-        launcher_config=launcher_config(args.launcher, args),
+        launcher=getattr(args, "launcher", "local"),
+        launcher_config=launcher_config(args.launcher, args) if "launcher" in args else None,
         output=args.output,
         results_dir=args.results_dir,
-        label=args.label,
+        label=getattr(args, "label", None),
     )
+    fields.update(given)
+    return RunConfig(**fields)
 
 
 def warn_if_the_machine_would_distort() -> None:
@@ -172,6 +197,14 @@ def handle(args: argparse.Namespace) -> int:
         from harness.results import load_frame
 
         print(write_report(load_frame([outcome.path]), "table", None), end="")
+    if args.history and outcome.records:
+        from harness.history import DEFAULT_DB
+        from harness.history import add as add_runs
+        from harness.results import load_frame
+
+        database = args.db or DEFAULT_DB
+        for run_id, _added in add_runs(load_frame([outcome.path]), database):
+            print(f"harness: run {run_id} added to the history ({database})", file=sys.stderr)
     for record in outcome.failed:
         error = record.error
         print(

@@ -29,10 +29,17 @@ class LocalConfig:
     memory: int | None = None
     #: the Python that runs the workers (default: this one)
     python: str | None = None
+    #: KEY=VALUE pairs added to the workers' environment
+    env: tuple[str, ...] = ()
+    #: a source tree whose harness and workloads the workers import first (a git worktree)
+    source: str | None = None
 
     def __post_init__(self) -> None:
         if self.memory is not None and self.memory <= 0:
             raise UserError(f"--memory must be a positive size, got {self.memory}.")
+        for pair in self.env:
+            if "=" not in pair or not pair.split("=", 1)[0]:
+                raise UserError(f"An environment setting must look like KEY=VALUE, got {pair!r}.")
 
 
 class LocalLauncher(Launcher):
@@ -67,13 +74,25 @@ class LocalLauncher(Launcher):
                 )
 
     def environment(self) -> dict[str, Any]:
-        return {"launcher": self.name, "memory_limit_bytes": self.memory_limit}
+        env: dict[str, Any] = {"launcher": self.name, "memory_limit_bytes": self.memory_limit}
+        if self.config.python:
+            env["worker_python"] = self.config.python
+        if self.config.env:
+            env["worker_env"] = list(self.config.env)
+        if self.config.source:
+            env["worker_source"] = self.config.source
+        return env
 
     def run(self, task: Task) -> Record:
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         env[parent_watch.PARENT_VARIABLE] = str(os.getpid())  # the worker dies with us
         env[parent_watch.DEADLINE_VARIABLE] = parent_watch.deadline_for(task.timeout)
+        env.update(pair.split("=", 1) for pair in self.config.env)
+        if self.config.source:
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (self.config.source, env.get("PYTHONPATH")) if p
+            )
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             process = subprocess.Popen(
                 [self.python, "-m", "harness.worker", "--task", json.dumps(task.to_dict())],
@@ -81,6 +100,7 @@ class LocalLauncher(Launcher):
                 stdout=out,
                 stderr=err,
                 env=env,
+                cwd=self.config.source,
                 start_new_session=True,  # its own process group: killed as a whole
             )
             status, message = self._wait(process, task.timeout)

@@ -1,0 +1,118 @@
+"""The results history on a real DuckDB file, and change points found by Apache Otava in a
+synthetic series of known answer."""
+
+import numpy as np
+import pytest
+
+from harness.record import Record, Timing
+from harness.results import ResultWriter, load_frame
+from tests.conftest import read_jsonl
+
+
+def write_runs(folder, medians, workload="numpy.mlp", seed=0):
+    """One results file per run, one record each, 10 blocks around the run's median."""
+    rng = np.random.default_rng(seed)
+    files = []
+    for index, median in enumerate(medians):
+        path = folder / f"run{index:02d}.jsonl"
+        samples = list(median * (1 + rng.normal(0, 0.002, 10)))
+        with ResultWriter(path) as writer:
+            writer.append(
+                Record(
+                    workload=workload,
+                    framework="numpy",
+                    kind="train_step",
+                    device="cpu",
+                    params={"batch_size": 8},
+                    changed_params={"batch_size": 8},
+                    run_id=f"run-{index:02d}",
+                    started_at=f"2026-11-{1 + index // 24:02d}T{index % 24:02d}:00:00+00:00",
+                    label="ci",
+                    items_per_step=8,
+                    samples={"step": samples},
+                    timing=Timing(block_size=10, precision_target=0.01),
+                    environment={"git_commit": f"commit{index:02d}", "git_branch": "main"},
+                )
+            )
+        files.append(path)
+    return files
+
+
+def series_with_a_step(runs=30, at=15, step=0.10, noise=0.01, seed=1):
+    rng = np.random.default_rng(seed)
+    base = 1e-3 * (1 + rng.normal(0, noise, runs))
+    base[at:] *= 1 + step
+    return list(base)
+
+
+def test_a_ten_percent_step_in_thirty_runs_is_found_between_its_commits(tmp_path):
+    from harness.history import add, changes, latest_slowdowns, series
+
+    files = write_runs(tmp_path, series_with_a_step())
+    db = tmp_path / "h.duckdb"
+    added = add(load_frame(files), db)
+    assert len(added) == 30 and all(ok for _, ok in added)
+    assert not any(ok for _, ok in add(load_frame(files[:3]), db))  # each run once
+    history = series(db)
+    assert len(history) == 30 and list(history["git_commit"])[:2] == ["commit00", "commit01"]
+    found = changes(history)
+    assert len(found) == 1
+    [change] = found
+    assert change.index == 15 and change.before_commit == "commit14"
+    assert change.after_commit == "commit15" and change.relative == pytest.approx(0.10, abs=0.02)
+    assert latest_slowdowns(found) == [change]
+
+
+def test_a_flat_series_has_no_change_point(tmp_path):
+    from harness.history import add, changes, series
+
+    files = write_runs(tmp_path, series_with_a_step(step=0.0))
+    db = tmp_path / "h.duckdb"
+    add(load_frame(files), db)
+    assert changes(series(db)) == []
+
+
+def test_a_slowdown_undone_later_is_not_standing(tmp_path):
+    from harness.history import add, changes, latest_slowdowns, series
+
+    medians = series_with_a_step(runs=45, at=15, step=0.10)
+    medians[30:] = [m / 1.10 for m in medians[30:]]  # fixed fifteen runs later
+    db = tmp_path / "h.duckdb"
+    add(load_frame(write_runs(tmp_path, medians)), db)
+    found = changes(series(db))
+    assert [c.slowdown for c in found] == [True, False]
+    assert latest_slowdowns(found) == []
+
+
+def test_history_commands(cli, tmp_path):
+    write_runs(tmp_path, series_with_a_step())
+    files = [f"run{i:02d}.jsonl" for i in range(30)]
+    assert cli("history", "add", *files, "--db", "h.duckdb").returncode == 0
+    show = cli("history", "show", "--workload", "numpy.mlp", "--db", "h.duckdb")
+    assert show.returncode == 0 and "commit29" in show.stdout and "numpy.mlp" in show.stdout
+    changed = cli("history", "changes", "--db", "h.duckdb")
+    assert changed.returncode == 1, changed
+    assert "SLOWER +" in changed.stdout and "between commit14 and commit15" in changed.stdout
+    missing = cli("history", "show", "--db", "nope.duckdb")
+    assert missing.returncode == 2 and "No history at nope.duckdb" in missing.stderr
+
+
+@pytest.mark.slow
+def test_a_run_is_appended_with_history(cli, tmp_path):
+    run = cli(
+        "run",
+        "--suite",
+        "smoke",
+        "--workload",
+        "numpy.linreg",
+        "--output",
+        "r.jsonl",
+        "--history",
+        "--db",
+        "h.duckdb",
+    )
+    assert run.returncode == 0, run
+    assert "added to the history" in run.stderr
+    [record] = read_jsonl(tmp_path / "r.jsonl")
+    show = cli("history", "show", "--db", "h.duckdb")
+    assert record["run_id"] and "numpy.linreg" in show.stdout
