@@ -138,6 +138,8 @@ class Record:
     started_at: str | None = None
     finished_at: str | None = None
     worker_pid: int | None = None
+    #: the source tree the worker imported harness from (a worktree under harness ab --*-ref)
+    harness_root: str | None = None
     setup_s: float | None = None
     exit_code: int | None = None
     warnings: list[str] = field(default_factory=list)

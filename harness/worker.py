@@ -15,6 +15,7 @@ import resource
 import sys
 import time
 import traceback
+from pathlib import Path
 from typing import Any
 
 from harness.record import OK, SKIPPED, Failure, PhaseGap, Record, Timing, dumps
@@ -124,6 +125,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
         timer_settings=task.timer.to_dict(),
         started_at=_iso(started),
         worker_pid=os.getpid(),
+        harness_root=str(Path(__file__).resolve().parent.parent),
     )
     workload = None
     try:
