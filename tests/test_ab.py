@@ -51,10 +51,8 @@ def test_an_interleaved_run_flags_a_slowed_candidate(cli, tmp_path):
     assert result.returncode == 1, result
     assert "REGRESSION" in result.stdout and "**slower" in result.stdout  # (noisy) or not
     records = read_jsonl(tmp_path / "ab.jsonl")
-    assert [r["label"] for r in records] == ["baseline", "candidate", "candidate", "baseline"] + [
-        "baseline",
-        "candidate",
-    ]
+    labels = ["baseline", "candidate", "candidate", "baseline", "baseline", "candidate"]
+    assert [r["label"] for r in records] == labels
     slowed = [r for r in records if r["label"] == "candidate"]
     assert all(r["metrics"]["test_extra_work"] == 1.0 for r in slowed)
 
