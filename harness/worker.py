@@ -62,24 +62,35 @@ def derived_metrics(
     return out
 
 
-#: Test-only: each step also does this share of extra real steps (0.05: one more step every
-#: twentieth), so a real workload is slowed by a known factor. The self-benchmark measures the
-#: gate's power with it; the record says so (metrics.test_extra_work). Never set it otherwise.
+#: Test-only: every phase of every step takes this share longer (0.05: 5%), spent busy right
+#: after the phase's own work, in proportion to the time that work just took. So a real
+#: workload is slowed by a known factor that follows the machine's own speed, in every phase
+#: and in the step. The self-benchmark measures the gate's power with it; the record says so
+#: (metrics.test_extra_work). Never set it otherwise.
 EXTRA_WORK_VARIABLE = "HARNESS_TEST_EXTRA_WORK"
 
 
-def add_extra_work(workload: Any, share: float) -> None:
-    """Make every step do ``share`` more of the same real work, on average, exactly: a running
-    credit adds one more real step each time it reaches one."""
-    credit = [0.0]
+def add_extra_work(workload: Any, share: float, clock: Any = time.perf_counter) -> None:
+    """Stretch each phase (and the step) of ``workload`` by ``share`` of its own duration."""
+
+    def spin_for(started: float) -> float:
+        now = clock()
+        until = now + share * (now - started)
+        while now < until:
+            now = clock()
+        return now
 
     def wrap(step: Any) -> Any:
         def slowed(*args: Any) -> None:
-            step(*args)
-            credit[0] += share
-            while credit[0] >= 1.0:
-                credit[0] -= 1.0
-                step(*args)
+            since = [clock()]
+
+            def mark(phase: str) -> None:
+                spin_for(since[0])
+                args[0](phase)
+                since[0] = clock()
+
+            step(mark) if args else step()
+            spin_for(since[0])  # work after the last mark, or a step with no marks
 
         return slowed
 

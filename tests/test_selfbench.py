@@ -8,7 +8,7 @@ from harness.render import render
 
 
 def test_every_section_is_registered_by_name():
-    assert list(SECTIONS) == ["accuracy", "overhead", "suite", "efficiency", "gate", "containers"]
+    assert list(SECTIONS) == ["accuracy", "overhead", "suite", "efficiency", "power", "containers"]
     assert all(callable(measure) for measure in SECTIONS.values())
 
 

@@ -12,7 +12,8 @@ pass/fail. One module per section (``SECTIONS`` in ``__main__``):
 4. efficiency MLP-step GFLOP/s against bare matmuls of the same shapes; pipeline images/s
               against the decode-only baseline × workers; checkpoint GB/s against the disk's
               own fsynced write and cold read bandwidth;
-5. gate       A/A false alarms and the detection rate of injected 5% / 10% slowdowns;
+5. power      A/A false alarms and detection of 2%, 5% and 10% more real work in numpy.mlp
+              and torch.mlp, for harness ab (interleaved pairs) and harness compare;
 6. containers the same workload locally and in the CPU container.
 
 Run: python -m benchmarks.selfbench [--output docs/BENCHMARKS.md] [--quick] [--skip SECTION...]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.selfbench import accuracy, containers, efficiency, gate, overhead, suite
+from benchmarks.selfbench import accuracy, containers, efficiency, overhead, power, suite
 from benchmarks.selfbench.common import Row, log
 from harness.environment import collect
 from harness.render import Document, Heading, Table, Text, render
@@ -19,7 +19,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "overhead": overhead.measure,
     "suite": suite.measure,
     "efficiency": efficiency.measure,
-    "gate": gate.measure,
+    "power": power.measure,
     "containers": containers.measure,
 }
 
@@ -50,10 +50,15 @@ METHOD = """
   the same size in the same folder, measured in this run (1 MiB reads into a preallocated
   buffer). On a virtual machine the "disk" may be served from the host's cache; a ratio above 1
   says the checkpoint reader beats that plain read loop, not the device.
-- **Regression gate.** `harness.noop` with `extra_work_us` busy-waits for a calibrated time per
-  step; one `harness run` produces many processes per setting, grouped three per "run". A/A
-  compares run *i* with run *i+1* of the same setting; detection compares run *i* of the base
-  with run *i* of the slowed setting. Verdicts come from `harness compare`'s own code.
+- **Power of the gate.** Real workloads (`numpy.mlp`, `torch.mlp`) slowed by real work: with
+  `HARNESS_TEST_EXTRA_WORK=0.05` every step also runs 5% more of the same step (a running
+  credit adds one extra real step each time it reaches one). Rounds of five fresh processes in
+  rotating order — baseline, a second baseline (A/A), +2%, +5%, +10% — give every figure from
+  one schedule. `harness ab`: a comparison is four consecutive rounds, i.e. four pairs measured
+  side by side, judged by the pairs (geometric mean of the ratios, t interval). `harness
+  compare`: the baseline's three processes from three rounds against the arm's three from the
+  next three rounds, as two separate runs would be. The seconds are time inside measured blocks
+  for one comparison, both sides.
 - **Containers.** The same workload and parameters, three fresh processes each, locally and in
   `harness:cpu`; the ratio of the medians of all block samples.
 
