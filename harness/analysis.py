@@ -191,3 +191,28 @@ def imprecise(summary: pd.DataFrame) -> pd.DataFrame:
     known = summary["precision"].notna()
     missed = ~known | (summary["precision"] > summary["precision_target"])
     return summary[missed]
+
+
+INSTRUCTION_KEY = ["setup", "workload", "params", "changed_params", "device"]
+
+
+def instructions_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per (setup, workload, params, device) counted with --measure instructions: the
+    median instructions per step over processes, and their spread (largest relative distance
+    from that median: the count's own noise)."""
+    counted = frame[(frame["status"] == "ok") & frame["instructions_per_step"].notna()]
+    counted = counted.drop_duplicates(["source", "record"])
+    rows = []
+    for key, group in counted.groupby(INSTRUCTION_KEY, sort=False, dropna=False):
+        values = group["instructions_per_step"].astype(float)
+        median = float(values.median())
+        rows.append(
+            {
+                **dict(zip(INSTRUCTION_KEY, key, strict=True)),
+                "instructions_per_step": median,
+                "spread": float((values / median - 1).abs().max()) if median else float("nan"),
+                "processes": len(values),
+                "values": values.tolist(),
+            }
+        )
+    return pd.DataFrame(rows)

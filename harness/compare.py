@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis import measured, process_groups
+from harness.analysis import instructions_frame, measured, process_groups
 from harness.errors import UserError
 from harness.render import Document, Heading, Table, Text, check_format, write
 from harness.render.cells import format_seconds, short_params
@@ -44,6 +44,8 @@ MIN_PROCESSES = 3  # compare-grade runs: variation between processes is measured
 
 
 DEFAULT_MIN_EFFECT = 0.03
+#: instructions: the smallest relative change worth a verdict (counts repeat to ~1 ppm)
+DEFAULT_INSTRUCTION_THRESHOLD = 0.01
 SLOWER = ("slower", "slower (noisy)")
 NOT_MEASURED = ("failed", "missing")
 VERDICTS = SLOWER + NOT_MEASURED + ("faster", "unchanged", "unstable", "refused")
@@ -55,13 +57,20 @@ class Comparison:
     only_baseline: list[str] = field(default_factory=list)
     only_candidate: list[str] = field(default_factory=list)
     allow_missing: bool = False
+    #: instructions per step judged beside wall time (--measure instructions records)
+    instructions: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def regressions(self) -> pd.DataFrame:
-        if self.rows.empty:
-            return self.rows
+        """Every flagged row, time and instructions, with the measure that flagged it."""
         flagged = SLOWER if self.allow_missing else SLOWER + NOT_MEASURED
-        return self.rows[self.rows["verdict"].isin(flagged)]
+        parts = []
+        for measure, rows in (("time", self.rows), ("instructions", self.instructions)):
+            if not rows.empty:
+                hit = rows[rows["verdict"].isin(flagged)].copy()
+                hit["measure"] = measure
+                parts.append(hit)
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
 def judge(
@@ -139,14 +148,18 @@ def compare_frames(
     alpha: float = 0.05,
     phases: Sequence[str] = (),
     allow_missing: bool = False,
+    instruction_threshold: float = DEFAULT_INSTRUCTION_THRESHOLD,
 ) -> Comparison:
     def usable(frame: pd.DataFrame) -> pd.DataFrame:
         kept = measured(frame)
         return kept[kept["phase"].isin(phases)] if phases else kept
 
     base, cand = usable(baseline), usable(candidate)
-    if base.empty:
+    counted = compare_instructions(baseline, candidate, instruction_threshold)
+    if base.empty and counted.empty:
         raise UserError("The baseline holds no successful measurements to compare.")
+    if base.empty:
+        return Comparison(pd.DataFrame(), [], [], allow_missing, counted)
     base_groups = dict(list(base.groupby(KEY, sort=False)))
     cand_groups = dict(list(cand.groupby(KEY, sort=False)))
     shared = [k for k in base_groups if k in cand_groups]
@@ -187,7 +200,65 @@ def compare_frames(
                 "candidate_code": _one_code_version(cand_groups[key]),
             }
         )
-    return Comparison(pd.DataFrame(rows), [], only_cand, allow_missing)
+    return Comparison(pd.DataFrame(rows), [], only_cand, allow_missing, counted)
+
+
+def judge_instructions(
+    base: Sequence[float], cand: Sequence[float], threshold: float = DEFAULT_INSTRUCTION_THRESHOLD
+) -> dict[str, Any]:
+    """Instructions per step, one count per process: slower when the ratio of medians exceeds
+    the threshold and the counts' own spread on both sides."""
+    base_median, cand_median = float(np.median(base)), float(np.median(cand))
+    spread = sum(
+        float(np.max(np.abs(np.asarray(v, float) / m - 1))) if m else float("inf")
+        for v, m in ((base, base_median), (cand, cand_median))
+    )
+    ratio = cand_median / base_median if base_median else float("nan")
+    limit = max(threshold, spread)
+    if ratio > 1 + limit:
+        verdict = "slower"
+    elif ratio < 1 - limit:
+        verdict = "faster"
+    else:
+        verdict = "unchanged"
+    return {
+        "baseline_instructions": base_median,
+        "candidate_instructions": cand_median,
+        "ratio": ratio,
+        "spread": spread,
+        "threshold": threshold,
+        "verdict": verdict,
+    }
+
+
+def compare_instructions(
+    baseline: pd.DataFrame, candidate: pd.DataFrame, threshold: float
+) -> pd.DataFrame:
+    base, cand = instructions_frame(baseline), instructions_frame(candidate)
+    if base.empty:
+        return pd.DataFrame()
+    keys = ["workload", "params", "device"]
+    rows = []
+    for b in base.itertuples():
+        match = (
+            cand[(cand[keys] == [b.workload, b.params, b.device]).all(axis=1)]
+            if len(cand)
+            else cand
+        )
+        common = {
+            "workload": b.workload,
+            "params": b.params,
+            "changed_params": b.changed_params,
+            "device": b.device,
+            "phase": "step",
+        }
+        if match.empty:
+            rows.append(
+                {**common, "baseline_instructions": b.instructions_per_step, "verdict": "missing"}
+            )
+            continue
+        rows.append({**common, **judge_instructions(b.values, match.iloc[0]["values"], threshold)})
+    return pd.DataFrame(rows)
 
 
 def _failures(frame: pd.DataFrame) -> dict[tuple, str]:
@@ -230,13 +301,31 @@ def _one_code_version(group: pd.DataFrame) -> str | None:
     return versions.pop() if len(versions) == 1 else None
 
 
+TIME_COLUMNS = [
+    "workload", "device", "params", "changed_params", "phase", "verdict", "reason",
+    "baseline_processes", "candidate_processes", "baseline_code", "candidate_code",
+]  # fmt: skip
+
+
 def comparison_document(result: Comparison) -> Document:
-    """The verdicts as a Document: a headline, the table, then notes."""
-    counts = result.rows["verdict"].value_counts().to_dict()
-    headline = ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts.get(v))
+    """The verdicts as a Document: a headline, a table per measure, then notes."""
+    timed = result.rows if not result.rows.empty else pd.DataFrame(columns=TIME_COLUMNS)
+    headline = "; ".join(
+        f"{measure}: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts.get(v))
+        for measure, frame in (("time", timed), ("instructions", result.instructions))
+        if not frame.empty
+        for counts in [frame["verdict"].value_counts().to_dict()]
+    )
     regressed = not result.regressions.empty
     status = "REGRESSION" if regressed else "no regression"
     icon = "❌" if regressed else "✅"
+    result = Comparison(
+        timed,
+        result.only_baseline,
+        result.only_candidate,
+        result.allow_missing,
+        result.instructions,
+    )
     rows = [
         {
             "workload": r.workload,
@@ -254,14 +343,18 @@ def comparison_document(result: Comparison) -> Document:
         }
         for r in result.rows.itertuples()
     ]
-    blocks: list = [
-        Heading(f"{icon} harness compare: {status} ({headline})", level=3),
-        Table(
-            rows,
-            numeric=frozenset({"baseline", "candidate", "ratio", "p"}),
-            strong=frozenset(("verdict", v) for v in SLOWER + NOT_MEASURED),
-        ),
-    ]
+    blocks: list = [Heading(f"{icon} harness compare: {status} ({headline})", level=3)]
+    if rows:
+        blocks.append(
+            Table(
+                rows,
+                title="wall time" if not result.instructions.empty else "",
+                numeric=frozenset({"baseline", "candidate", "ratio", "p"}),
+                strong=frozenset(("verdict", v) for v in SLOWER + NOT_MEASURED),
+            )
+        )
+    if not result.instructions.empty:
+        blocks.append(instructions_table(result.instructions))
     notes = []
     judged = result.rows[~result.rows["verdict"].isin(NOT_MEASURED)]
     few = judged[
@@ -326,3 +419,30 @@ def render_comparison(
 ) -> str | None:
     check_format(fmt)
     return write(comparison_document(result), fmt, output)
+
+
+def instructions_table(rows: pd.DataFrame) -> Table:
+    shown = [
+        {
+            "workload": r.workload,
+            "device": r.device,
+            "params": short_params(r.params, r.changed_params),
+            "baseline": f"{r.baseline_instructions:,.0f}",
+            "candidate": "—"
+            if pd.isna(getattr(r, "candidate_instructions", float("nan")))
+            else f"{r.candidate_instructions:,.0f}",
+            "ratio": "—" if pd.isna(getattr(r, "ratio", float("nan"))) else f"{r.ratio:.4f}",
+            "threshold": "—"
+            if pd.isna(getattr(r, "threshold", float("nan")))
+            else f"±{max(r.threshold, r.spread):.2%}",
+            "verdict": r.verdict,
+        }
+        for r in rows.itertuples()
+    ]
+    return Table(
+        shown,
+        title="instructions per step (Callgrind; threshold: the larger of --instruction-threshold "
+        "and the counts' own spread)",
+        numeric=frozenset({"baseline", "candidate", "ratio"}),
+        strong=frozenset(("verdict", v) for v in SLOWER + NOT_MEASURED),
+    )

@@ -11,6 +11,8 @@ from harness.errors import UserError
 from harness.params import ParamOverride
 from harness.timer import TimerSettings
 
+MEASURES = ("time", "instructions")
+
 
 @dataclass(frozen=True)
 class TimerOverrides:
@@ -54,6 +56,9 @@ class RunConfig:
     output: Path | None = None
     results_dir: Path = Path("results")
     label: str | None = None
+    #: "time" (wall time, the default) or "instructions" (Callgrind; the local launcher)
+    measure: str = "time"
+    instruction_steps: int = 20
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:
@@ -62,6 +67,14 @@ class RunConfig:
             )
         if self.threads is not None and self.threads < 1:
             raise UserError(f"--threads must be at least 1, got {self.threads}.")
+        if self.measure not in MEASURES:
+            raise UserError(
+                f"Unknown measure '{self.measure}'; valid measures: {', '.join(MEASURES)}."
+            )
+        if self.instruction_steps < 1:
+            raise UserError(
+                f"--instruction-steps must be at least 1, got {self.instruction_steps}."
+            )
         if self.processes is not None and self.processes < 1:
             raise UserError(f"--processes must be at least 1, got {self.processes}.")
         from harness.launch import launcher_class

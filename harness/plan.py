@@ -58,6 +58,10 @@ class Task:
     timeout: float = 600.0
     #: position in the run's plan: records come back in any order from a batch scheduler
     index: int = 0
+    #: "time" (the timer, in the worker) or "instructions" (Callgrind: harness.instructions)
+    measure: str = "time"
+    #: instructions: steps of the shorter of the two counted processes (the other runs twice)
+    instruction_steps: int = 20
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -100,6 +104,8 @@ def build_plan(
     timeout: float = 600.0,
     seed: int = 0,
     check_installed: bool = True,
+    measure: str = "time",
+    instruction_steps: int = 20,
 ) -> RunPlan:
     for device in devices:
         if device not in DEVICES:
@@ -186,6 +192,8 @@ def build_plan(
                             process_index=index,
                             timeout=timeout,
                             index=len(tasks),
+                            measure=measure,
+                            instruction_steps=instruction_steps,
                         )
                     )
     if not tasks and not skipped:

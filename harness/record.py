@@ -125,6 +125,10 @@ class Record:
     items_per_step: float | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
     runtime: dict[str, Any] = field(default_factory=dict)
+    #: "time" (samples are seconds) or "instructions" (``instructions``, no samples)
+    measure: str = "time"
+    #: Callgrind's count (harness.instructions): per_step, counts of N and 2N steps, steps
+    instructions: dict[str, Any] | None = None
     #: how the phases were timed (the workload says; keras.step on TensorFlow derives them)
     phase_method: str | None = None
     #: the machine during the measured blocks (harness.machine_watch): reference-kernel drift,

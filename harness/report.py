@@ -52,6 +52,26 @@ def summary_table(summary: pd.DataFrame) -> Table:
     )
 
 
+def instructions_table(counted: pd.DataFrame) -> Table:
+    rows = [
+        {
+            "workload": r.workload,
+            "device": r.device,
+            "params": short_params(r.params, r.changed_params),
+            "instructions/step": f"{r.instructions_per_step:,.0f}",
+            "spread": f"{r.spread:.4%}",
+            "processes": str(r.processes),
+            "setup": r.setup,
+        }
+        for r in counted.itertuples()
+    ]
+    return Table(
+        rows,
+        title="instructions per step (Callgrind: the difference of N and 2N steps)",
+        numeric=frozenset({"instructions/step", "spread", "processes"}),
+    )
+
+
 def speedup_table(speedups: pd.DataFrame) -> Table:
     """Pivot: one row per workload × phase, one column per setup (A, B, ... named below)."""
     setups = list(dict.fromkeys(speedups["setup"]))
@@ -171,7 +191,10 @@ def report_document(
     frame: pd.DataFrame, reference: str | None = None, speedups: bool = True
 ) -> Document:
     summary = analysis.summary_frame(frame)
-    blocks: list = [summary_table(summary)]
+    counted = analysis.instructions_frame(frame)
+    blocks: list = [summary_table(summary)] if not summary.empty or counted.empty else []
+    if not counted.empty:
+        blocks.append(instructions_table(counted))
     ratios = analysis.speedup_frame(frame, reference) if speedups else pd.DataFrame()
     if not ratios.empty:
         blocks.append(speedup_table(ratios))

@@ -24,6 +24,8 @@ param_<name>            each parameter as its own column
 status                  ``ok``, ``skipped`` (its framework is absent where it ran) or a failure
                         status (``error``, ``crashed``, ``timeout``, ``oom``...)
 message                 why it failed or was skipped (empty when ``ok``)
+measure                 ``time`` (samples in seconds) or ``instructions`` (no samples)
+instructions_per_step   Callgrind's instructions per step (``--measure instructions``)
 phase                   ``step`` (the whole step) or a phase name (``forward``, ``save``...)
 sample                  index of the sample (one per measured block)
 process                 which repeat process produced it (``--processes N``)
@@ -256,6 +258,8 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "code_version": record.code_version,
             "workers": record.params.get(record.workers_param) if record.workers_param else None,
             "status": record.status,
+            "measure": record.measure,
+            "instructions_per_step": (record.instructions or {}).get("per_step"),
             "message": record.error.message if record.error else None,
             "process": record.process_index,
             "block_size": timing.block_size if timing else None,
@@ -302,6 +306,8 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "code_version",
         "workers",
         "status",
+        "measure",
+        "instructions_per_step",
         "message",
         "phase",
         "sample",

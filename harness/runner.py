@@ -89,6 +89,8 @@ def run(
         timeout=config.timeout,
         seed=config.seed,
         check_installed=launcher.runs_here,
+        measure=config.measure,
+        instruction_steps=config.instruction_steps,
     )
     if not plan.tasks:
         raise UserError(

@@ -8,7 +8,15 @@ from harness.render import render
 
 
 def test_every_section_is_registered_by_name():
-    assert list(SECTIONS) == ["accuracy", "overhead", "suite", "efficiency", "power", "containers"]
+    assert list(SECTIONS) == [
+        "accuracy",
+        "overhead",
+        "suite",
+        "efficiency",
+        "power",
+        "instructions",
+        "containers",
+    ]
     assert all(callable(measure) for measure in SECTIONS.values())
 
 

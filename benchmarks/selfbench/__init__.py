@@ -14,7 +14,8 @@ pass/fail. One module per section (``SECTIONS`` in ``__main__``):
               own fsynced write and cold read bandwidth;
 5. power      A/A false alarms and detection of 2%, 5% and 10% more real work in numpy.mlp
               and torch.mlp, for harness ab (interleaved pairs) and harness compare;
-6. containers the same workload locally and in the CPU container.
+6. instructions  Callgrind counts: their spread, A/A, 2% / 5% / 10% more real work caught;
+7. containers the same workload locally and in the CPU container.
 
 Run: python -m benchmarks.selfbench [--output docs/BENCHMARKS.md] [--quick] [--skip SECTION...]
 

@@ -8,7 +8,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.selfbench import accuracy, containers, efficiency, overhead, power, suite
+from benchmarks.selfbench import (
+    accuracy,
+    containers,
+    efficiency,
+    instructions,
+    overhead,
+    power,
+    suite,
+)
 from benchmarks.selfbench.common import Row, log
 from harness.environment import collect
 from harness.render import Document, Heading, Table, Text, render
@@ -20,6 +28,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "suite": suite.measure,
     "efficiency": efficiency.measure,
     "power": power.measure,
+    "instructions": instructions.measure,
     "containers": containers.measure,
 }
 
@@ -59,6 +68,11 @@ METHOD = """
   compare`: the baseline's three processes from three rounds against the arm's three from the
   next three rounds, as two separate runs would be. The seconds are time inside measured blocks
   for one comparison, both sides.
+- **Instructions.** `numpy.mlp` at a small size counted under Callgrind (`--measure
+  instructions`, 50 and 100 steps per task); baselines and copies with 2%, 5% and 10% more real
+  steps (`HARNESS_TEST_EXTRA_STEPS`: a running credit adds one whole extra step each time it
+  reaches one, so 2% of 50 steps is exactly one). Each comparison is one process against
+  another, judged by `harness compare`'s instruction rule (1% threshold, or the spread).
 - **Containers.** The same workload and parameters, three fresh processes each, locally and in
   `harness:cpu`; the ratio of the medians of all block samples.
 

@@ -96,7 +96,16 @@ def handle(args: argparse.Namespace) -> int:
         close = getattr(events, "close", None)
         if close is not None:
             close()
-    verdicts = judge_frame(load_frame([outcome.path]), args.min_effect)
+    frame = load_frame([outcome.path])
+    if args.measure == "instructions":
+        from harness.compare import compare_frames, render_comparison
+
+        by_side = {label: frame[frame["label"] == label] for label in ("baseline", "candidate")}
+        result = compare_frames(by_side["baseline"], by_side["candidate"])
+        print(render_comparison(result, args.format), end="")
+        print(f"harness: results in {outcome.path}", file=sys.stderr)
+        return EXIT_FAILURES if not result.regressions.empty or outcome.failed else EXIT_OK
+    verdicts = judge_frame(frame, args.min_effect)
     print(render_verdicts(verdicts, args.format), end="")
     print(f"harness: results in {outcome.path}", file=sys.stderr)
     if outcome.interrupted:

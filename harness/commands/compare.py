@@ -44,6 +44,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     )
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level")
     compare.add_argument(
+        "--instruction-threshold",
+        type=float,
+        default=0.01,
+        help="instructions (--measure instructions records): smallest change that counts",
+    )
+    compare.add_argument(
         "--phase", action="append", default=[], help="phases to judge (default: all)"
     )
 
@@ -69,6 +75,7 @@ def handle(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         phases=args.phase,
         allow_missing=args.allow_missing,
+        instruction_threshold=args.instruction_threshold,
     )
     text = render_comparison(result, args.format, args.output)
     if text is None:

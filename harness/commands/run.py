@@ -107,6 +107,19 @@ def add_timing_options(parser: argparse.ArgumentParser) -> None:
         "its cpuset and CPU quota, inside a container too)",
     )
     timing.add_argument("--timeout", default="600", help="seconds per workload process")
+    timing.add_argument(
+        "--measure",
+        default="time",
+        choices=("time", "instructions"),
+        help="time (default) or instructions: counted under Valgrind's Callgrind, a figure "
+        "a noisy machine does not move (local launcher; small steps)",
+    )
+    timing.add_argument(
+        "--instruction-steps",
+        type=int,
+        default=20,
+        help="instructions: steps of the shorter of the two counted processes (default 20)",
+    )
     timing.add_argument("--seed", type=int, default=0)
     timing.add_argument("--warmup-time", type=float, default=None)
     timing.add_argument("--min-time", type=float, default=None)
@@ -164,6 +177,8 @@ def config_from_args(args: argparse.Namespace, **given: Any) -> RunConfig:
         launcher_config=launcher_config(args.launcher, args) if "launcher" in args else None,
         output=args.output,
         results_dir=args.results_dir,
+        measure=args.measure,
+        instruction_steps=args.instruction_steps,
         label=getattr(args, "label", None),
     )
     fields.update(given)

@@ -118,6 +118,9 @@ class DockerLauncher(Launcher):
     def preflight(self, plan: RunPlan) -> None:
         import docker
 
+        if any(task.measure == "instructions" for task in plan.tasks):
+            raise UserError("--measure instructions runs with the local launcher only.")
+
         self.client = docker_client()
         try:
             self.image = self.client.images.get(self.tag)

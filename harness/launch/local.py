@@ -62,6 +62,14 @@ class LocalLauncher(Launcher):
         self.python = self.config.python or sys.executable
 
     def preflight(self, plan: RunPlan) -> None:
+        if any(task.measure == "instructions" for task in plan.tasks):
+            from harness.instructions import valgrind
+
+            if valgrind() is None:
+                raise UserError(
+                    "--measure instructions counts under Valgrind, which is not installed: "
+                    "apt-get install valgrind (or brew install valgrind)."
+                )
         if any(task.device == "cuda" for task in plan.tasks):
             from harness.environment import gpus
 
@@ -84,6 +92,8 @@ class LocalLauncher(Launcher):
         return env
 
     def run(self, task: Task) -> Record:
+        if task.measure == "instructions":
+            return self._instructions(task)
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         env[parent_watch.PARENT_VARIABLE] = str(os.getpid())  # the worker dies with us
@@ -120,6 +130,45 @@ class LocalLauncher(Launcher):
                 status = "error"
                 message = f"the worker exited with code {code} and wrote no result"
         return failure_record(task, status, message, code, stderr)
+
+    def _instructions(self, task: Task) -> Record:
+        """Callgrind's count of one step (harness.instructions), as a record."""
+        from harness.instructions import EXTRA_STEPS_VARIABLE, measure
+        from harness.workload import describe, load_workload_class
+
+        env = dict(os.environ)
+        env.update(pair.split("=", 1) for pair in self.config.env)
+        if self.config.source:
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (self.config.source, env.get("PYTHONPATH")) if p
+            )
+        started = time.time()
+        try:
+            counted = measure(task, task.instruction_steps, self.python, env, task.timeout)
+        except subprocess.TimeoutExpired:
+            return failure_record(
+                task, "timeout", f"Callgrind ran past the timeout of {task.timeout:g} s"
+            )
+        except RuntimeError as error:
+            return failure_record(task, "error", str(error))
+        record = Record(
+            workload=task.workload,
+            device=task.device,
+            params=task.to_dict()["params"],
+            process_index=task.process_index,
+            task_index=task.index,
+            seed=task.seed,
+            measure="instructions",
+            instructions=counted,
+            thread_count=1,
+            thread_source="instructions: one thread",
+            started_at=_iso(started),
+            **describe(load_workload_class(task.path), task.params),
+        )
+        extra = env.get(EXTRA_STEPS_VARIABLE)
+        if extra:
+            record.metrics["test_extra_steps"] = float(extra)
+        return record
 
     def _wait(self, process: subprocess.Popen, timeout: float) -> tuple[str, str]:
         deadline = time.monotonic() + timeout
@@ -169,3 +218,9 @@ def _tree_rss(pid: int) -> int:
         except psutil.Error:
             continue
     return total
+
+
+def _iso(seconds: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="milliseconds")

@@ -1,0 +1,77 @@
+"""--measure instructions: Callgrind's counts, their arithmetic on recorded output, and real
+counts that catch a few percent of extra real work where wall time could not."""
+
+import os
+import shutil
+
+import pytest
+
+from harness.compare import judge_instructions
+from harness.errors import UserError
+from harness.instructions import parse_totals
+from tests.conftest import read_jsonl
+
+CALLGRIND_OUT = """# callgrind format
+version: 1
+creator: callgrind-3.19.0
+cmd: python -m harness.instructions --task {} --steps 10
+events: Ir
+fl=(1) ???
+fn=(1) 0x0000000000001100
+0 5
+summary: 405889115
+totals: 405889115
+"""
+
+needs_valgrind = pytest.mark.skipif(
+    shutil.which("valgrind") is None and not os.environ.get("HARNESS_REQUIRE_VALGRIND"),
+    reason="no valgrind here (CI sets HARNESS_REQUIRE_VALGRIND=1: then a missing one fails)",
+)
+
+
+def test_the_total_is_read_from_a_callgrind_file():
+    assert parse_totals(CALLGRIND_OUT) == 405_889_115
+    assert parse_totals("summary: 12\n") == 12
+    with pytest.raises(ValueError):
+        parse_totals("events: Ir\n")
+
+
+def test_instruction_verdicts():
+    base = [1_000_000, 1_000_050]
+    assert judge_instructions(base, [1_020_000])["verdict"] == "slower"
+    assert judge_instructions(base, [1_005_000])["verdict"] == "unchanged"  # under 1%
+    assert judge_instructions(base, [980_000])["verdict"] == "faster"
+    noisy = judge_instructions([1_000_000, 1_030_000], [1_020_000])
+    assert noisy["spread"] > 0.02 and noisy["verdict"] == "unchanged"  # within its own spread
+
+
+def test_only_the_local_launcher_counts_instructions():
+    from harness.launch.docker import DockerLauncher
+    from harness.plan import build_plan
+    from harness.suites import get_suite
+
+    plan = build_plan(get_suite("smoke"), workloads=["numpy.linreg"], measure="instructions")
+    with pytest.raises(UserError, match="local launcher only"):
+        DockerLauncher().preflight(plan)
+
+
+@pytest.mark.slow
+@needs_valgrind
+def test_counts_repeat_and_catch_ten_percent_more_real_work(cli, tmp_path):
+    args = ["run", "--suite", "smoke", "--workload", "numpy.linreg", "--measure", "instructions",
+            "--instruction-steps", "10", "--processes", "2"]  # fmt: skip
+    assert cli(*args, "--output", "a.jsonl").returncode == 0
+    assert cli(*args, "--output", "b.jsonl").returncode == 0
+    slowed = cli(*args, "--output", "c.jsonl", env={"HARNESS_TEST_EXTRA_STEPS": "0.1"})
+    assert slowed.returncode == 0, slowed
+    counts = [r["instructions"]["per_step"] for r in read_jsonl(tmp_path / "a.jsonl")]
+    counts += [r["instructions"]["per_step"] for r in read_jsonl(tmp_path / "b.jsonl")]
+    assert max(counts) / min(counts) - 1 < 0.005  # the spread target: 0.5%
+    same = cli("compare", "a.jsonl", "b.jsonl")
+    assert same.returncode == 0 and "instructions" in same.stdout, same
+    caught = cli("compare", "a.jsonl", "c.jsonl", "--format", "markdown")
+    assert caught.returncode == 1 and "**slower**" in caught.stdout, caught
+    [slow] = read_jsonl(tmp_path / "c.jsonl")[:1]
+    assert slow["metrics"]["test_extra_steps"] == 0.1
+    ratio = slow["instructions"]["per_step"] / min(counts)
+    assert ratio == pytest.approx(1.10, abs=0.01)  # exactly one extra real step in ten
