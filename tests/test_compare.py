@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from harness.analysis import speedup_frame
-from harness.compare import compare_frames, judge, render_comparison
+from harness.compare import compare_frames, judge
+from harness.compare_document import render_comparison
 from harness.errors import UserError
 from harness.record import Record, Timing
 from harness.report import write_report

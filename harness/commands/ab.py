@@ -98,7 +98,8 @@ def handle(args: argparse.Namespace) -> int:
             close()
     frame = load_frame([outcome.path])
     if args.measure == "instructions":
-        from harness.compare import compare_frames, render_comparison
+        from harness.compare import compare_frames
+        from harness.compare_document import render_comparison
 
         by_side = {label: frame[frame["label"] == label] for label in ("baseline", "candidate")}
         result = compare_frames(by_side["baseline"], by_side["candidate"])

@@ -55,7 +55,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness.compare import compare_frames, render_comparison
+    from harness.compare import compare_frames
+    from harness.compare_document import render_comparison
     from harness.render import check_format
 
     baseline_files, candidate_files = list(args.baseline), list(args.candidate)
