@@ -66,16 +66,16 @@ def test_extra_work_stretches_every_phase_by_its_share():
 def test_an_interleaved_run_flags_a_slowed_candidate(cli, tmp_path):
     result = cli(
         "ab", "--suite", "smoke", "--workload", "numpy.mlp", "--param", "batch_size=64",
-        "--pairs", "3", "--candidate-env", "HARNESS_TEST_EXTRA_WORK=1.0", "--min-blocks", "7",
+        "--pairs", "5", "--candidate-env", "HARNESS_TEST_EXTRA_WORK=2.0", "--min-blocks", "7",
         "--max-blocks", "7", "--output", "ab.jsonl", "--format", "markdown",
     )  # fmt: skip
     assert result.returncode == 1, result
     assert "REGRESSION" in result.stdout and "**slower" in result.stdout  # (noisy) or not
     records = read_jsonl(tmp_path / "ab.jsonl")
-    labels = ["baseline", "candidate", "candidate", "baseline", "baseline", "candidate"]
+    labels = ["baseline", "candidate", "candidate", "baseline"] * 2 + ["baseline", "candidate"]
     assert [r["label"] for r in records] == labels
     slowed = [r for r in records if r["label"] == "candidate"]
-    assert all(r["metrics"]["test_extra_work"] == 1.0 for r in slowed)
+    assert all(r["metrics"]["test_extra_work"] == 2.0 for r in slowed)
 
 
 @pytest.mark.slow
