@@ -75,3 +75,18 @@ def test_counts_repeat_and_catch_ten_percent_more_real_work(cli, tmp_path):
     assert slow["metrics"]["test_extra_steps"] == 0.1
     ratio = slow["instructions"]["per_step"] / min(counts)
     assert ratio == pytest.approx(1.10, abs=0.01)  # exactly five extra real steps in fifty
+
+
+@pytest.mark.slow
+@needs_valgrind
+def test_ab_judges_instructions_too(cli, tmp_path):
+    result = cli(
+        "ab", "--suite", "smoke", "--workload", "numpy.linreg", "--measure", "instructions",
+        "--instruction-steps", "50", "--pairs", "2", "--output", "ab.jsonl",
+        "--candidate-env", "HARNESS_TEST_EXTRA_STEPS=0.1",
+    )  # fmt: skip
+    assert result.returncode == 1, result
+    assert "instructions: 1 slower" in result.stdout
+    records = read_jsonl(tmp_path / "ab.jsonl")
+    assert {r["measure"] for r in records} == {"instructions"}
+    assert [r["label"] for r in records] == ["baseline", "candidate", "candidate", "baseline"]
