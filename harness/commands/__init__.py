@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "env": "harness.commands.env",
     "doctor": "harness.commands.doctor",
     "images": "harness.commands.images",
+    "k8s": "harness.commands.k8s",
 }
 
 EXIT_CODES_HELP = """exit codes:
