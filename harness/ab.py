@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from harness.compare import verdict_for
 from harness.launch.base import Launcher
 from harness.plan import RunPlan, Task
 from harness.record import Record
@@ -105,15 +106,7 @@ def judge_pairs(
     ratio, low, high = math.exp(mean), math.exp(mean - half), math.exp(mean + half)
     quartiles = statistics.quantiles(ratios, n=4) if n >= 4 else [min(ratios), 0, max(ratios)]
     spread = (quartiles[2] - quartiles[0]) / statistics.median(ratios)
-    noisy = spread > NOISY_PAIRS
-    if ratio >= 1 + min_effect and low > 1:
-        verdict = "slower (noisy)" if noisy else "slower"
-    elif noisy:
-        verdict = "unstable"
-    elif ratio <= 1 - min_effect and high < 1:
-        verdict = "faster"
-    else:
-        verdict = "unchanged"
+    verdict = verdict_for(ratio, low, high, min_effect, noisy=spread > NOISY_PAIRS)
     return PairVerdict(ratio, low, high, n, spread, verdict)
 
 

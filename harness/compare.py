@@ -71,6 +71,18 @@ class Comparison:
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
+def verdict_for(ratio: float, low: float, high: float, min_effect: float, noisy: bool) -> str:
+    """The rule every wall-time verdict follows (compare and ab): a change at least the minimum
+    effect whose interval excludes 1; a clear slowdown stays a regression when noisy."""
+    if ratio >= 1 + min_effect and low > 1:
+        return "slower (noisy)" if noisy else "slower"
+    if noisy:
+        return "unstable"
+    if ratio <= 1 - min_effect and high < 1:
+        return "faster"
+    return "unchanged"
+
+
 def judge(
     baseline: Sequence[Sequence[float]],
     candidate: Sequence[Sequence[float]],
@@ -92,14 +104,7 @@ def judge(
     below, above = float(np.mean(ratios <= 1)), float(np.mean(ratios >= 1))
     p_value = min(1.0, 2 * min(below, above))
     noisy = max(base_rel_iqr, cand_rel_iqr) > REJECTED_IQR
-    if ratio >= 1 + min_effect and low > 1:
-        verdict = "slower (noisy)" if noisy else "slower"
-    elif noisy:
-        verdict = "unstable"
-    elif ratio <= 1 - min_effect and high < 1:
-        verdict = "faster"
-    else:
-        verdict = "unchanged"
+    verdict = verdict_for(ratio, low, high, min_effect, noisy)
     return {
         "baseline_median_s": float(base_median),
         "candidate_median_s": float(cand_median),
@@ -120,22 +125,25 @@ def judge(
 def refused(base_median: float, cand_median: float, n_base: int, n_cand: int) -> dict[str, Any]:
     """No verdict: a ratio of times means nothing when a median is zero or negative (a phase
     obtained by subtraction, such as keras.step's backward at tiny sizes)."""
+    return {
+        **_no_ratio(base_median, cand_median, n_base, n_cand),
+        "verdict": "refused",
+        "reason": "a median is zero or negative (a phase obtained by subtraction); "
+        "judge the step, or run at sizes where the phase dominates",
+    }
+
+
+def _no_ratio(base_median: float, cand_median: float, n_base: int, n_cand: int) -> dict[str, Any]:
+    """The columns of a row that has no ratio to judge (refused, failed, missing)."""
     nan = float("nan")
     return {
         "baseline_median_s": float(base_median),
         "candidate_median_s": float(cand_median),
-        "ratio": nan,
-        "ci_low": nan,
-        "ci_high": nan,
-        "p_value": nan,
-        "min_effect": nan,
+        **dict.fromkeys(("ratio", "ci_low", "ci_high", "p_value", "min_effect"), nan),
         "baseline_rel_iqr": nan,
         "candidate_rel_iqr": nan,
         "baseline_samples": n_base,
         "candidate_samples": n_cand,
-        "verdict": "refused",
-        "reason": "a median is zero or negative (a phase obtained by subtraction); "
-        "judge the step, or run at sizes where the phase dominates",
     }
 
 
@@ -270,20 +278,9 @@ def _failures(frame: pd.DataFrame) -> dict[tuple, str]:
 
 def _not_measured(base_processes: list[list[float]], failure: str | None) -> dict[str, Any]:
     """A baseline case the candidate did not measure: it failed there, or is absent."""
-    nan = float("nan")
     base_all = np.concatenate([np.asarray(g, float) for g in base_processes])
     return {
-        "baseline_median_s": float(np.median(base_all)),
-        "candidate_median_s": nan,
-        "ratio": nan,
-        "ci_low": nan,
-        "ci_high": nan,
-        "p_value": nan,
-        "min_effect": nan,
-        "baseline_rel_iqr": nan,
-        "candidate_rel_iqr": nan,
-        "baseline_samples": len(base_all),
-        "candidate_samples": 0,
+        **_no_ratio(float(np.median(base_all)), float("nan"), len(base_all), 0),
         "verdict": "failed" if failure else "missing",
         "reason": failure or "no record of it in the candidate",
         "baseline_processes": len(base_processes),

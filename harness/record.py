@@ -315,6 +315,13 @@ def _check_types(values: dict[str, Any]) -> None:
         raise ValueError("'changed_params' must be an object")
 
 
+def iso_time(seconds: float) -> str:
+    """A Unix time as UTC ISO 8601 with milliseconds, as records write times."""
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="milliseconds")
+
+
 def dumps(item: Record | Interrupted) -> str:
     """One JSON line (NaN kept as NaN: a failed phase's median is not a number)."""
     return json.dumps(item.to_json(), separators=(",", ":"), allow_nan=True)

@@ -77,21 +77,7 @@ def run(
     events = events or RunEvents()
     suite = get_suite(config.suite)
     launcher = launcher or make_launcher(config.launcher, config.launcher_config)
-    plan = build_plan(
-        suite,
-        workloads=config.workloads,
-        frameworks=config.frameworks,
-        overrides=config.overrides,
-        devices=config.devices,
-        processes=config.processes,
-        timer=config.timer.apply(suite.timer),
-        threads=config.threads,
-        timeout=config.timeout,
-        seed=config.seed,
-        check_installed=launcher.runs_here,
-        measure=config.measure,
-        instruction_steps=config.instruction_steps,
-    )
+    plan = plan_for(config, check_installed=launcher.runs_here)
     if not plan.tasks:
         raise UserError(
             "Every selected workload was skipped; install the frameworks they need "
@@ -110,6 +96,29 @@ def run(
     )
     events.planned(plan, launcher.name, path)
     return execute(plan, launcher, path, info, events)
+
+
+def plan_for(config: RunConfig, check_installed: bool) -> RunPlan:
+    """The tasks ``config`` selects (``check_installed``: skip workloads whose framework is
+    absent here, for launchers that run tasks here)."""
+    from harness.suites import get_suite
+
+    suite = get_suite(config.suite)
+    return build_plan(
+        suite,
+        workloads=config.workloads,
+        frameworks=config.frameworks,
+        overrides=config.overrides,
+        devices=config.devices,
+        processes=config.processes,
+        timer=config.timer.apply(suite.timer),
+        threads=config.threads,
+        timeout=config.timeout,
+        seed=config.seed,
+        check_installed=check_installed,
+        measure=config.measure,
+        instruction_steps=config.instruction_steps,
+    )
 
 
 def _raise_interrupt(signum: int, frame: FrameType | None) -> None:

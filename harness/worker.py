@@ -18,7 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from harness.record import OK, SKIPPED, Failure, PhaseGap, Record, Timing, dumps
+from harness.record import OK, SKIPPED, Failure, PhaseGap, Record, Timing, dumps, iso_time
 
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -134,7 +134,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
         thread_count=threads,
         thread_source=thread_source,
         timer_settings=task.timer.to_dict(),
-        started_at=_iso(started),
+        started_at=iso_time(started),
         worker_pid=os.getpid(),
         harness_root=str(Path(__file__).resolve().parent.parent),
     )
@@ -202,15 +202,9 @@ def run_task(task_data: dict[str, Any]) -> Record:
         inner["uid"] = os.getuid()
         inner["root_writable"] = os.access("/usr", os.W_OK)
         record.worker_environment = inner
-    record.finished_at = _iso(time.time())
+    record.finished_at = iso_time(time.time())
     record.memory = peak_memory()
     return record
-
-
-def _iso(seconds: float) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="milliseconds")
 
 
 def main(argv: list[str] | None = None) -> int:

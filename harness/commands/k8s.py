@@ -34,8 +34,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def handle(args: argparse.Namespace) -> int:
     from harness.commands.run import config_from_args
     from harness.k8s import manifest
-    from harness.plan import build_plan
-    from harness.suites import get_suite
+    from harness.runner import plan_for
 
     if args.k8s_command != "manifest":
         raise UserError("k8s needs an action: manifest.")
@@ -48,20 +47,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.gpus < 0 or args.parallelism < 1:
         raise UserError("--gpus must be 0 or more and --parallelism at least 1.")
     config = config_from_args(args, launcher="local")
-    suite = get_suite(config.suite)
-    plan = build_plan(
-        suite,
-        workloads=config.workloads,
-        frameworks=config.frameworks,
-        overrides=config.overrides,
-        devices=config.devices,
-        processes=config.processes,
-        timer=config.timer.apply(suite.timer),
-        threads=config.threads,
-        timeout=config.timeout,
-        seed=config.seed,
-        check_installed=False,  # the image has the frameworks, not this machine
-    )
+    plan = plan_for(config, check_installed=False)  # the image has the frameworks, not here
     document = manifest(
         [task.to_dict() for task in plan.tasks],
         args.image,

@@ -17,7 +17,7 @@ from harness.errors import UserError
 from harness.launch.base import Launcher, Option, failure_record
 from harness.params import parse_size
 from harness.plan import RunPlan, Task
-from harness.record import Record, parse_worker_output
+from harness.record import Record, iso_time, parse_worker_output
 
 POLL_SECONDS = 0.05
 TERM_GRACE_SECONDS = 3.0
@@ -162,7 +162,7 @@ class LocalLauncher(Launcher):
             instructions=counted,
             thread_count=1,
             thread_source="instructions: one thread",
-            started_at=_iso(started),
+            started_at=iso_time(started),
             **describe(load_workload_class(task.path), task.params),
         )
         extra = env.get(EXTRA_STEPS_VARIABLE)
@@ -218,9 +218,3 @@ def _tree_rss(pid: int) -> int:
         except psutil.Error:
             continue
     return total
-
-
-def _iso(seconds: float) -> str:
-    import datetime as dt
-
-    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="milliseconds")
