@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 HARNESS := $(VENV)/bin/harness
 CONSTRAINTS := requirements/constraints.txt
-EXTRAS ?= torch,tensorflow,docker,history,dev
+EXTRAS ?= torch,tensorflow,docker,slurm,history,dev
 # Apache Otava (change points) without its dependencies: its metadata pins numpy 2.2 and pulls
 # cloud connectors (BigQuery, Postgres, Slack) that its analysis module never imports.
 OTAVA := apache-otava==0.8.0
@@ -21,7 +21,7 @@ TORCH_INDEX_URL ?=
 INDEX_ARG := $(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL),)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock clean
+.PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock clean slurm-up slurm-down
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -81,6 +81,12 @@ bench-pytest: venv ## The workloads as pytest-benchmark benchmarks (apart from t
 	$(PY) -m pytest benchmarks/test_keras_bench.py --benchmark-enable --benchmark-save-data \
 	    --benchmark-json=$(RESULTS)/pytest-benchmark-keras.json -q $(ARGS)
 	$(HARNESS) report $(RESULTS)/pytest-benchmark-numpy-torch.json $(RESULTS)/pytest-benchmark-keras.json
+
+slurm-up: ## Start a one-node Slurm cluster here (root; installs slurm-wlm and munge if missing)
+	bash slurm/cluster.sh up
+
+slurm-down: ## Stop the one-node Slurm cluster
+	bash slurm/cluster.sh down
 
 lock: ## Re-pin requirements/constraints.txt from a fresh resolve (pip, in a throw-away venv)
 	PYTHON=$(PYTHON) bash requirements/lock.sh

@@ -3,13 +3,18 @@ logs and CI; both on stderr so that stdout stays clean for --report and pipes.""
 
 from __future__ import annotations
 
+import math
 import sys
+import time
 from pathlib import Path
 from typing import Any, TextIO
 
 from harness.plan import RunPlan, Task
 from harness.record import Record
 from harness.runner import RunEvents
+
+#: a launcher's status line (Slurm's queue) is printed at most this often in plain mode
+STATUS_SECONDS = 10.0
 
 
 class PlainEvents(RunEvents):
@@ -18,6 +23,8 @@ class PlainEvents(RunEvents):
     def __init__(self, stream: TextIO | None = None, lines: bool = True):
         self.out = stream or sys.stderr
         self.lines = lines
+        self.last_status = ""
+        self.status_at = -math.inf
 
     def planned(self, plan: RunPlan, launcher: str, path: Path) -> None:
         for skipped in plan.skipped:
@@ -43,6 +50,13 @@ class PlainEvents(RunEvents):
             else (record.error.message if record.error else "")
         )
         print(f"[{done}/{total}] {record.status}: {detail}", file=self.out, flush=True)
+
+    def launcher_status(self, text: str) -> None:
+        """A line when the launcher's status changes, at most every STATUS_SECONDS."""
+        now = time.monotonic()
+        if self.lines and text != self.last_status and now - self.status_at >= STATUS_SECONDS:
+            print(f"harness: {text}", file=self.out, flush=True)
+            self.last_status, self.status_at = text, now
 
 
 class BarEvents(PlainEvents):
@@ -75,10 +89,13 @@ class BarEvents(PlainEvents):
         self.handle = self.bar.add_task("starting", total=len(plan.tasks))
 
     def task_started(self, done: int, total: int, task: Task) -> None:
-        self.bar.update(self.handle, completed=done, description=task.describe()[:60])
+        self.bar.update(self.handle, completed=done, total=total, description=task.describe()[:60])
 
     def task_finished(self, done: int, total: int, record: Record) -> None:
-        self.bar.update(self.handle, completed=done)
+        self.bar.update(self.handle, completed=done, total=total)
+
+    def launcher_status(self, text: str) -> None:
+        self.bar.update(self.handle, description=text[:60])
 
     def close(self) -> None:
         self.bar.stop()

@@ -28,7 +28,7 @@ INTERRUPTED = "interrupted"
 OK = "ok"
 SKIPPED = "skipped"
 #: statuses of a record that measured nothing because something went wrong
-FAILURE_STATUSES = ("error", "crashed", "timeout", "oom")
+FAILURE_STATUSES = ("error", "crashed", "timeout", "oom", "cancelled", "preempted", "node-failure")
 
 UNITS = {"samples": "seconds per step, averaged over one block", "memory": "bytes"}
 

@@ -217,6 +217,8 @@ def setup_label(record: Record) -> str:
     env = record.environment
     hardware = env.get("gpu_name") or env.get("cpu_model") or "?"
     place = env.get("launcher", "local")
+    if env.get("slurm_partition"):  # a fleet run: one setup per partition
+        place += f"[{env['slurm_partition']}]"
     if env.get("image"):
         place += f":{env['image']}"
     packages = env.get("container_packages") or env.get("packages") or {}

@@ -36,6 +36,8 @@ class RunOutcome:
     plan: RunPlan
     records: list[Record] = field(default_factory=list)
     interrupted: str | None = None
+    #: records the run was to produce (tasks × the launcher's records per task)
+    planned: int = 0
 
     @property
     def failed(self) -> list[Record]:
@@ -54,6 +56,9 @@ class RunEvents:
     def task_started(self, done: int, total: int, task: Task) -> None: ...
 
     def task_finished(self, done: int, total: int, record: Record) -> None: ...
+
+    def launcher_status(self, text: str) -> None:
+        """The launcher's own progress (a batch scheduler's queue: pending, running...)."""
 
 
 @dataclass(frozen=True)
@@ -129,12 +134,13 @@ def execute(
     plan: RunPlan, launcher: Launcher, path: Path, info: RunInfo, events: RunEvents
 ) -> RunOutcome:
     """Every task through ``launcher.run_all``; each record stamped with the run and appended."""
-    outcome = RunOutcome(path, plan)
+    outcome = RunOutcome(path, plan, planned=len(plan.tasks) * launcher.records_per_task)
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
     for sig in previous:
         signal.signal(sig, _raise_interrupt)
     writer = ResultWriter(path)
-    total = len(plan.tasks)
+    total = outcome.planned
+    launcher.on_status = events.launcher_status
     try:
         events.task_started(0, total, plan.tasks[0])
         started = time.time()
@@ -153,7 +159,7 @@ def execute(
                 done = len(outcome.records)
                 events.task_finished(done, total, record)
                 if done < total:
-                    events.task_started(done, total, plan.tasks[done])
+                    events.task_started(done, total, plan.tasks[done % len(plan.tasks)])
                 started = time.time()
     except (RunInterrupted, KeyboardInterrupt) as interrupt:
         name = interrupt.signal_name if isinstance(interrupt, RunInterrupted) else "SIGINT"

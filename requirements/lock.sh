@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 output=${1:-requirements/constraints.txt}
-extras=${LOCK_EXTRAS:-torch,tensorflow,docker,history,dev,parquet}
+extras=${LOCK_EXTRAS:-torch,tensorflow,docker,slurm,history,dev,parquet}
 python=${PYTHON:-python3}
 work=$(mktemp -d /tmp/harness-lock.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -47,7 +47,7 @@ def test_options_fill_the_chosen_launchers_config():
 @pytest.mark.parametrize(
     "launcher, argv, message",
     [
-        ("local", ["--image", "cpu"], "--image works with --launcher docker only"),
+        ("local", ["--image", "cpu"], "--image works with --launcher docker or slurm only"),
         ("local", ["--cpus", "2"], "--cpus works with --launcher docker only"),
         ("docker", ["--cpus", "x"], "--cpus cannot take 'x'"),
         ("docker", ["--cpus", "0"], "--cpus takes a positive number"),

@@ -155,7 +155,7 @@ def test_a_config_of_the_wrong_launcher_is_refused(registered, tmp_path):
 
     with pytest.raises(UserError, match="The echo launcher takes a EchoConfig"):
         config(tmp_path, launcher_config=LocalConfig())
-    with pytest.raises(UserError, match="valid launchers: local, docker, echo"):
+    with pytest.raises(UserError, match="valid launchers: local, docker, slurm, echo"):
         config(tmp_path, launcher="nope")
     with pytest.raises(UserError, match="--timeout must be a positive"):
         config(tmp_path, timeout=0)

@@ -239,7 +239,7 @@ def handle(args: argparse.Namespace) -> int:
     if outcome.interrupted:
         print(
             f"harness: interrupted by {outcome.interrupted} after "
-            f"{len(outcome.records)} of {len(outcome.plan.tasks)} task(s); "
+            f"{len(outcome.records)} of {outcome.planned} task(s); "
             "everything measured so far is in the file.",
             file=sys.stderr,
         )

@@ -17,6 +17,7 @@ from harness.launch.base import Launcher, Option
 LAUNCHERS: dict[str, str] = {
     "local": "harness.launch.local:LocalLauncher",
     "docker": "harness.launch.docker:DockerLauncher",
+    "slurm": "harness.launch.slurm:SlurmLauncher",
 }
 
 
@@ -58,6 +59,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
                 default=argparse.SUPPRESS,  # absent unless given: foreign options are caught
                 metavar=option.metavar,
                 help=prefix + option.help,
+                action="append" if option.many else "store",
             )
 
 

@@ -27,16 +27,23 @@ class Option:
     help: str
     parse: Callable[[str], Any] = str
     metavar: str | None = None
+    #: repeatable: the values given, in order, as a tuple
+    many: bool = False
 
     @property
     def dest(self) -> str:
         return self.flag.lstrip("-").replace("-", "_")
 
-    def value(self, text: str) -> Any:
+    def value(self, text: Any) -> Any:
+        if self.many:
+            return tuple(self.single().value(item) for item in text)
         try:
             return self.parse(text)
         except (TypeError, ValueError):
             raise UserError(f"{self.flag} cannot take {text!r}: {self.help}.") from None
+
+    def single(self) -> Option:
+        return Option(self.flag, self.help, self.parse, self.metavar)
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,15 @@ class Launcher:
 
     def __init__(self, config: Any = None):
         self.config = config if config is not None else self.Config()
+        #: where a launcher reports its own progress (a batch scheduler's queue states); the
+        #: runner points it at the run's events
+        self.on_status: Callable[[str], None] = lambda text: None
+
+    @property
+    def records_per_task(self) -> int:
+        """Records each task produces: more than one when a launcher runs the plan on several
+        setups at once (a Slurm fleet run over partitions)."""
+        return 1
 
     def preflight(self, plan: RunPlan) -> None:
         """Raise UserError when the run cannot start (no daemon, no image, no GPU)."""

@@ -49,7 +49,7 @@ class LocalLauncher(Launcher):
         Option(
             "--memory",
             "memory limit per task, like 512m or 2g (local: a watchdog ends the worker; "
-            "docker: the container's limit, no swap)",
+            "docker: the container's limit, no swap; slurm: sbatch --mem)",
             parse_size,
             "SIZE",
         ),

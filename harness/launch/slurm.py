@@ -1,0 +1,311 @@
+"""The Slurm launcher: one job array per run (per partition), one element per task, submitted
+through submitit.
+
+Each element runs the task in a fresh worker process on its node, as the local launcher does
+(or in the CPU/CUDA image with ``--container docker``), and leaves its record, fsynced, in the
+job folder (``harness.launch.slurm_element``). This launcher gathers the records in task order
+as they come, reads the elements' states from ``scontrol`` (no accounting database needed) and
+turns an element that ended without a record into a failed record naming its Slurm state.
+Ctrl-C cancels the arrays (``scancel``) and waits until ``squeue`` no longer lists them.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+from harness.launch.base import Launcher, Option
+from harness.launch.slurm_element import run_element
+from harness.launch.slurm_states import POLL_SECONDS, SubmittedArray, progress_line
+from harness.params import parse_size
+from harness.plan import RunPlan, Task
+from harness.record import Record
+
+SHARING = ("exclusive", "shared")
+
+
+def _names(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise ValueError(text)
+    return names
+
+
+def _sbatch_line(text: str) -> str:
+    if not text.startswith("--") or len(text) < 3:
+        raise ValueError(text)
+    return text
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError(text)
+    return value
+
+
+@dataclass(frozen=True)
+class SlurmConfig:
+    #: one array per partition (a fleet run); empty: the cluster's default partition
+    partition: tuple[str, ...] = ()
+    account: str | None = None
+    qos: str | None = None
+    #: minutes per element; None: the tasks' timeout plus five minutes
+    time_limit: int | None = None
+    #: bytes per element (sbatch --mem)
+    memory: int | None = None
+    cpus_per_task: int | None = None
+    gres: str | None = None
+    constraint: str | None = None
+    #: elements running at once (sbatch --array=...%N)
+    array_parallelism: int | None = None
+    #: extra sbatch options, each "--key=value" or "--flag"
+    sbatch: tuple[str, ...] = ()
+    #: "exclusive" (the default: an element has its node to itself, as a benchmark should) or
+    #: "shared" (elements may share nodes; the record says so)
+    node_sharing: str = "exclusive"
+    #: None (the worker runs on the node's Python) or "docker" (in --image on the node)
+    container: str | None = None
+    image: str | None = None
+    #: a folder every node sees (elements' records and logs); None: .harness/slurm/<id>
+    job_folder: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.node_sharing not in SHARING:
+            raise UserError(
+                f"--node-sharing must be exclusive or shared, got {self.node_sharing!r}."
+            )
+        if self.container not in (None, "docker"):
+            raise UserError(f"--container takes docker, got {self.container!r}.")
+        if self.image and self.container is None:
+            raise UserError("--image with the Slurm launcher needs --container docker.")
+        if self.memory is not None and self.memory <= 0:
+            raise UserError(f"--memory must be a positive size, got {self.memory}.")
+
+
+class SlurmLauncher(Launcher):
+    name = "slurm"
+    Config = SlurmConfig
+    options = (
+        Option("--partition", "partition(s), comma-separated: one run per partition", _names,
+               "P[,P...]"),
+        Option("--account", "Slurm account to charge", metavar="NAME"),
+        Option("--qos", "Slurm quality of service", metavar="NAME"),
+        Option("--time-limit", "minutes per element (default: --timeout plus 5)", _positive,
+               "MIN"),
+        Option(
+            "--memory",
+            "memory limit per task, like 512m or 2g (local: a watchdog ends the worker; "
+            "docker: the container's limit, no swap; slurm: sbatch --mem)",
+            parse_size,
+            "SIZE",
+        ),
+        Option("--cpus-per-task", "CPUs per element (sbatch --cpus-per-task)", _positive, "N"),
+        Option("--gres", "generic resources per element, like gpu:1", metavar="SPEC"),
+        Option("--constraint", "node features, like h100", metavar="FEATURES"),
+        Option("--array-parallelism", "elements running at once", _positive, "N"),
+        Option("--sbatch", "an extra sbatch option, like --sbatch=--exclusive (repeatable)",
+               _sbatch_line, "OPTION", many=True),
+        Option("--node-sharing", "exclusive (default: a node per element) or shared",
+               metavar="MODE"),
+        Option("--container", "run each element's worker in a container: docker",
+               metavar="ENGINE"),
+        Option("--image", "cpu, cuda or an image reference (default: cpu)", metavar="IMAGE"),
+        Option("--job-folder", "folder every node sees, for records and logs", metavar="DIR"),
+    )  # fmt: skip
+    runs_here = False
+
+    def __init__(self, config: SlurmConfig | None = None):
+        super().__init__(config)
+        self.partitions: tuple[str | None, ...] = self.config.partition or (None,)
+        run = f"{time.strftime('%Y-%m-%dT%H-%M-%S')}-{uuid.uuid4().hex[:8]}"
+        self.folder = Path(self.config.job_folder or ".harness/slurm").resolve() / run
+        self.arrays: list[SubmittedArray] = []
+        self.time_limit: int | None = self.config.time_limit
+
+    @property
+    def records_per_task(self) -> int:
+        return len(self.partitions)
+
+    # --- before submitting -----------------------------------------------------------------
+    def preflight(self, plan: RunPlan) -> None:
+        if any(task.measure == "instructions" for task in plan.tasks):
+            raise UserError("--measure instructions runs with the local launcher only.")
+        try:
+            import submitit  # noqa: F401
+        except ImportError:
+            raise UserError(
+                "The Slurm launcher needs submitit: pip install 'harness[slurm]' "
+                "(make venv installs it)."
+            ) from None
+        if shutil.which("sbatch") is None or shutil.which("scontrol") is None:
+            raise UserError(
+                "sbatch and scontrol are not on PATH: run from a Slurm login node "
+                "(or start the one-node cluster with make slurm-up)."
+            )
+        known = _partitions()
+        if known is None:
+            raise UserError(
+                "Slurm does not answer (sinfo failed): check that slurmctld runs "
+                "(make slurm-up starts a one-node cluster here)."
+            )
+        for partition in self.config.partition:
+            if partition not in known:
+                raise UserError(
+                    f"Slurm has no partition '{partition}'; partitions: {', '.join(known)}."
+                )
+        if any(task.device == "cuda" for task in plan.tasks) and not (
+            self.config.gres and "gpu" in self.config.gres
+        ):
+            raise UserError("CUDA workloads on Slurm need GPUs: add --gres gpu:1.")
+        if self.time_limit is None:
+            longest = max(task.timeout for task in plan.tasks)
+            self.time_limit = math.ceil(longest / 60) + 5
+        try:
+            (self.folder / "records").mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise UserError(
+                f"Cannot create the job folder {self.folder}: {error.strerror}; "
+                "choose one every node can write with --job-folder."
+            ) from None
+
+    def environment(self) -> dict[str, Any]:
+        return {
+            "launcher": self.name,
+            "slurm_node_sharing": self.config.node_sharing,
+            "slurm_time_limit_min": self.time_limit,
+            "slurm_job_folder": str(self.folder),
+            "slurm_container": self.config.container,
+            "slurm_gres": self.config.gres,
+            "slurm_constraint": self.config.constraint,
+        }
+
+    # --- submitting ----------------------------------------------------------------------
+    def _parameters(self, partition: str | None, count: int) -> dict[str, Any]:
+        config = self.config
+        extra: dict[str, Any] = {}
+        for line in config.sbatch:
+            key, sep, value = line[2:].partition("=")
+            extra[key] = value if sep else True
+        given: dict[str, Any] = {
+            "job_name": "harness",
+            "partition": partition,
+            "account": config.account,
+            "qos": config.qos,
+            "time": self.time_limit,
+            "mem": f"{math.ceil(config.memory / 2**20)}M" if config.memory else None,
+            "cpus_per_task": config.cpus_per_task,
+            "gres": config.gres,
+            "constraint": config.constraint,
+            "exclusive": True if config.node_sharing == "exclusive" else None,
+            "array_parallelism": config.array_parallelism or count,
+            "additional_parameters": {"no-requeue": True, **extra},
+        }
+        return {key: value for key, value in given.items() if value is not None}
+
+    def _container(self) -> dict[str, Any] | None:
+        if self.config.container is None:
+            return None
+        gpus = "all" if self.config.gres and "gpu" in self.config.gres else None
+        return {"image": self.config.image or "cpu", "gpus": gpus, "memory": self.config.memory}
+
+    def _submit(self, tasks: list[Task], partition: str | None) -> SubmittedArray:
+        import submitit
+
+        logs = self.folder / "logs"
+        executor = submitit.SlurmExecutor(folder=logs)
+        executor.update_parameters(**self._parameters(partition, len(tasks)))
+        keys = [_key(partition, task.index) for task in tasks]
+        try:
+            jobs = executor.map_array(
+                run_element,
+                [task.to_dict() for task in tasks],
+                [str(self.folder)] * len(tasks),
+                keys,
+                [self._container()] * len(tasks),
+            )
+        except Exception as error:  # sbatch refused: bad partition, account, QoS, gres...
+            self.cancel()
+            text = str(error).strip().splitlines()
+            reason = next((line for line in reversed(text) if line.strip()), "no reason")
+            raise UserError(f"sbatch refused the array: {reason.strip()}") from None
+        array = SubmittedArray(partition, jobs[0].job_id.split("_")[0], tasks, keys, jobs)
+        self.arrays.append(array)
+        return array
+
+    # --- gathering -----------------------------------------------------------------------
+    def run_all(self, tasks: Iterable[Task]) -> Generator[Record, None, None]:
+        tasks = list(tasks)
+        for partition in self.partitions:
+            array = self._submit(tasks, partition)
+            where = f", partition {partition}" if partition else ""
+            self.on_status(f"Slurm array {array.array_id}: {len(tasks)} elements{where}")
+        try:
+            while any(not array.finished for array in self.arrays):
+                for array in self.arrays:
+                    array.poll(self.folder, self.time_limit)
+                    yield from array.ready()
+                self.on_status(self._status_line())
+                if any(not array.finished for array in self.arrays):
+                    time.sleep(POLL_SECONDS)
+        except GeneratorExit:
+            self.cancel()
+            raise
+        except BaseException:  # Ctrl-C or SIGTERM: cancel, keep what came back, re-raise
+            self.cancel()
+            for array in self.arrays:
+                array.poll(self.folder, self.time_limit, cancelled=True)
+                yield from array.ready(in_order=False)
+            raise
+
+    def _status_line(self) -> str:
+        parts = []
+        for array in self.arrays:
+            name = f"{array.array_id}{f' [{array.partition}]' if array.partition else ''}"
+            parts.append(f"{name}: {progress_line(array.states, len(array.tasks))}")
+        return "slurm " + "; ".join(parts)
+
+    def cancel(self) -> None:
+        """scancel every array still running and wait until squeue no longer lists them."""
+        live = [array.array_id for array in self.arrays if not array.finished]
+        if not live:
+            return
+        subprocess.run(["scancel", *live], capture_output=True, check=False, timeout=60)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            listed = subprocess.run(
+                ["squeue", "-h", "-j", ",".join(live), "-o", "%i"],
+                capture_output=True, text=True, check=False, timeout=60,
+            )  # fmt: skip
+            if listed.returncode != 0 or not listed.stdout.strip():
+                break
+            time.sleep(0.5)
+        for array in self.arrays:
+            array.cancelled = True
+
+    def close(self) -> None:
+        self.cancel()
+
+
+def _key(partition: str | None, index: int) -> str:
+    return f"{partition or 'default'}-{index:05d}"
+
+
+def _partitions() -> list[str] | None:
+    try:
+        done = subprocess.run(
+            ["sinfo", "-h", "-o", "%R"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return [line.strip() for line in done.stdout.splitlines() if line.strip()]

@@ -1,0 +1,100 @@
+"""One Slurm array element: run one task in a fresh worker process on the node, stamp the
+record with the node's own facts, and leave it in the job folder for the launcher to gather.
+
+This is the function ``submitit`` pickles and runs on the node (``python -m
+submitit.core._submit``); it imports nothing the submitting machine has and the node lacks.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+from harness.launch.base import failure_record
+from harness.plan import RunPlan, Task
+from harness.record import Record
+
+#: Slurm's environment variables worth keeping, by the record field they fill
+SLURM_FACTS = {
+    "slurm_job_id": "SLURM_JOB_ID",
+    "slurm_array_job_id": "SLURM_ARRAY_JOB_ID",
+    "slurm_array_task_id": "SLURM_ARRAY_TASK_ID",
+    "slurm_partition": "SLURM_JOB_PARTITION",
+    "slurm_node": "SLURMD_NODENAME",
+    "slurm_cluster": "SLURM_CLUSTER_NAME",
+    "slurm_account": "SLURM_JOB_ACCOUNT",
+    "slurm_qos": "SLURM_JOB_QOS",
+    "slurm_cpus_on_node": "SLURM_CPUS_ON_NODE",
+    "slurm_job_gpus": "SLURM_JOB_GPUS",
+}
+
+
+def slurm_facts(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """The Slurm job's identity and placement, from the variables Slurm sets in the element."""
+    environ = dict(os.environ) if environ is None else environ
+    return {field: environ[name] for field, name in SLURM_FACTS.items() if environ.get(name)}
+
+
+def record_path(folder: Path, key: str) -> Path:
+    return Path(folder) / "records" / f"{key}.jsonl"
+
+
+def write_record(record: Record, path: Path) -> None:
+    """Write the record next to its final name, fsync it, then rename: the launcher never
+    reads half a record, and a record that exists survived the node."""
+    from harness.results import ResultWriter
+
+    partial = path.with_suffix(".part")
+    with ResultWriter(partial) as writer:
+        writer.append(record)
+    os.replace(partial, path)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def run_element(task: dict[str, Any], folder: str, key: str, container: dict | None) -> str:
+    """Run ``task`` here (the node) as the local launcher would, or in a container when
+    ``container`` holds a DockerConfig's fields; returns the record's path."""
+    from harness import environment
+
+    # A benchmark element is never checkpointed nor requeued: submitit's USR2 handler would
+    # requeue a preempted element or stop one near its limit. Slurm's own states (TIMEOUT,
+    # PREEMPTED) say what happened, and the launcher turns them into failed records.
+    signal.signal(signal.SIGUSR2, signal.SIG_IGN)
+    the_task = Task.from_dict(task)
+    launcher: Any
+    if container is not None:
+        from harness.launch.docker import DockerConfig, DockerLauncher
+
+        launcher = DockerLauncher(DockerConfig(**container))
+    else:
+        from harness.launch.local import LocalLauncher
+
+        launcher = LocalLauncher()
+    try:
+        launcher.preflight(RunPlan([the_task], suite=""))
+        record = launcher.run(the_task)
+    except UserError as error:  # this node cannot run it (no Docker engine, no image)
+        record = failure_record(the_task, "error", f"on {socket.gethostname()}: {error}")
+    finally:
+        launcher.close()
+    place = launcher.environment()
+    facts = slurm_facts()
+    record.environment = {
+        **environment.collect(launcher="slurm"),
+        **place,
+        **record.environment,
+        "launcher": "slurm",
+        "slurm_container": "docker" if container is not None else None,
+        **facts,
+    }
+    path = record_path(Path(folder), key)
+    write_record(record, path)
+    return str(path)

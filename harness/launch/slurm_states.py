@@ -1,0 +1,254 @@
+"""What Slurm says about an array's elements, read from ``scontrol`` (which needs no accounting
+database, unlike ``sacct``), what a finished element's state means for its record, and the records
+of one submitted array as they come back."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import time
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.launch.base import failure_record
+from harness.launch.slurm_element import record_path
+from harness.plan import Task
+from harness.record import Record
+
+POLL_SECONDS = 2.0
+#: a record written just before the element ended may take a moment to show on a shared
+#: filesystem; an ended element without one is a failure after this long
+RECORD_GRACE_SECONDS = 10.0
+#: consecutive polls in which scontrol no longer knows an unfinished element
+FORGOTTEN_POLLS = 3
+
+#: states after which an element will not run again
+TERMINAL = {
+    "COMPLETED",
+    "FAILED",
+    "TIMEOUT",
+    "OUT_OF_MEMORY",
+    "CANCELLED",
+    "NODE_FAIL",
+    "PREEMPTED",
+    "BOOT_FAIL",
+    "DEADLINE",
+    "REVOKED",
+    "SPECIAL_EXIT",
+}
+
+#: Slurm state -> (record status, what happened)
+FAILURES = {
+    "TIMEOUT": ("timeout", "Slurm ended the element at its time limit"),
+    "DEADLINE": ("timeout", "Slurm ended the element at its deadline"),
+    "OUT_OF_MEMORY": ("oom", "Slurm ended the element: it ran out of its memory allocation"),
+    "CANCELLED": ("cancelled", "the element was cancelled (scancel, or an administrator)"),
+    "NODE_FAIL": ("node-failure", "the element's node failed"),
+    "BOOT_FAIL": ("node-failure", "the element's node failed to boot"),
+    "PREEMPTED": ("preempted", "a job of higher priority preempted the element"),
+    "REVOKED": ("cancelled", "Slurm revoked the element (a federated sibling ran it)"),
+    "SPECIAL_EXIT": ("error", "the element ended in Slurm's SPECIAL_EXIT state"),
+}
+
+
+@dataclass(frozen=True)
+class ElementState:
+    """One array element as ``scontrol show job`` describes it."""
+
+    task: int
+    state: str
+    reason: str = ""
+    exit_code: int | None = None
+    exit_signal: int | None = None
+    node: str = ""
+    stderr: str = ""
+
+    @property
+    def terminal(self) -> bool:
+        return self.state in TERMINAL
+
+    @property
+    def pending(self) -> bool:
+        return self.state in ("PENDING", "REQUEUED", "REQUEUE_HOLD", "CONFIGURING")
+
+
+def _task_ids(text: str) -> list[int]:
+    """``ArrayTaskId`` values: ``3``, ``1-4%2``, ``1,3,5-7`` (pending elements folded)."""
+    ids: list[int] = []
+    for part in text.split("%")[0].split(","):
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        step = 1
+        if ":" in high:
+            high, step_text = high.split(":", 1)
+            step = int(step_text)
+        ids.extend(range(int(low), int(high or low) + 1, step))
+    return ids
+
+
+def parse_show_job(text: str) -> dict[int, ElementState]:
+    """Every element of one array from ``scontrol -o show job ARRAY_JOB_ID`` (one line per
+    element, or per folded range of pending ones)."""
+    elements: dict[int, ElementState] = {}
+    for line in text.splitlines():
+        fields = dict(re.findall(r"(\w+)=(\S*)", line))
+        if "ArrayTaskId" not in fields or "JobState" not in fields:
+            continue
+        code, _, sig = fields.get("ExitCode", "").partition(":")
+        for task in _task_ids(fields["ArrayTaskId"]):
+            elements[task] = ElementState(
+                task=task,
+                state=fields["JobState"],
+                reason=fields.get("Reason", ""),
+                exit_code=int(code) if code.isdigit() else None,
+                exit_signal=int(sig) if sig.isdigit() else None,
+                node=fields.get("NodeList", "") or fields.get("BatchHost", ""),
+                stderr=fields.get("StdErr", ""),
+            )
+    return elements
+
+
+def array_states(array_id: str) -> dict[int, ElementState] | None:
+    """The elements of ``array_id`` now; None when Slurm no longer knows the job (purged after
+    MinJobAge) or cannot be asked."""
+    try:
+        done = subprocess.run(
+            ["scontrol", "-o", "show", "job", array_id],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if done.returncode != 0:
+        return None
+    return parse_show_job(done.stdout)
+
+
+def failure_for(state: ElementState, minutes: int | None) -> tuple[str, str]:
+    """(record status, one sentence) for an element that ended without a record."""
+    where = f" on {state.node}" if state.node else ""
+    if state.state in FAILURES:
+        status, what = FAILURES[state.state]
+        if state.state == "TIMEOUT" and minutes:
+            what += f" ({minutes} min; raise it with --time-limit)"
+        if state.state == "OUT_OF_MEMORY":
+            what += "; ask for more with --memory"
+        return status, f"Slurm state {state.state}{where}: {what}"
+    if state.state == "FAILED":
+        if state.exit_signal:
+            name = _signal_name(state.exit_signal)
+            return "crashed", f"Slurm state FAILED{where}: the element died with signal {name}"
+        return "error", (
+            f"Slurm state FAILED{where}: the element exited with code {state.exit_code} "
+            f"({state.reason or 'no reason given'}) and wrote no record"
+        )
+    return "error", f"Slurm state {state.state}{where}: the element ended and wrote no record"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def progress_line(states: dict[int, ElementState], total: int) -> str:
+    """``3 pending · 1 running · 4 done`` from the elements' states."""
+    pending = sum(1 for s in states.values() if s.pending)
+    running = sum(1 for s in states.values() if s.state in ("RUNNING", "COMPLETING"))
+    finished = sum(1 for s in states.values() if s.terminal)
+    unknown = total - len(states)
+    parts = [f"{pending} pending", f"{running} running", f"{finished} finished"]
+    if unknown > 0:
+        parts.append(f"{unknown} not listed")
+    return " · ".join(parts)
+
+
+class SubmittedArray:
+    """One submitted array: its elements' states and the records back so far."""
+
+    def __init__(self, partition: str | None, array_id: str, tasks: list[Task],
+                 keys: list[str], jobs: list[Any]):  # fmt: skip
+        self.partition, self.array_id, self.tasks, self.keys, self.jobs = (
+            partition, array_id, tasks, keys, jobs)  # fmt: skip
+        self.states: dict[int, ElementState] = {}
+        self.records: dict[int, Record] = {}
+        self.ended_at: dict[int, float] = {}
+        self.forgotten = 0
+        self.next = 0  # records are handed on in task order
+        self.handed_on: set[int] = set()
+        self.cancelled = False
+
+    @property
+    def finished(self) -> bool:
+        return self.cancelled or self.next >= len(self.tasks)
+
+    def poll(self, folder: Path, minutes: int | None, cancelled: bool = False) -> None:
+        from harness.results import read_records
+
+        states = array_states(self.array_id)
+        self.forgotten = self.forgotten + 1 if states is None else 0
+        self.states = states or {}
+        now = time.monotonic()
+        for position, task in enumerate(self.tasks):
+            if position in self.records or position in self.handed_on:
+                continue
+            path = record_path(folder, self.keys[position])
+            if path.exists():
+                found = [r for r in read_records(path) if isinstance(r, Record)]
+                if found:
+                    self.records[position] = found[0]
+                    continue
+            if cancelled:
+                continue
+            state = self.states.get(position)
+            if state is None and self.forgotten >= FORGOTTEN_POLLS:
+                self.records[position] = failure_record(
+                    task, "error", f"Slurm no longer lists element {self.array_id}_{position} "
+                    "and it wrote no record (purged after MinJobAge, or lost)")  # fmt: skip
+            elif state is not None and state.terminal:
+                ended = self.ended_at.setdefault(position, now)
+                grace = RECORD_GRACE_SECONDS if state.state == "COMPLETED" else 2 * POLL_SECONDS
+                if now - ended >= grace:
+                    self.records[position] = self._failure(task, position, state, minutes)
+
+    def _failure(self, task: Task, position: int, state: ElementState,
+                 minutes: int | None) -> Record:  # fmt: skip
+        status, message = failure_for(state, minutes)
+        code = state.exit_code if not state.exit_signal else -state.exit_signal
+        record = failure_record(task, status, message, code, _tail(self.jobs[position]))
+        record.environment = {
+            "launcher": "slurm",
+            "slurm_state": state.state,
+            "slurm_array_job_id": self.array_id,
+            "slurm_array_task_id": str(position),
+            "slurm_partition": self.partition,
+            "slurm_node": state.node or None,
+        }
+        return record
+
+    def ready(self, in_order: bool = True) -> Generator[Record, None, None]:
+        """Records to hand on: the next ones in task order (or every one back, at the end)."""
+        while self.next < len(self.tasks) and self.next in self.records:
+            self.handed_on.add(self.next)
+            yield self.records.pop(self.next)
+            self.next += 1
+        if not in_order:
+            for position in sorted(self.records):
+                self.handed_on.add(position)
+                yield self.records.pop(position)
+
+
+def _tail(job: Any, lines: int = 20) -> str:
+    """The end of the element's stderr log, as submitit wrote it."""
+    try:
+        text = Path(job.paths.stderr).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])

@@ -1,0 +1,280 @@
+"""The Slurm launcher: its options, its sbatch script, its reading of Slurm's states (on
+``scontrol`` output recorded from Slurm 22.05), and real job arrays on a running cluster.
+
+Tests marked ``slurm`` need one (``make slurm-up`` starts a one-node cluster here; ``.ci/run``
+does too). Without one they skip, unless HARNESS_REQUIRE_SLURM=1 (set by ``.ci/run``) turns
+the missing cluster into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.errors import UserError
+from harness.launch import config_from_args
+from harness.launch.slurm import SlurmConfig, SlurmLauncher
+from harness.launch.slurm_element import slurm_facts
+from harness.launch.slurm_states import (
+    ElementState,
+    failure_for,
+    parse_show_job,
+    progress_line,
+)
+from harness.record import FAILURE_STATUSES, Record
+from harness.results import setup_label
+from tests.conftest import ROOT, read_jsonl
+
+# `scontrol -o show job 2` for an array of 5 (two running at most), recorded twice: while
+# elements 1-4 waited, and after element 1 exited 3, element 2 aborted and 0 and 3 completed
+WAITING = (
+    "JobId=2 ArrayJobId=2 ArrayTaskId=1-4%2 ArrayTaskThrottle=2 JobName=arr.sh UserId=root(0) "
+    "JobState=PENDING Reason=Resources Dependency=(null) ExitCode=0:0 Partition=cpu NodeList= "
+    "StdErr=/tmp/arr_2_4294967294.out\n"
+    "JobId=3 ArrayJobId=2 ArrayTaskId=0 JobName=arr.sh JobState=RUNNING Reason=None "
+    "ExitCode=0:0 Partition=cpu NodeList=vm BatchHost=vm StdErr=/tmp/arr_2_0.out\n"
+)
+ENDED = (
+    "JobId=2 ArrayJobId=2 ArrayTaskId=4 JobState=PENDING Reason=Resources ExitCode=0:0 "
+    "NodeList= StdErr=/tmp/arr_2_4.out\n"
+    "JobId=6 ArrayJobId=2 ArrayTaskId=3 JobState=COMPLETED Reason=None ExitCode=0:0 "
+    "NodeList=vm StdErr=/tmp/arr_2_3.out\n"
+    "JobId=5 ArrayJobId=2 ArrayTaskId=2 JobState=FAILED Reason=JobLaunchFailure ExitCode=0:6 "
+    "NodeList=vm StdErr=/tmp/arr_2_2.out\n"
+    "JobId=4 ArrayJobId=2 ArrayTaskId=1 JobState=FAILED Reason=NonZeroExitCode ExitCode=3:0 "
+    "NodeList=vm StdErr=/tmp/arr_2_1.out\n"
+    "JobId=3 ArrayJobId=2 ArrayTaskId=0 JobState=COMPLETED Reason=None ExitCode=0:0 "
+    "NodeList=vm StdErr=/tmp/arr_2_0.out\n"
+)
+
+
+def test_folded_pending_elements_are_unfolded():
+    states = parse_show_job(WAITING)
+    assert sorted(states) == [0, 1, 2, 3, 4]
+    assert states[0].state == "RUNNING" and states[0].node == "vm"
+    assert all(states[i].pending for i in (1, 2, 3, 4))
+    assert progress_line(states, 5) == "4 pending · 1 running · 0 finished"
+    stepped = parse_show_job("ArrayTaskId=1,4-8:2 JobState=PENDING ExitCode=0:0")
+    assert sorted(stepped) == [1, 4, 6, 8]
+
+
+def test_exit_codes_and_signals_are_read():
+    states = parse_show_job(ENDED)
+    assert states[1].exit_code == 3 and states[1].exit_signal == 0
+    assert states[2].exit_signal == 6
+    assert states[3].terminal and not states[4].terminal
+    assert failure_for(states[2], 15) == (
+        "crashed",
+        "Slurm state FAILED on vm: the element died with signal SIGABRT",
+    )
+    status, message = failure_for(states[1], 15)
+    assert status == "error" and "exited with code 3 (NonZeroExitCode)" in message
+
+
+@pytest.mark.parametrize(
+    "state, status, words",
+    [
+        ("TIMEOUT", "timeout", "time limit (7 min; raise it with --time-limit)"),
+        ("OUT_OF_MEMORY", "oom", "ask for more with --memory"),
+        ("CANCELLED", "cancelled", "cancelled"),
+        ("NODE_FAIL", "node-failure", "node failed"),
+        ("PREEMPTED", "preempted", "preempted"),
+        ("COMPLETED", "error", "wrote no record"),
+    ],
+)
+def test_every_ending_state_is_a_failed_record(state, status, words):
+    found, message = failure_for(ElementState(task=0, state=state, node="gpu07"), 7)
+    assert found == status and found in FAILURE_STATUSES
+    assert message.startswith(f"Slurm state {state} on gpu07: ") and words in message
+
+
+def test_options_fill_the_config_and_foreign_ones_are_refused():
+    from harness.cli import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(
+        ["run", "--launcher", "slurm", "--partition", "cpu, gpu", "--gres", "gpu:1",
+         "--sbatch=--exclusive", "--sbatch=--mail-type=END,FAIL", "--memory", "2g",
+         "--time-limit", "20", "--array-parallelism", "4"]
+    )  # fmt: skip
+    config = config_from_args("slurm", args)
+    assert config.partition == ("cpu", "gpu")
+    assert config.sbatch == ("--exclusive", "--mail-type=END,FAIL")
+    assert config.memory == 2 * 2**30 and config.time_limit == 20
+    with pytest.raises(UserError, match="--partition works with --launcher slurm only"):
+        config_from_args("local", parser.parse_args(["run", "--partition", "cpu"]))
+    with pytest.raises(UserError, match="--sbatch cannot take 'exclusive'"):
+        config_from_args("slurm", parser.parse_args(["run", "--sbatch", "exclusive"]))
+    with pytest.raises(UserError, match="needs --container docker"):
+        SlurmConfig(image="cpu")
+    with pytest.raises(UserError, match="exclusive or shared"):
+        SlurmConfig(node_sharing="sometimes")
+
+
+def test_the_sbatch_script_carries_every_option(tmp_path):
+    """What submitit writes for sbatch, from the launcher's parameters (no cluster needed)."""
+    from submitit.slurm.slurm import _make_sbatch_string
+
+    launcher = SlurmLauncher(
+        SlurmConfig(
+            partition=("gpu",), account="lab", qos="high", memory=2 * 2**30, cpus_per_task=8,
+            gres="gpu:1", constraint="h100", array_parallelism=2, sbatch=("--mail-type=END",),
+        )
+    )  # fmt: skip
+    launcher.time_limit = 15
+    parameters = launcher._parameters("gpu", 5)
+    array_parallelism = parameters.pop("array_parallelism")
+    script = _make_sbatch_string(
+        command="python -m submitit.core._submit",
+        folder=tmp_path,
+        map_count=5,
+        array_parallelism=array_parallelism,
+        **parameters,
+    )
+    for line in [
+        "#SBATCH --partition=gpu", "#SBATCH --account=lab", "#SBATCH --qos=high",
+        "#SBATCH --mem=2048M", "#SBATCH --cpus-per-task=8", "#SBATCH --gres=gpu:1",
+        "#SBATCH --constraint=h100", "#SBATCH --array=0-4%2", "#SBATCH --time=15",
+        "#SBATCH --exclusive", "#SBATCH --no-requeue", "#SBATCH --mail-type=END",
+    ]:  # fmt: skip
+        assert line in script.splitlines(), line
+    shared = SlurmLauncher(SlurmConfig(node_sharing="shared"))
+    shared.time_limit = 5
+    assert "exclusive" not in shared._parameters(None, 3)
+
+
+def test_node_facts_name_the_setup():
+    facts = slurm_facts(
+        {"SLURM_ARRAY_JOB_ID": "41", "SLURM_ARRAY_TASK_ID": "3", "SLURM_JOB_PARTITION": "gpu",
+         "SLURMD_NODENAME": "gpu07", "PATH": "/usr/bin"}
+    )  # fmt: skip
+    assert facts == {
+        "slurm_array_job_id": "41", "slurm_array_task_id": "3", "slurm_partition": "gpu",
+        "slurm_node": "gpu07",
+    }  # fmt: skip
+    record = Record(workload="numpy.mlp", device="cpu", params={})
+    record.environment = {"host": "gpu07", "cpu_model": "Xeon", "launcher": "slurm", **facts}
+    assert setup_label(record).startswith("gpu07 · Xeon · slurm[gpu]")
+
+
+# --- a real cluster ------------------------------------------------------------------------
+
+
+def _cluster_answers() -> str | None:
+    """None when a Slurm cluster answers with an idle node, else why not."""
+    if shutil.which("sinfo") is None:
+        return "Slurm is not installed (make slurm-up installs and starts a one-node cluster)"
+    try:
+        done = subprocess.run(
+            ["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer in 20 s"
+    if done.returncode != 0:
+        return f"sinfo failed: {done.stderr.strip()}"
+    states = [state.rstrip("*~#!%$@^-") for state in done.stdout.split()]
+    if not any(state in ("idle", "mix", "alloc", "plnd", "comp", "resv") for state in states):
+        return f"no node is up (sinfo: {done.stdout.split()})"
+    return None
+
+
+@pytest.fixture
+def cluster():
+    why = _cluster_answers()
+    if why is not None:
+        if os.environ.get("HARNESS_REQUIRE_SLURM") == "1":
+            pytest.fail(f"HARNESS_REQUIRE_SLURM=1 but no Slurm cluster answers: {why}")
+        pytest.skip(why)
+
+
+FAST = ["--suite", "smoke", "--min-blocks", "2", "--max-blocks", "2", "--launcher", "slurm"]
+
+
+def _our_jobs(folder: Path) -> list[str]:
+    """Array IDs submitted from ``folder`` that squeue still lists."""
+    logs = list(folder.glob(".harness/slurm/*/logs/*_submitted.pkl"))
+    ids = {path.name.split("_")[0] for path in logs}
+    if not ids:
+        return []
+    listed = subprocess.run(
+        ["squeue", "-h", "-o", "%i", "-j", ",".join(sorted(ids))],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    return listed.stdout.split()
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_a_fleet_run_over_two_partitions_keeps_every_record(cli, cluster, tmp_path):
+    out = tmp_path / "fleet.jsonl"
+    result = cli(
+        "run", *FAST, "--partition", "cpu,batch", "--workload", "numpy.linreg",
+        "--workload", "workloads.faults:Abort", "--output", str(out),
+    )  # fmt: skip
+    assert result.returncode == 1, result  # one task crashes, on each partition
+    records = read_jsonl(out)
+    by_partition: dict[str, list[dict]] = {}
+    for record in records:
+        by_partition.setdefault(record["environment"]["slurm_partition"], []).append(record)
+    assert sorted(by_partition) == ["batch", "cpu"]
+    for found in by_partition.values():
+        assert [r["workload"] for r in found] == ["numpy.linreg", "workloads.faults:Abort"]
+        ok, crashed = found
+        assert ok["status"] == "ok" and crashed["status"] == "crashed"
+        assert "SIGABRT" in crashed["error"]["message"]
+        env = ok["environment"]
+        assert env["launcher"] == "slurm" and env["slurm_node"] and env["host"]
+        assert env["slurm_array_job_id"] and env["slurm_array_task_id"] == "0"
+    report = cli("report", str(out), "--format", "csv")
+    assert report.returncode == 0, report
+    assert "slurm[cpu]" in report.stdout and "slurm[batch]" in report.stdout
+    assert _our_jobs(tmp_path) == []
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_an_element_past_its_time_limit_is_a_timeout_record(cli, cluster, tmp_path):
+    out = tmp_path / "timeout.jsonl"
+    result = cli(
+        "run", *FAST, "--time-limit", "1", "--workload", "workloads.faults:Hang",
+        "--workload", "numpy.linreg", "--output", str(out), timeout=400,
+    )  # fmt: skip
+    assert result.returncode == 1, result
+    hang, linreg = read_jsonl(out)
+    assert hang["status"] == "timeout", hang["error"]
+    assert hang["error"]["message"].startswith("Slurm state TIMEOUT")
+    assert hang["environment"]["slurm_state"] == "TIMEOUT"
+    assert linreg["status"] == "ok"
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_array_and_writes_the_interrupted_record(cluster, tmp_path):
+    out = tmp_path / "cancel.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", *FAST, "--workload", "numpy.linreg",
+         "--workload", "workloads.faults:Hang", "--workload", "numpy.mlp",
+         "--output", str(out), "--no-progress"],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:  # until the first record is back: Hang is running
+        if out.exists() and out.read_text().count("\n") >= 1:
+            break
+        time.sleep(0.5)
+    assert _our_jobs(tmp_path), "the array should still be queued or running"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    records = read_jsonl(out)
+    assert records[0]["workload"] == "numpy.linreg" and records[0]["status"] == "ok"
+    assert records[-1]["record_type"] == "interrupted" and records[-1]["signal"] == "SIGINT"
+    assert _our_jobs(tmp_path) == []
