@@ -56,6 +56,7 @@ def manifest(
         "env": [
             {"name": "HARNESS_SCRATCH_DIR", "value": "/scratch"},
             {"name": "HARNESS_IN_CONTAINER", "value": "1"},
+            {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
         ],
         "resources": {"limits": limits} if limits else {},
         "securityContext": {
@@ -115,8 +116,12 @@ def run_element(tasks_file: Path, results: Path, index: int) -> int:
         raise UserError(f"JOB_COMPLETION_INDEX {index} is outside the {len(tasks)} tasks.")
     task = Task.from_dict(tasks[index])
     record = LocalLauncher().run(task)
-    record.environment = {**record.environment, "launcher": "k8s", "k8s_index": index,
-                          "host": os.environ.get("HOSTNAME")}  # fmt: skip
+    from harness import environment
+
+    # the facts of the node (pod) that ran it: a fleet's report groups by them
+    record.environment = {**environment.collect(launcher="k8s"), **record.environment,
+                          "launcher": "k8s", "k8s_index": index,
+                          "k8s_node": os.environ.get("NODE_NAME")}  # fmt: skip
     with ResultWriter(results / f"{index:05d}.jsonl") as writer:
         writer.append(record)
     return 0 if not record.failed else 3

@@ -64,6 +64,7 @@ def test_each_pod_runs_its_task_and_writes_its_record(cli, tmp_path):
             env={
                 "PYTHONPATH": str(ROOT),
                 "JOB_COMPLETION_INDEX": str(index),
+                "NODE_NAME": "node-a",
                 "PATH": "/usr/bin:/bin",
             },
             capture_output=True,
@@ -79,6 +80,9 @@ def test_each_pod_runs_its_task_and_writes_its_record(cli, tmp_path):
         t["workload"] for t in json.loads(tasks.read_text())
     ]
     assert all(r["status"] == "ok" and r["environment"]["launcher"] == "k8s" for r in records)
+    # the node's own facts, as the Slurm elements collect them: a fleet report groups by them
+    assert all(r["environment"]["k8s_node"] == "node-a" for r in records)
+    assert all(r["environment"]["cpu_model"] and r["environment"]["host"] for r in records)
     report = cli("report", str(results / "00000.jsonl"), str(results / "00001.jsonl"))
     assert report.returncode == 0 and "numpy.linreg" in report.stdout
     outside = element(7)
