@@ -67,7 +67,9 @@ bench-cpu: venv ## Run the default suite in the CPU container and print the repo
 	$(HARNESS) images build --target cpu --if-stale $(BASE_ARG)
 	$(HARNESS) run --suite $(SUITE) --launcher docker --image cpu --results-dir $(RESULTS) --report $(ARGS)
 
-bench-gpu: venv ## Run the GPU suite in the CUDA container with all GPUs and print the report
+bench-gpu: ## Run the GPU suite in the CUDA container with all GPUs and print the report
+	@PYTHONPATH=. $(PYTHON) -m harness.gpu_preflight
+	@$(MAKE) --no-print-directory venv
 	$(HARNESS) images build --target cuda --if-stale $(BASE_ARG)
 	$(HARNESS) run --suite gpu --launcher docker --image cuda --gpus all --results-dir $(RESULTS) --report $(ARGS)
 

@@ -134,6 +134,8 @@ class Record:
     #: the machine during the measured blocks (harness.machine_watch): reference-kernel drift,
     #: other processes' CPU, steal, governor, GPU clocks; ``noisy`` and ``noisy_reasons``
     machine: dict[str, Any] | None = None
+    #: joules per step above idle where a counter sees the device (harness.energy), else why not
+    energy: dict[str, Any] | None = None
     memory: dict[str, int] = field(default_factory=dict)
     threads: dict[str, str | None] = field(default_factory=dict)
     thread_count: int | None = None

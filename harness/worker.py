@@ -176,6 +176,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
         record.metrics = derived_metrics(workload.metrics(), record.summary, cls.phases)
         if extra:
             record.metrics["test_extra_work"] = extra
+        record.energy = energy_per_step(workload, task.device, record.items_per_step)
         record.runtime = workload.runtime_info()
         record.phase_method = workload.phase_method() if cls.phases else None
         record.status = OK
@@ -205,6 +206,18 @@ def run_task(task_data: dict[str, Any]) -> Record:
     record.finished_at = iso_time(time.time())
     record.memory = peak_memory()
     return record
+
+
+def energy_per_step(workload: Any, device: str, items_per_step: int) -> dict[str, Any]:
+    """Joules per step where a counter sees this device (harness.energy), else why not."""
+    from harness import energy
+
+    counters = energy.counters_for(device)
+    if not counters:
+        return energy.not_available(device)
+    return energy.measure(
+        counters, lambda: workload.step(lambda phase: None), workload.synchronize, items_per_step
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,3 +43,30 @@ def cli(tmp_path):
 
 def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def _cluster_answers() -> str | None:
+    """None when a Slurm cluster answers with an idle node, else why not."""
+    if shutil.which("sinfo") is None:
+        return "Slurm is not installed (make slurm-up installs and starts a one-node cluster)"
+    try:
+        done = subprocess.run(
+            ["sinfo", "-h", "-o", "%t"], capture_output=True, text=True, timeout=20, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return "sinfo did not answer in 20 s"
+    if done.returncode != 0:
+        return f"sinfo failed: {done.stderr.strip()}"
+    states = [state.rstrip("*~#!%$@^-") for state in done.stdout.split()]
+    if not any(state in ("idle", "mix", "alloc", "plnd", "comp", "resv") for state in states):
+        return f"no node is up (sinfo: {done.stdout.split()})"
+    return None
+
+
+@pytest.fixture
+def cluster():
+    why = _cluster_answers()
+    if why is not None:
+        if os.environ.get("HARNESS_REQUIRE_SLURM") == "1":
+            pytest.fail(f"HARNESS_REQUIRE_SLURM=1 but no Slurm cluster answers: {why}")
+        pytest.skip(why)

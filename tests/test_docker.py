@@ -345,3 +345,20 @@ def test_ab_interleaves_two_images(cli, tmp_path, cpu_image):
     assert [r["label"] for r in records] == ["baseline", "candidate", "candidate", "baseline"]
     assert {r["environment"]["image"] for r in records} == {"harness:cpu"}
     assert all(r["status"] == "ok" and r["environment"]["launcher"] == "docker" for r in records)
+
+
+@pytest.mark.slurm
+def test_a_slurm_element_runs_its_task_in_the_image(cli, tmp_path, cpu_image, cluster):
+    """--launcher slurm --container docker: the node starts the container, the record says so."""
+    out = tmp_path / "slurm-docker.jsonl"
+    run = cli(
+        "run", "--launcher", "slurm", "--container", "docker", "--image", "cpu",
+        "--suite", "smoke", "--workload", "numpy.linreg", "--output", str(out),
+    )  # fmt: skip
+    assert run.returncode == 0, run
+    [record] = read_jsonl(out)
+    env = record["environment"]
+    assert record["status"] == "ok"
+    assert env["launcher"] == "slurm" and env["slurm_container"] == "docker"
+    assert env["image"] == "harness:cpu" and env["image_id"].startswith("sha256:")
+    assert env["container_packages"]["numpy"] and env["slurm_job_id"]

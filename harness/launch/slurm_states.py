@@ -96,8 +96,10 @@ def parse_show_job(text: str) -> dict[int, ElementState]:
     elements: dict[int, ElementState] = {}
     for line in text.splitlines():
         fields = dict(re.findall(r"(\w+)=(\S*)", line))
-        if "ArrayTaskId" not in fields or "JobState" not in fields:
+        if "JobState" not in fields:
             continue
+        # submitit submits an "array" of one task as a plain job: its one element is task 0
+        fields.setdefault("ArrayTaskId", "0")
         code, _, sig = fields.get("ExitCode", "").partition(":")
         for task in _task_ids(fields["ArrayTaskId"]):
             elements[task] = ElementState(
