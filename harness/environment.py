@@ -210,7 +210,9 @@ def gpus() -> list[dict[str, Any]]:
 
 
 def collect(launcher: str = "local", extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    gpu_list = gpus()
+    from harness.gpu_inventory import nvml_gpus
+
+    gpu_list = nvml_gpus() or gpus()  # NVML's facts; nvidia-smi where nvidia-ml-py is absent
     env = {
         "host": socket.gethostname(),
         "cpu_model": cpu_model(),

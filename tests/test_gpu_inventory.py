@@ -1,0 +1,108 @@
+"""GPU facts for the environment record, through NVML. No GPU here: a stand-in module answers
+as nvidia-ml-py would for an H100 (values recorded from NVML's documented return types), with
+one query unsupported, as older GPUs answer."""
+
+from __future__ import annotations
+
+import types
+
+from harness.gpu_inventory import cuda_version, nvml_gpus
+
+
+class NotSupported(Exception):
+    """What NVMLError_NotSupported is to this test."""
+
+
+class StandInNVML(types.SimpleNamespace):
+    NVML_CLOCK_SM = 1
+    NVML_CLOCK_MEM = 2
+
+    def nvmlInit(self):
+        pass
+
+    def nvmlShutdown(self):
+        pass
+
+    def nvmlDeviceGetCount(self):
+        return 1
+
+    def nvmlDeviceGetHandleByIndex(self, index):
+        return ("handle", index)
+
+    def nvmlDeviceGetName(self, handle):
+        return b"NVIDIA H100 80GB HBM3"
+
+    def nvmlDeviceGetUUID(self, handle):
+        return "GPU-5a1c2a4e"
+
+    def nvmlDeviceGetMemoryInfo(self, handle):
+        return types.SimpleNamespace(total=85520809984, used=0, free=85520809984)
+
+    def nvmlSystemGetDriverVersion(self):
+        return "550.54.15"
+
+    def nvmlSystemGetCudaDriverVersion(self):
+        return 12040
+
+    def nvmlDeviceGetClockInfo(self, handle, clock):
+        return {1: 1980, 2: 2619}[clock]
+
+    def nvmlDeviceGetMaxClockInfo(self, handle, clock):
+        return {1: 1980, 2: 2619}[clock]
+
+    def nvmlDeviceGetApplicationsClock(self, handle, clock):
+        raise NotSupported
+
+    def nvmlDeviceGetEnforcedPowerLimit(self, handle):
+        return 700000
+
+    def nvmlDeviceGetPersistenceMode(self, handle):
+        return 1
+
+    def nvmlDeviceGetEccMode(self, handle):
+        return [1, 1]
+
+    def nvmlDeviceGetMigMode(self, handle):
+        return [0, 0]
+
+    def nvmlDeviceGetCurrPcieLinkGeneration(self, handle):
+        return 5
+
+    def nvmlDeviceGetMaxPcieLinkGeneration(self, handle):
+        return 5
+
+    def nvmlDeviceGetCurrPcieLinkWidth(self, handle):
+        return 16
+
+    def nvmlDeviceGetMaxPcieLinkWidth(self, handle):
+        return 16
+
+    def nvmlDeviceGetNvLinkState(self, handle, link):
+        return 1 if link < 18 else 0
+
+    def nvmlDeviceGetNvLinkVersion(self, handle, link):
+        return 4
+
+
+def test_every_fact_is_read_and_an_unsupported_one_is_none():
+    [gpu] = nvml_gpus(StandInNVML())
+    assert gpu["name"] == "NVIDIA H100 80GB HBM3" and gpu["memory_mib"] == 81559
+    assert gpu["driver"] == "550.54.15" and gpu["cuda_driver_version"] == "12.4"
+    assert gpu["clocks_mhz"]["sm"] == 1980 and gpu["clocks_mhz"]["memory_max"] == 2619
+    assert gpu["clocks_mhz"]["sm_application"] is None  # not supported: None, the rest intact
+    assert gpu["power_limit_w"] == 700.0 and gpu["persistence_mode"] == 1
+    assert gpu["ecc"] == {"current": True, "pending": True}
+    assert gpu["mig"] == {"current": False, "pending": False}
+    assert gpu["pcie"] == {"generation": 5, "generation_max": 5, "width": 16, "width_max": 16}
+    assert gpu["nvlink"] == {"active_links": 18, "versions": [4]}
+    assert gpu["clocks_locked"].startswith("unknown")
+
+
+def test_no_driver_means_no_inventory():
+    class NoDriver(StandInNVML):
+        def nvmlInit(self):
+            raise NotSupported("NVML Shared Library Not Found")
+
+    assert nvml_gpus(NoDriver()) is None
+    assert cuda_version(12080) == "12.8" and cuda_version(13000) == "13.0"
+    assert cuda_version(None) is None
