@@ -21,7 +21,7 @@ TORCH_INDEX_URL ?=
 INDEX_ARG := $(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL),)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock clean slurm-up slurm-down
+.PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock clean slurm-up slurm-down gpu-check
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ bench-gpu: ## Run the GPU suite in the CUDA container with all GPUs and print th
 	@$(MAKE) --no-print-directory venv
 	$(HARNESS) images build --target cuda --if-stale $(BASE_ARG)
 	$(HARNESS) run --suite gpu --launcher docker --image cuda --gpus all --results-dir $(RESULTS) --report $(ARGS)
+
+gpu-check: venv ## Prove the measurement on this GPU (exit 2 without one); results/reference/<gpu>.jsonl
+	$(HARNESS) gpu-check $(ARGS)
 
 bench-harness: venv ## Benchmark the harness itself; writes docs/BENCHMARKS.md
 	$(PY) -m benchmarks.selfbench --output docs/BENCHMARKS.md $(ARGS)

@@ -27,13 +27,13 @@ RUN python3 -m venv /opt/venv && useradd --uid 10001 --no-create-home --shell /u
 ENV PATH=/opt/venv/bin:$PATH
 
 # Dependencies first (a layer that changes only with the lock), then the project's own wheel.
-COPY requirements/constraints.txt /opt/harness/constraints.txt
-COPY docker/wheelhouse/cpu /opt/wheels
+COPY constraints.txt /opt/harness/constraints.txt
+COPY wheels /opt/wheels
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir --no-index --find-links /opt/wheels \
         -c /opt/harness/constraints.txt -r /opt/wheels/requirements.txt \
     && rm -rf /opt/wheels
-COPY docker/wheelhouse/project /opt/project-wheel
+COPY project /opt/project-wheel
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir --no-index --no-deps /opt/project-wheel/*.whl \
     && rm -rf /opt/project-wheel

@@ -1,9 +1,12 @@
-# The CUDA image: an NVIDIA CUDA + cuDNN runtime base, CUDA builds of torch and TensorFlow,
-# installed offline from a wheelhouse prepared on the host.
+# The CUDA image: Python, the project, torch's CUDA build, TensorFlow with its CUDA wheels, CuPy
+# and nvidia-ml-py, installed offline from a wheelhouse prepared on the host (no network inside
+# the build). No nvidia/cuda base: the CUDA runtime, cuBLAS, cuDNN and NCCL come as nvidia-*
+# wheels, and the NVIDIA Container Toolkit mounts the driver when the container starts.
 #   harness images build --target cuda [--base IMAGE]    (or: make images-cuda)
-# Run with GPUs: harness run --launcher docker --image cuda --gpus all  (needs the NVIDIA
-# Container Toolkit on the host).
-ARG BASE=nvidia/cuda:12.8.1-cudnn-runtime-ubuntu24.04
+# Run with GPUs: harness run --launcher docker --image cuda --gpus all.
+# BASE is any Debian-like image with python3.11 and its venv module: python:3.11-slim by
+# default, or a registry-free base made by docker/bootstrap-base.sh.
+ARG BASE=python:3.11-slim
 FROM ${BASE}
 
 ARG BASE
@@ -23,27 +26,18 @@ ENV PYTHONUNBUFFERED=1 \
     NVIDIA_VISIBLE_DEVICES=all \
     NVIDIA_DRIVER_CAPABILITIES=compute,utility
 
-# The nvidia/cuda bases carry no Python: it comes from the base's own packages when missing
-# (the one step that needs a network; `harness images build --target cuda` allows it only for
-# the default base). An air-gapped site passes --base with python3 and python3-venv inside.
-# hadolint ignore=DL3008
-RUN if ! command -v python3 >/dev/null; then \
-        apt-get update \
-        && apt-get install -y --no-install-recommends python3 python3-venv \
-        && rm -rf /var/lib/apt/lists/*; \
-    fi \
-    && python3 -m venv /opt/venv \
-    && (id -u 10001 >/dev/null 2>&1 || useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness) \
+RUN python3 -m venv /opt/venv && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness \
     && mkdir -p /scratch && chown 10001:10001 /scratch
 ENV PATH=/opt/venv/bin:$PATH
 
-COPY requirements/constraints.txt /opt/harness/constraints.txt
-COPY docker/wheelhouse/cuda /opt/wheels
+# Dependencies first (a layer that changes only with the lock), then the project's own wheel.
+COPY constraints.txt /opt/harness/constraints.txt
+COPY wheels /opt/wheels
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir --no-index --find-links /opt/wheels \
         -c /opt/harness/constraints.txt -r /opt/wheels/requirements.txt \
     && rm -rf /opt/wheels
-COPY docker/wheelhouse/project /opt/project-wheel
+COPY project /opt/project-wheel
 # hadolint ignore=DL3013
 RUN pip install --no-cache-dir --no-index --no-deps /opt/project-wheel/*.whl \
     && rm -rf /opt/project-wheel

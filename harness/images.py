@@ -7,6 +7,7 @@ build`` with no network inside (the Dockerfiles install with ``--no-index``).
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -37,10 +38,11 @@ def resolve_image(name: str) -> str:
     return tag
 
 
-# The Python inside each default base (python:3.11-slim, Debian bookworm; the Ubuntu 24.04
-# CUDA base): the wheelhouse is downloaded for it, whatever Python the host runs.
-# pip takes --platform tags literally: list every manylinux glibc level both bases satisfy
-# (Debian bookworm has glibc 2.36, Ubuntu 24.04 2.39).
+# The Python inside the default base of both images (python:3.11-slim, Debian bookworm; the
+# CUDA image needs no nvidia/cuda base: the CUDA libraries come as nvidia-* wheels and the
+# NVIDIA Container Toolkit adds the driver at run time): the wheelhouse is downloaded for it,
+# whatever Python the host runs. pip takes --platform tags literally: list every manylinux
+# glibc level the base satisfies (Debian bookworm has glibc 2.36).
 PLATFORMS = (
     "manylinux2014_x86_64",
     *(f"manylinux_2_{minor}_x86_64" for minor in range(17, 37)),
@@ -54,14 +56,20 @@ TARGETS = {
         "tag": "harness:cpu",
     },
     "cuda": {
-        "python": "3.12",
+        "python": "3.11",
         "extras": ("torch", "tensorflow-cuda", "cupy", "gpu"),
         "dockerfile": "docker/cuda.Dockerfile",
         "tag": "harness:cuda",
+        # its own lock: torch's CUDA build and TensorFlow's CUDA wheels (lock-cuda.sh)
+        "constraints": "requirements/constraints-cuda.txt",
     },
 }
 WHEELHOUSE = PROJECT_ROOT / "docker" / "wheelhouse"
 CONSTRAINTS = PROJECT_ROOT / "requirements" / "constraints.txt"
+
+
+def constraints_for(target: str) -> Path:
+    return PROJECT_ROOT / _target(target).get("constraints", "requirements/constraints.txt")
 
 
 def _target(name: str) -> dict[str, Any]:
@@ -79,10 +87,10 @@ def requirements_for(target: str) -> list[str]:
     return requirements
 
 
-def _pip(*args: str) -> None:
+def _pip(*args: str, env: dict[str, str] | None = None) -> None:
     command = [sys.executable, "-m", "pip", *args]
     print("+ " + " ".join(command), file=sys.stderr, flush=True)
-    done = subprocess.run(command, check=False)
+    done = subprocess.run(command, check=False, env=env)
     if done.returncode != 0:
         raise UserError(f"pip {args[0]} failed (exit {done.returncode}); see its output above.")
 
@@ -94,6 +102,11 @@ def prepare_wheelhouse(target: str) -> Path:
     requirements = requirements_for(target)
     (folder / "requirements.txt").write_text("\n".join(requirements) + "\n")
     platforms = [arg for platform in PLATFORMS for arg in ("--platform", platform)]
+    env = None
+    if target == "cuda":
+        # local wheel folders (find-links) may hold torch's CPU build, which satisfies the pin
+        env = {k: v for k, v in os.environ.items() if k not in ("PIP_FIND_LINKS", "PIP_CONSTRAINT")}
+        env["PIP_CONFIG_FILE"] = os.devnull
     _pip(
         "download",
         "--quiet",
@@ -105,10 +118,18 @@ def prepare_wheelhouse(target: str) -> Path:
         _target(target)["python"],
         *platforms,
         "-c",
-        str(CONSTRAINTS),
+        str(constraints_for(target)),
         "-r",
         str(folder / "requirements.txt"),
+        env=env,
     )
+    if target == "cuda":
+        cpu_builds = [p.name for p in folder.glob("torch-*+cpu*.whl")]
+        if cpu_builds:
+            raise UserError(
+                f"The CUDA wheelhouse holds a CPU build of torch ({cpu_builds[0]}): remove it "
+                f"from {folder} and check that the index serves torch's CUDA build (PyPI does)."
+            )
     project = WHEELHOUSE / "project"
     shutil.rmtree(project, ignore_errors=True)
     project.mkdir(parents=True)
@@ -127,7 +148,7 @@ def source_hash(target: str) -> str:
             *PROJECT_ROOT.glob("harness/**/*.py"),
             *PROJECT_ROOT.glob("workloads/**/*.py"),
             PROJECT_ROOT / "pyproject.toml",
-            CONSTRAINTS,
+            constraints_for(target),
             PROJECT_ROOT / _target(target)["dockerfile"],
         ]
     )
@@ -173,22 +194,18 @@ def build_image(
         return tag
     prepare_wheelhouse(target)
     build_args = {"SOURCE_HASH": wanted, **({"BASE": base} if base else {})}
-    # Python packages always come from the wheelhouse (--no-index). The one exception to an
-    # offline build: the default nvidia/cuda base has no Python, which its apt must add.
-    network = "default" if (target == "cuda" and base is None) else "none"
+    # Every package comes from the wheelhouse (--no-index): no network inside the build.
+    network = "none"
     print(
         f"harness: building {tag} from {spec['dockerfile']}"
         + (f" on {base}" if base else "")
-        + (
-            " (no network inside the build)"
-            if network == "none"
-            else " (network allowed: the default CUDA base needs apt for Python)"
-        ),
+        + " (no network inside the build)",
         file=sys.stderr,
     )
+    context = build_context(target)
     stream = client.api.build(
-        path=str(PROJECT_ROOT),
-        dockerfile=spec["dockerfile"],
+        path=str(context),
+        dockerfile=str(PROJECT_ROOT / spec["dockerfile"]),
         tag=tag,
         buildargs=build_args,
         rm=True,
@@ -210,6 +227,25 @@ def build_image(
         if line:
             print(line, file=sys.stderr, flush=True)
     return tag
+
+
+def build_context(target: str) -> Path:
+    """The build context of one target, and nothing else: its lock, its wheels and the
+    project's wheel, hard-linked (copied across filesystems) into docker/context/<target>, so
+    the CPU build never sends the CUDA wheelhouse's gigabytes to the engine."""
+    context = PROJECT_ROOT / "docker" / "context" / target
+    shutil.rmtree(context, ignore_errors=True)
+    (context / "wheels").mkdir(parents=True)
+    (context / "project").mkdir()
+    pairs = [(constraints_for(target), context / "constraints.txt")]
+    pairs += [(p, context / "wheels" / p.name) for p in (WHEELHOUSE / target).iterdir()]
+    pairs += [(p, context / "project" / p.name) for p in (WHEELHOUSE / "project").iterdir()]
+    for source, destination in pairs:
+        try:
+            os.link(source, destination)
+        except OSError:
+            shutil.copy2(source, destination)
+    return context
 
 
 def list_images() -> list[str]:

@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,39 @@ def cluster():
         if os.environ.get("HARNESS_REQUIRE_SLURM") == "1":
             pytest.fail(f"HARNESS_REQUIRE_SLURM=1 but no Slurm cluster answers: {why}")
         pytest.skip(why)
+
+
+@pytest.fixture(scope="session")
+def engine():
+    from harness.errors import UserError
+    from harness.launch.docker import docker_client
+
+    try:
+        client = docker_client()
+    except UserError as error:
+        if os.environ.get("HARNESS_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"HARNESS_REQUIRE_DOCKER=1 but the engine is unusable: {error}")
+        pytest.skip(f"no Docker engine: {error}")
+    started = time.time()
+    yield client
+    # No test may leave a container behind, not even one created and never started
+    left = [
+        container
+        for container in client.containers.list(all=True)
+        if (container.attrs.get("Config", {}).get("Image", "") or "").startswith("harness")
+        and _created_at(container) >= started - 1
+    ]
+    for container in left:
+        container.remove(force=True, v=True)
+    client.close()
+    assert not left, f"the tests left containers: {[(c.name, c.status) for c in left]}"
+
+
+def _created_at(container) -> float:
+    import datetime as dt
+
+    stamp = container.attrs.get("Created", "")[:26].rstrip("Z")  # nanoseconds cut to micro
+    try:
+        return dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.UTC).timestamp()
+    except ValueError:
+        return float("inf")

@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "doctor": "harness.commands.doctor",
     "images": "harness.commands.images",
     "k8s": "harness.commands.k8s",
+    "gpu-check": "harness.commands.gpu_check",
 }
 
 EXIT_CODES_HELP = """exit codes:

@@ -1,0 +1,82 @@
+"""The CUDA image, built here offline and proven without a GPU: torch's CUDA build, TensorFlow
+and CuPy import; the smoke suite runs on the CPU inside it; and asking for the GPU on a host
+without the NVIDIA Container Toolkit stops with exit 2 and the sentence that names it.
+
+Marker ``cuda_image``: it downloads the CUDA wheelhouse (about 6 GB) and builds a large image,
+so ``make test-fast`` leaves it out; ``.ci/run`` runs it every time.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import ROOT, read_jsonl
+
+pytestmark = [pytest.mark.cuda_image, pytest.mark.docker, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def cuda_image(engine):
+    base = os.environ.get("HARNESS_BASE_IMAGE")
+    command = [sys.executable, "-m", "harness", "images", "build", "--target", "cuda"]
+    if base:
+        command += ["--base", base]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return "harness:cuda"
+
+
+def in_image(image: str, code: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["docker", "run", "--rm", "--network", "none", "--entrypoint", "python3", image,
+         "-c", code],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+
+
+def test_the_frameworks_of_the_cuda_image_import_on_a_cpu(cuda_image):
+    done = in_image(
+        cuda_image,
+        "import json, torch, cupy, pynvml\n"
+        "import tensorflow as tf\n"
+        "print(json.dumps({'torch_cuda': torch.version.cuda, 'torch': torch.__version__,"
+        " 'tf': tf.__version__, 'tf_cuda': tf.sysconfig.get_build_info().get('cuda_version'),"
+        " 'cupy': cupy.__version__, 'available': torch.cuda.is_available()}))",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    import json
+
+    facts = json.loads(done.stdout.strip().splitlines()[-1])
+    assert facts["torch_cuda"], facts  # the CUDA build of torch, not the CPU one
+    assert "+cpu" not in facts["torch"]
+    assert facts["tf_cuda"], facts  # TensorFlow built with CUDA
+    assert facts["cupy"] and facts["available"] is False  # no GPU here
+
+
+def test_the_smoke_suite_runs_on_the_cpu_inside_it(cuda_image, cli, tmp_path):
+    out = tmp_path / "cuda-image-cpu.jsonl"
+    run = cli(
+        "run", "--launcher", "docker", "--image", "cuda", "--suite", "smoke",
+        "--device", "cpu", "--output", str(out), timeout=1200,
+    )  # fmt: skip
+    assert run.returncode == 0, run
+    records = read_jsonl(out)
+    assert records and all(r["status"] == "ok" for r in records), [
+        (r["workload"], r["status"]) for r in records
+    ]
+    assert {r["environment"]["image"] for r in records} == {"harness:cuda"}
+    assert {r["framework"] for r in records} >= {"numpy", "torch", "keras"}
+
+
+def test_asking_for_the_gpu_without_the_toolkit_names_it(cuda_image, cli, tmp_path):
+    run = cli(
+        "run", "--launcher", "docker", "--image", "cuda", "--gpus", "all", "--suite", "smoke",
+        "--device", "cuda", "--output", str(tmp_path / "none.jsonl"),
+    )  # fmt: skip
+    assert run.returncode == 2, run
+    assert "NVIDIA Container Toolkit" in run.stderr
+    assert len(run.stderr.strip().splitlines()) <= 2  # one sentence (after the VM warning)
