@@ -21,7 +21,7 @@ TORCH_INDEX_URL ?=
 INDEX_ARG := $(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL),)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock clean slurm-up slurm-down gpu-check
+.PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock lock-cuda clean slurm-up slurm-down gpu-check
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -95,6 +95,9 @@ slurm-down: ## Stop the one-node Slurm cluster
 
 lock: ## Re-pin requirements/constraints.txt from a fresh resolve (pip, in a throw-away venv)
 	PYTHON=$(PYTHON) bash requirements/lock.sh
+
+lock-cuda: ## Re-pin requirements/constraints-cuda.txt (the CUDA image: torch and TensorFlow CUDA wheels)
+	PYTHON=$(PYTHON) bash requirements/lock-cuda.sh
 
 clean: ## Remove the virtual environment and build leftovers
 	rm -rf $(VENV) build *.egg-info docker/wheelhouse

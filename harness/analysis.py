@@ -19,7 +19,37 @@ from harness.stats import (
 )
 
 GROUP = ["setup", "workload", "framework", "kind", "device", "params", "phase"]
-PHASE_ORDER = ("forward", "backward", "update", "save", "load", "decode", "transform", "batch")
+PHASE_ORDER = (
+    "data",
+    "forward",
+    "backward",
+    "update",
+    "save",
+    "load",
+    "decode",
+    "transform",
+    "batch",
+)
+
+
+#: carried from the samples into the summary: what the workload counted, where it ran
+COUNTED = (
+    "flops",
+    "bytes_moved",
+    "host",
+    "cpu_model",
+    "usable_cores",
+    "gpu_name",
+    "source",
+    "param_image_size",
+)
+
+
+def _first(group: pd.DataFrame, column: str) -> Any:
+    if column not in group:
+        return None
+    values = group[column].dropna()
+    return values.iloc[0] if not values.empty else None
 
 
 def phase_order(phase: str) -> int:
@@ -72,6 +102,7 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
             stability=stability(stats["median"], stats["iqr"], precision, target_value),
             first_step_s=group["first_step_s"].iloc[0],
             load_cache=load_cache(group) if key[GROUP.index("phase")] == "load" else None,
+            **{column: _first(group, column) for column in COUNTED},
         )
         rows.append(row)
     summary = pd.DataFrame(rows)

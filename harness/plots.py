@@ -111,3 +111,46 @@ def _change_points(medians: list[float]) -> list[int]:
         return [index for index, *_ in change_points(medians)]
     except UserError:
         return []
+
+
+def roofline(summary: pd.DataFrame):
+    """Each phase of each training workload by arithmetic intensity (FLOPs ÷ bytes moved) and
+    achieved FLOP/s, under the roofline of the measured peaks (harness peaks)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from harness import peaks as peak_cache
+
+    counted = summary[summary["flops"].notna() & summary["bytes_moved"].notna()]
+    counted = counted[(counted["phase"] != "step") & (counted["median_s"] > 0)]
+    if counted.empty:
+        return None
+    first = counted.iloc[0]
+    folders = [peak_cache.Path(str(first["source"])).parent] if first.get("source") else []
+    found = peak_cache.find([*folders, peak_cache.Path("results")], first.get("host"),
+                            first.get("cpu_model"), first.get("usable_cores"),
+                            first.get("gpu_name"))  # fmt: skip
+    figure, axis = plt.subplots(figsize=(10, 6))
+    intensity = counted["flops"] / counted["bytes_moved"]
+    achieved = counted["flops"] / counted["median_s"]
+    if found:
+        for prefix, style in (("cpu_", "-"), ("gpu_", "--")):
+            peak, bandwidth = (
+                found.get(f"{prefix}fp32_flops"),
+                found.get(f"{prefix}copy_bytes_per_s"),
+            )
+            if peak and bandwidth:
+                xs = np.logspace(np.log10(intensity.min() / 4), np.log10(intensity.max() * 4), 200)
+                label = f"{prefix[:-1].upper()} roofline (fp32 peak, copy bandwidth)"
+                axis.plot(xs, np.minimum(peak, xs * bandwidth), style, color="black", label=label)
+    for (case, phase), x, y in zip(
+        zip(counted.apply(case_label, axis=1), counted["phase"], strict=True),
+        intensity, achieved, strict=True,
+    ):  # fmt: skip
+        axis.scatter([x], [y], label=f"{case} · {phase}", s=30)
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("arithmetic intensity (FLOP per byte moved, estimated)")
+    axis.set_ylabel("achieved FLOP/s (phase median)")
+    _legend_below(axis)
+    return figure

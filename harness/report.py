@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import analysis, plots
+from harness import analysis, bottleneck, plots
 from harness.render import Document, Figure, Table, Text, check_format, write
 from harness.render.cells import format_rate, format_seconds, phase_label, short_params
 
@@ -108,6 +108,24 @@ def speedup_table(speedups: pd.DataFrame) -> Table:
     )
 
 
+def bottleneck_table(found: pd.DataFrame, summary: pd.DataFrame) -> Table:
+    changed = dict(zip(summary["params"], summary["changed_params"], strict=False))
+    multi = found["setup"].nunique() > 1
+    rows = [
+        {
+            **({"setup": str(row["setup"])[:48]} if multi else {}),
+            "workload": row["workload"],
+            "device": row["device"],
+            "params": short_params(row["params"], changed.get(row["params"])),
+            "bottleneck": row["verdict"],
+            "deciding figure": row["figure"],
+            "advice": row["advice"],
+        }
+        for _, row in found.iterrows()
+    ]
+    return Table(rows, title="What limits each workload (harness/bottleneck.py)")
+
+
 def phase_gap_text(gaps: pd.DataFrame) -> str:
     if gaps.empty:
         return ""
@@ -198,6 +216,9 @@ def report_document(
     ratios = analysis.speedup_frame(frame, reference) if speedups else pd.DataFrame()
     if not ratios.empty:
         blocks.append(speedup_table(ratios))
+    found = bottleneck.verdicts(summary)
+    if not found.empty:
+        blocks.append(bottleneck_table(found, summary))
     for text in (
         precision_text(summary, frame),
         phase_gap_text(analysis.phase_gaps(frame)),
@@ -211,6 +232,7 @@ def report_document(
         Figure("Phase breakdown per workload", lambda: plots.phases(summary)),
         Figure("History of each workload across runs", lambda: plots.history(frame)),
         Figure("Pipeline images/s against workers", lambda: plots.pipeline_workers(summary)),
+        Figure("Roofline: each phase against the measured peaks", lambda: plots.roofline(summary)),
     ]
     sources = sorted({str(s) for s in frame["source"].dropna().unique()})
     return Document(blocks, data=summary, sources=sources)

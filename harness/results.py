@@ -238,6 +238,17 @@ def framework_version(record: Record) -> str | None:
     return packages.get(framework) or packages.get(f"{framework}-cpu")
 
 
+def _per_phase(metrics: dict[str, Any], what: str, phase: str) -> float | None:
+    """FLOPs or bytes moved by one phase (``<what>_per_phase``), or the step (their sum, or
+    ``<what>_per_step``), where the workload counts them."""
+    per_phase = metrics.get(f"{what}_per_phase") or {}
+    if phase == "step":
+        total = sum(per_phase.values()) or metrics.get(f"{what}_per_step")
+        return float(total) if total else None
+    value = per_phase.get(phase)
+    return float(value) if value else None
+
+
 def frame_from_records(records: list[Record]):  # -> DataFrame
     import pandas as pd
 
@@ -293,8 +304,14 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             rows.append({**base, "phase": None, "sample": None, "seconds": None})
             continue
         for phase, values in record.samples.items():
+            counted = {
+                "flops": _per_phase(record.metrics, "flops", phase),
+                "bytes_moved": _per_phase(record.metrics, "bytes", phase),
+            }
             for index, seconds in enumerate(values):
-                rows.append({**base, "phase": phase, "sample": index, "seconds": seconds})
+                rows.append(
+                    {**base, **counted, "phase": phase, "sample": index, "seconds": seconds}
+                )
     columns = [
         "source",
         "run_id",
@@ -337,6 +354,8 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "noisy_reasons",
         "load_cache",
         "started_at",
+        "flops",
+        "bytes_moved",
     ]
     frame = pd.DataFrame(rows)
     if frame.empty:

@@ -74,8 +74,8 @@ def test_the_smoke_suite_runs_on_the_cpu_inside_it(cuda_image, cli, tmp_path):
 
 def test_asking_for_the_gpu_without_the_toolkit_names_it(cuda_image, cli, tmp_path):
     run = cli(
-        "run", "--launcher", "docker", "--image", "cuda", "--gpus", "all", "--suite", "smoke",
-        "--device", "cuda", "--output", str(tmp_path / "none.jsonl"),
+        "run", "--launcher", "docker", "--image", "cuda", "--gpus", "all", "--suite", "gpu",
+        "--workload", "torch.mlp", "--device", "cuda", "--output", str(tmp_path / "none.jsonl"),
     )  # fmt: skip
     assert run.returncode == 2, run
     assert "NVIDIA Container Toolkit" in run.stderr

@@ -13,6 +13,7 @@ CATALOGUE: dict[str, str] = {
     "torch.cnn": "workloads.torch_train:TorchCNNStep",
     "torch.checkpoint": "workloads.torch_checkpoint:TorchCheckpoint",
     "torch.dataloader": "workloads.torch_pipeline:TorchDataLoader",
+    "torch.train_images": "workloads.torch_train_images:TorchTrainImages",
     # Keras 3 (tensorflow by default; torch or jax backends with backend=...).
     "keras.fit": "workloads.keras_train:KerasFit",
     "keras.step": "workloads.keras_train:KerasPhasedStep",

@@ -135,6 +135,7 @@ class _TorchStep(Workload):
     def metrics(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "flops_per_step": self.flops_per_step(),
+            **self.counted_per_phase(),
             "final_loss": float(self.loss),
             "parameters": sum(p.numel() for p in self.model.parameters()),
         }
@@ -154,6 +155,33 @@ class _TorchStep(Workload):
 
     def layer_macs(self) -> list[int]:
         raise NotImplementedError
+
+    def layer_tensors(self) -> list[tuple[int, int, int]]:
+        """(input, weight, output) elements of each layer, for the bytes a phase moves."""
+        raise NotImplementedError
+
+    def counted_per_phase(self) -> dict[str, Any]:
+        """FLOPs (analytic) and bytes moved (an estimate: each layer's input, weight and output
+        read or written once forward, about twice that backward; the optimizer reads weights
+        and gradients and writes weights) per phase, for the roofline and the verdicts."""
+        macs = self.layer_macs()
+        params = sum(p.numel() for p in self.model.parameters())
+        width = 2 if self.p["dtype"] == "bfloat16" else 4
+        moved = sum(sum(layer) for layer in self.layer_tensors()) * width
+        state = 3 if self.p["optimizer"] == "sgd" else 7  # Adam: two moments in, out
+        return {
+            "flops_per_phase": {
+                "forward": 2 * sum(macs),
+                "backward": 2 * sum(macs) + 2 * sum(macs[1:]),
+                "update": (2 if self.p["optimizer"] == "sgd" else 10) * params,
+            },
+            "bytes_per_phase": {
+                "forward": moved,
+                "backward": 2 * moved,
+                "update": state * params * 4,
+            },
+            "bytes_method": "analytic estimate: tensors read or written once per layer",
+        }
 
 
 class TorchMLPStep(_TorchStep):
@@ -187,6 +215,10 @@ class TorchMLPStep(_TorchStep):
         widths = self.widths()
         return [self.p["batch_size"] * a * b for a, b in itertools.pairwise(widths)]
 
+    def layer_tensors(self) -> list[tuple[int, int, int]]:
+        n = self.p["batch_size"]
+        return [(n * a, a * b, n * b) for a, b in itertools.pairwise(self.widths())]
+
 
 class TorchCNNStep(_TorchStep):
     name = "torch.cnn"
@@ -198,10 +230,15 @@ class TorchCNNStep(_TorchStep):
         Param("channels_last", "bool", False, "channels_last memory format"),
     )
 
+    @property
+    def side(self) -> int:
+        """The model's input height and width."""
+        return int(self.p["image_size"])
+
     def build_model(self, torch: Any) -> Any:
         nn = torch.nn
         c1, c2 = ([*list(self.p["channels"]), 32, 32])[:2]
-        side = self.p["image_size"] // 4
+        side = self.side // 4
         model = nn.Sequential(
             nn.Conv2d(3, c1, 3, padding=1),
             nn.ReLU(),
@@ -218,7 +255,7 @@ class TorchCNNStep(_TorchStep):
 
     def make_batch(self, torch: Any) -> tuple[Any, Any]:
         generator = torch.Generator().manual_seed(self.seed)
-        size = self.p["image_size"]
+        size = self.side
         x = torch.randn(self.p["batch_size"], 3, size, size, generator=generator)
         if self.p["channels_last"]:
             x = x.contiguous(memory_format=torch.channels_last)
@@ -226,10 +263,20 @@ class TorchCNNStep(_TorchStep):
         return x, labels
 
     def layer_macs(self) -> list[int]:
-        n, s = self.p["batch_size"], self.p["image_size"]
+        n, s = self.p["batch_size"], self.side
         c1, c2 = ([*list(self.p["channels"]), 32, 32])[:2]
         return [
             n * c1 * s * s * 3 * 9,
             n * c2 * (s // 2) ** 2 * c1 * 9,
             n * c2 * (s // 4) ** 2 * self.p["classes"],
+        ]
+
+    def layer_tensors(self) -> list[tuple[int, int, int]]:
+        n, s = self.p["batch_size"], self.side
+        c1, c2 = ([*list(self.p["channels"]), 32, 32])[:2]
+        flat = c2 * (s // 4) ** 2
+        return [
+            (n * 3 * s * s, c1 * 3 * 9, n * c1 * s * s),
+            (n * c1 * (s // 2) ** 2, c2 * c1 * 9, n * c2 * (s // 2) ** 2),
+            (n * flat, flat * self.p["classes"], n * self.p["classes"]),
         ]

@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "images": "harness.commands.images",
     "k8s": "harness.commands.k8s",
     "gpu-check": "harness.commands.gpu_check",
+    "peaks": "harness.commands.peaks",
 }
 
 EXIT_CODES_HELP = """exit codes:

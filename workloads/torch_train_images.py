@@ -1,0 +1,102 @@
+"""``torch.train_images``: the learner's training step end to end, from an image folder.
+
+An ImageFolder-style ``Dataset`` (Pillow decode, resize, normalize: the same as
+``torch.dataloader``) and a ``DataLoader`` feed the small CNN of ``torch.cnn``. One step is one
+batch. Phases: ``data`` (the time the step waits for its batch: the whole decode with
+``num_workers=0``, only what the workers have not prepared ahead otherwise; plus the copy to
+the device), ``forward``, ``backward``, ``update``. The loader cycles over the dataset; its
+workers are persistent, so their start-up is paid in set-up, not in measured steps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.params import Param
+from harness.workload import Mark
+from workloads.images import ensure_dataset, list_images
+from workloads.pillow_decode import DATASET_PARAMS
+from workloads.torch_pipeline import make_dataset_class
+from workloads.torch_train import COMMON, TorchCNNStep
+
+
+class TorchTrainImages(TorchCNNStep):
+    name = "torch.train_images"
+    description = (
+        "Image folder -> Dataset/DataLoader -> CNN step; phases data/forward/backward/update."
+    )
+    phases = ("data", "forward", "backward", "update")
+    workers_param = "num_workers"
+    params = (
+        *[p for p in COMMON if p.name not in ("batch_size",)],
+        Param("batch_size", "int", 32, "images per step", minimum=1),
+        *DATASET_PARAMS,
+        Param("resize", "int", 32, "side the images are resized to (the model's input)",
+              minimum=8),
+        Param("channels", "ints", (16, 32), "conv widths, like 16x32"),
+        Param("channels_last", "bool", False, "channels_last memory format"),
+        Param("num_workers", "int", 0, "DataLoader worker processes", minimum=0),
+        Param("prefetch_factor", "int", 2, "batches each worker prepares ahead", minimum=1),
+        Param("pin_memory", "bool", False, "page-locked host batches (faster copies to CUDA)"),
+    )  # fmt: skip
+
+    @property
+    def side(self) -> int:
+        return int(self.p["resize"])  # image_size is the stored JPEGs' side
+
+    def setup(self) -> None:
+        super().setup()
+        torch = self.torch
+        root = ensure_dataset(
+            self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
+        )
+        files, labels, _ = list_images(root)
+        dataset = make_dataset_class(torch)(files, labels, self.side)
+        workers = self.p["num_workers"]
+        self.loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=self.p["batch_size"],
+            shuffle=True,
+            drop_last=True,  # every step sees a full batch
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            prefetch_factor=self.p["prefetch_factor"] if workers > 0 else None,
+            pin_memory=self.p["pin_memory"],
+            generator=torch.Generator().manual_seed(self.seed),
+        )
+        if len(self.loader) == 0:
+            raise ValueError(
+                f"the dataset has fewer images ({len(dataset)}) than one batch "
+                f"({self.p['batch_size']}): raise images_per_class or lower batch_size"
+            )
+        self.batches = iter(self.loader)
+
+    def _next_batch(self) -> tuple[Any, Any]:
+        try:
+            return next(self.batches)
+        except StopIteration:  # an epoch ended: start the next one
+            self.batches = iter(self.loader)
+            return next(self.batches)
+
+    def step(self, mark: Mark) -> None:
+        images, labels = self._next_batch()
+        non_blocking = self.p["pin_memory"] and self.device == "cuda"
+        self.x = images.to(self.device, non_blocking=non_blocking)
+        labels = labels.to(self.device, non_blocking=non_blocking)
+        if self.p["channels_last"]:
+            self.x = self.x.contiguous(memory_format=self.torch.channels_last)
+        self.target = labels
+        if self.p["loss"] == "mse":
+            self.target = self.torch.nn.functional.one_hot(labels, self.p["classes"]).float()
+        mark("data")
+        super().step(mark)
+
+    def make_batch(self, torch: Any) -> tuple[Any, Any]:
+        side = self.side
+        return torch.zeros(self.p["batch_size"], 3, side, side), torch.zeros(
+            self.p["batch_size"], dtype=torch.long
+        )
+
+    def teardown(self) -> None:
+        self.batches = None
+        self.loader = None  # persistent workers exit
