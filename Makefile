@@ -37,6 +37,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 venv: $(STAMP) ## Create .venv and install the project with its extras (once)
 
 bench: venv ## Run the default suite locally on CPU and print the report
+	$(HARNESS) peaks --results-dir $(RESULTS)
 	$(HARNESS) run --suite $(SUITE) --launcher local --device cpu --results-dir $(RESULTS) --report $(ARGS)
 
 test: venv ## Run the test suite

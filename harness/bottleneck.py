@@ -47,13 +47,15 @@ def input_verdict(data_s: float, step_s: float, batch: Any, workers: Any,
     if share < INPUT_MODERATE:
         return "not input-bound", figure, "the input pipeline keeps up; look at the model phases"
     level = "highly" if share > INPUT_HIGH else "moderately"
-    workers_n = int(workers or 0)
+    workers_n = _count(workers)
     cause = ""
     if decode_rate and batch:
         decode_s = float(batch) / (decode_rate * max(1, workers_n))
         cause = "decode dominates" if data_s <= 1.5 * decode_s else "reading/collation dominates"
         figure += f"; decoding a batch takes {decode_s * 1e3:.3g} ms on {max(1, workers_n)} core(s)"
-    if workers_n == 0:
+    if isinstance(workers, str) and not workers.isdigit():  # tf.data: autotune
+        advice = "prefetch more batches, cache() decoded images, or store smaller images"
+    elif workers_n == 0:
         advice = "add DataLoader workers (num_workers=2 or more): decoding runs in the step now"
     elif cause == "decode dominates":
         advice = "more workers, or store smaller images (decode cost grows with stored pixels)"
@@ -96,9 +98,9 @@ def roofline_verdict(flops: float, bytes_moved: float | None, seconds: float,
 def pipeline_verdict(rate: float, workers: Any, decode_rate: float | None) -> tuple[str, str, str]:
     if not decode_rate:
         return "not judged", f"{rate:.4g} images/s", NO_PEAKS
-    ceiling = decode_rate * max(1, int(workers or 0))
+    ceiling = decode_rate * max(1, _count(workers))
     share = rate / ceiling
-    figure = f"{rate:.4g} images/s = {share:.0%} of decode-only × {max(1, int(workers or 0))}"
+    figure = f"{rate:.4g} images/s = {share:.0%} of decode-only × {max(1, _count(workers))}"
     if share >= DECODE_BOUND_SHARE:
         return "decode-bound", figure, "more workers, or smaller stored images"
     return "pipeline-overhead-bound", figure, "the machinery costs more than decoding: profile it"
@@ -152,6 +154,14 @@ def decode_rate_at(peaks: dict[str, Any], side: Any) -> float | None:
     if not _has(side) or not measured_side:
         return float(rate)
     return float(rate) * (float(measured_side) / float(side)) ** 2
+
+
+def _count(workers: Any) -> int:
+    """Worker processes from the workload's workers parameter (0 where it is not a number)."""
+    try:
+        return int(float(workers))
+    except (TypeError, ValueError):
+        return 0
 
 
 def _has(value: Any) -> bool:

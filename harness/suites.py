@@ -70,11 +70,13 @@ _SMOKE = (
     SuiteEntry("torch.checkpoint", {"hidden": (64,), "features": 32}),
     SuiteEntry("torch.dataloader", {**_TINY_IMAGES, "resize": 16, "batch_size": 4}),
     SuiteEntry("pillow.decode", _TINY_IMAGES),
+    SuiteEntry("torch.train_images", {**_TINY_IMAGES, "resize": 16, "batch_size": 4}),
     SuiteEntry("keras.fit", {"batch_size": 16, "hidden": (32,), "steps_per_call": 2}),
     SuiteEntry("keras.step", {"batch_size": 16, "hidden": (32,)}),
     SuiteEntry("keras.checkpoint", {"hidden": (64,), "features": 32}),
     SuiteEntry("keras.image_dataset", {**_TINY_IMAGES, "resize": 16, "batch_size": 4}),
     SuiteEntry("tf.data", {**_TINY_IMAGES, "resize": 16, "batch_size": 4}),
+    SuiteEntry("keras.train_images", {**_TINY_IMAGES, "resize": 16, "batch_size": 4}),
 )
 
 _DEFAULT = (
@@ -91,6 +93,9 @@ _DEFAULT = (
     SuiteEntry("torch.dataloader", {**_IMAGES, "num_workers": 0}),
     SuiteEntry("torch.dataloader", {**_IMAGES, "num_workers": 2}),
     SuiteEntry("pillow.decode", _IMAGES),
+    # the learner's step end to end: an image folder feeding the CNN
+    SuiteEntry("torch.train_images", {**_IMAGES, "num_workers": 0}),
+    SuiteEntry("torch.train_images", {**_IMAGES, "num_workers": 2}),
     SuiteEntry("keras.fit", {"batch_size": 256, "hidden": (256,)}),
     SuiteEntry("keras.step", {"batch_size": 256, "hidden": (256,)}),
     SuiteEntry(
@@ -103,6 +108,7 @@ _DEFAULT = (
     SuiteEntry("keras.checkpoint", {"format": "savedmodel"}),
     SuiteEntry("keras.image_dataset", _IMAGES),
     SuiteEntry("tf.data", _IMAGES),
+    SuiteEntry("keras.train_images", _IMAGES),
 )
 
 _BIG_MLP = {"batch_size": 4096, "hidden": (4096, 4096)}
@@ -116,6 +122,7 @@ _GPU = (
     SuiteEntry("torch.cnn", {**_BIG_CNN, "channels_last": True, "dtype": "bfloat16"}, _CUDA),
     SuiteEntry("torch.checkpoint", {"hidden": (4096, 4096)}, _CUDA),
     SuiteEntry("torch.dataloader", {**_IMAGES, "num_workers": 4}, _CUDA),
+    SuiteEntry("torch.train_images", {**_IMAGES, "num_workers": 4, "pin_memory": True}, _CUDA),
     # Keras 3 on the torch backend: a GPU box with PyTorch and no TensorFlow measures Keras too.
     SuiteEntry("keras.fit", {**_BIG_MLP, "backend": "torch"}, _CUDA),
     SuiteEntry("keras.step", {**_BIG_MLP, "backend": "torch"}, _CUDA),

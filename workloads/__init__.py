@@ -19,6 +19,7 @@ CATALOGUE: dict[str, str] = {
     "keras.step": "workloads.keras_train:KerasPhasedStep",
     "keras.checkpoint": "workloads.keras_checkpoint:KerasCheckpoint",
     "keras.image_dataset": "workloads.tf_pipeline:KerasImageDataset",
+    "keras.train_images": "workloads.keras_train_images:KerasTrainImages",
     "tf.data": "workloads.tf_pipeline:TfDataPipeline",
     # The decode-only baseline for the image pipelines.
     "pillow.decode": "workloads.pillow_decode:PillowDecode",
