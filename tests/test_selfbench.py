@@ -33,3 +33,18 @@ def test_the_page_has_one_table_per_section_with_its_verdicts():
     assert "| A/A false alarms | 2/10 | 0 | **fail** | two alarms |" in text
     assert "| 5% detection | 50% | informational | — |  |" in text
     assert "## Method" in text and "in 12 s." in text
+
+
+def test_the_cpu_limit_comes_from_cores_clock_and_flags():
+    from benchmarks.selfbench.verdicts import cpu_limit
+
+    cpuinfo = (
+        "processor\t: 0\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2445.406\n"
+        "flags\t\t: fpu sse2 avx fma avx2\n\n"
+        "processor\t: 1\nmodel name\t: AMD EPYC\ncpu MHz\t\t: 2445.406\n"
+        "flags\t\t: fpu sse2 avx fma avx2\n"
+    )
+    limit, how = cpu_limit(cpuinfo, 2)
+    assert limit == 2 * 2445.406e6 * 32 and "avx2" in how
+    assert cpu_limit(cpuinfo.replace("avx2", "avx512f avx2"), 1)[0] == 2445.406e6 * 64
+    assert cpu_limit("model name\t: unknown\n", 4) is None

@@ -32,6 +32,9 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "containers": containers.measure,
 }
 
+#: tables a section writes besides its own: the suite's run also gives the verdicts
+FOLLOWS = {"suite": ("verdicts",)}
+
 METHOD = """
 - **Accuracy.** Each function (NumPy matmuls, the NumPy MLP step, a torch MLP step) is timed
   in one process by the harness's `Timer`, by `torch.utils.benchmark.Timer.blocked_autorange`
@@ -51,6 +54,11 @@ METHOD = """
   *says why not* when measuring stopped at the task's time budget or its task was flagged
   noisy-machine. The Keras row is the phase gap (step median − sum of phase medians, over the
   step median) of `keras.step` on TensorFlow, whose phases come from prefixes of the real step.
+- **Verdicts.** The bottleneck verdict of every workload of the suite's run above
+  (`harness/bottleneck.py`), against this machine's peaks (`harness peaks`, cached in
+  `results/peaks/`), and the measured fp32 peak against the CPU's own limit: usable cores ×
+  the clock `/proc/cpuinfo` reports × FLOP per cycle from its flags (32 with AVX2 FMA, 64 with
+  AVX-512).
 - **Efficiency.** `torch.mlp` (fresh process, the real CLI) is compared with `torch.mm` on
   exactly the matmuls its step performs (forward, weight gradients, input gradients), with the
   worker's thread count. The DataLoader's images/s is compared with the decode-only Pillow loop
@@ -94,7 +102,8 @@ def document(rows: list[Row], environment: dict[str, Any], elapsed: float) -> Do
             f"GPU: {environment['gpu_name'] or 'none'}; packages: {packages}."
         ),
     ]
-    for section in SECTIONS:
+    order = [name for section in SECTIONS for name in (section, *FOLLOWS.get(section, ()))]
+    for section in order:
         chosen = [r for r in rows if r.section == section]
         if not chosen:
             continue

@@ -5,16 +5,21 @@ from __future__ import annotations
 
 import statistics
 import time
+from pathlib import Path
 
+from benchmarks.selfbench import verdicts
 from benchmarks.selfbench.common import Row, log, run_records
+from harness import peaks
 from harness.analysis import summary_frame
 from harness.results import frame_from_records
 
 SUITE_BUDGET_S = 120.0
+RESULTS = Path("results")  # where make bench caches the peaks
 
 
 def measure(quick: bool) -> list[Row]:
-    log("suite: the default suite, as make bench runs it")
+    log("suite: the default suite, as make bench runs it (peaks first, as make bench)")
+    peaks.cached(RESULTS) or peaks.measure(RESULTS)
     started = time.perf_counter()
     records = run_records(suite="default")
     wall = time.perf_counter() - started
@@ -29,7 +34,7 @@ def measure(quick: bool) -> list[Row]:
     out = [
         Row(
             "suite",
-            "default suite wall time (make bench's run, 19 tasks)",
+            f"default suite wall time (make bench's run, {len(records)} tasks)",
             f"{wall:.0f} s",
             f"≤ {SUITE_BUDGET_S:.0f} s",
             wall <= SUITE_BUDGET_S,
@@ -77,4 +82,4 @@ def measure(quick: bool) -> list[Row]:
                 "phases from prefixes of the real step (record phase_method)",
             )
         )
-    return out
+    return out + verdicts.rows(summary, RESULTS)
