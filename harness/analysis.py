@@ -42,6 +42,7 @@ COUNTED = (
     "gpu_name",
     "source",
     "param_image_size",
+    "host_seconds",
 )
 
 

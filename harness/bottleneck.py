@@ -8,9 +8,10 @@
 - ``compute-bound`` / ``memory-bound``: achieved FLOP/s against the roofline of the measured
   peaks: arithmetic intensity (FLOPs ÷ bytes moved) left of the ridge point (peak FLOP/s ÷
   copy bandwidth) is memory-bound, right of it compute-bound.
-- ``host-bound``: the step reaches under 10% of what the roofline allows: Python, dispatch and
-  small-op overhead dominate the kernels. (On a GPU the records also hold host dispatch time
-  per phase; judging it against device time is not done yet.)
+- ``host-bound``: on a GPU, the host's dispatch time per step (the host clock at each phase
+  mark) reaches 90% of the device's time (CUDA events): the GPU waits for Python; elsewhere,
+  the step reaches under 10% of what the roofline allows: Python, dispatch and small-op
+  overhead dominate the kernels.
 - pipelines: images/s against the decode-only rate times the workers (``decode-bound`` when the
   pipeline decodes at 70% of that or more).
 
@@ -28,6 +29,7 @@ from harness import peaks as peak_cache
 
 INPUT_MODERATE, INPUT_HIGH = 0.05, 0.20
 HOST_BOUND_SHARE = 0.10
+HOST_DISPATCH_SHARE = 0.90
 DECODE_BOUND_SHARE = 0.70
 NO_PEAKS = "not judged: no measured peaks for this machine (run harness peaks)"
 
@@ -95,6 +97,21 @@ def roofline_verdict(flops: float, bytes_moved: float | None, seconds: float,
     return "compute-bound", figure, "bf16 (or TF32 on CUDA) raises the ceiling itself"
 
 
+def dispatch_verdict(host_s: float, device_s: float) -> tuple[str, str, str] | None:
+    """On a GPU: host-bound when launching the step's work takes about as long as running it."""
+    share = host_s / device_s
+    if share < HOST_DISPATCH_SHARE:
+        return None
+    return (
+        "host-bound",
+        (
+            f"host dispatch {host_s * 1e3:.3g} ms per step = {share:.0%} of the device's "
+            f"{device_s * 1e3:.3g} ms"
+        ),
+        "the GPU waits for Python: larger batch, torch.compile (fewer launches), CUDA graphs",
+    )
+
+
 def pipeline_verdict(rate: float, workers: Any, decode_rate: float | None) -> tuple[str, str, str]:
     if not decode_rate:
         return "not judged", f"{rate:.4g} images/s", NO_PEAKS
@@ -126,6 +143,11 @@ def verdicts(summary: pd.DataFrame, folders: list[Path] | None = None) -> pd.Dat
                                 first.get("usable_cores"), first.get("gpu_name")) or {}  # fmt: skip
         decode_rate = decode_rate_at(peaks, first.get("param_image_size"))
         batch = step["items_per_second"] * step["median_s"] if step["items_per_second"] else None
+        dispatched = (
+            dispatch_verdict(step["host_seconds"], step["median_s"])
+            if key[3] == "cuda" and _has(step.get("host_seconds"))
+            else None
+        )
         if "data" in phases:
             result = input_verdict(phases["data"]["median_s"], step["median_s"], batch,
                                    step.get("workers"), decode_rate)  # fmt: skip
@@ -135,6 +157,8 @@ def verdicts(summary: pd.DataFrame, folders: list[Path] | None = None) -> pd.Dat
                                           peaks, key[3])  # fmt: skip
         elif first.get("kind") == "pipeline" and step["items_per_second"]:
             result = pipeline_verdict(step["items_per_second"], step.get("workers"), decode_rate)
+        elif dispatched is not None:
+            result = dispatched
         elif _has(step.get("flops")):
             result = roofline_verdict(step["flops"], step.get("bytes_moved"), step["median_s"],
                                       peaks, key[3])  # fmt: skip

@@ -249,6 +249,18 @@ def _per_phase(metrics: dict[str, Any], what: str, phase: str) -> float | None:
     return float(value) if value else None
 
 
+def _host_seconds(host_samples: dict[str, list[float]], phase: str) -> float | None:
+    """The host's dispatch time per step of a phase (CUDA: the host clock at each mark), or
+    of the whole step (the phases' sum); None where the record has none."""
+    import statistics
+
+    if phase == "step":
+        parts = [statistics.median(v) for v in host_samples.values() if v]
+        return sum(parts) if parts else None
+    values = host_samples.get(phase)
+    return statistics.median(values) if values else None
+
+
 def frame_from_records(records: list[Record]):  # -> DataFrame
     import pandas as pd
 
@@ -301,12 +313,16 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         for key, value in record.params.items():
             base[f"param_{key}"] = "x".join(map(str, value)) if isinstance(value, list) else value
         if not record.samples:
-            rows.append({**base, "phase": None, "sample": None, "seconds": None})
+            rows.append(
+                {**base, "phase": None, "sample": None, "seconds": None, "flops": None,
+                 "bytes_moved": None, "host_seconds": None}
+            )  # fmt: skip
             continue
         for phase, values in record.samples.items():
             counted = {
                 "flops": _per_phase(record.metrics, "flops", phase),
                 "bytes_moved": _per_phase(record.metrics, "bytes", phase),
+                "host_seconds": _host_seconds(record.host_samples, phase),
             }
             for index, seconds in enumerate(values):
                 rows.append(
@@ -356,6 +372,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "started_at",
         "flops",
         "bytes_moved",
+        "host_seconds",
     ]
     frame = pd.DataFrame(rows)
     if frame.empty:

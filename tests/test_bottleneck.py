@@ -122,3 +122,42 @@ def test_the_html_report_holds_the_verdicts_and_a_roofline(measured):
     assert "What limits each workload" in html and "input-bound" in html
     assert "Roofline: each phase against the measured peaks" in html
     assert html.count("data:image/png;base64") >= 1
+
+
+def test_on_a_gpu_dispatch_time_against_device_time_decides_host_bound():
+    from harness.bottleneck import dispatch_verdict
+
+    verdict, figure, advice = dispatch_verdict(0.95e-3, 1.0e-3)
+    assert verdict == "host-bound" and "95% of the device's 1 ms" in figure
+    assert "CUDA graphs" in advice
+    assert dispatch_verdict(0.2e-3, 1.0e-3) is None  # the device is busy: not host-bound
+
+
+def test_the_host_time_of_a_cuda_record_reaches_the_verdict(tmp_path):
+    """A CUDA record (written as the worker writes one, with host_samples) is judged by its
+    dispatch time; the same record without them falls back to the roofline."""
+    import pandas as pd
+
+    from harness.analysis import summary_frame
+    from harness.bottleneck import verdicts
+    from harness.record import Record
+    from harness.results import frame_from_records
+
+    def record(host: bool) -> Record:
+        samples = {"step": [1.0e-3] * 5, "forward": [0.3e-3] * 5, "backward": [0.5e-3] * 5,
+                   "update": [0.2e-3] * 5}  # fmt: skip
+        return Record(
+            workload="torch.mlp", device="cuda", params={"batch_size": 1}, framework="torch",
+            kind="train_step", phases=["forward", "backward", "update"], samples=samples,
+            host_samples={p: [v[0] * 0.97] * 5 for p, v in samples.items() if p != "step"}
+            if host else {},
+            items_per_step=1, metrics={"flops_per_step": 1e6},
+        )  # fmt: skip
+
+    summary = summary_frame(frame_from_records([record(True)]))
+    [row] = verdicts(summary, [tmp_path]).to_dict("records")
+    assert row["verdict"] == "host-bound" and "97% of the device" in row["figure"]
+    summary = summary_frame(frame_from_records([record(False)]))
+    [row] = verdicts(summary, [tmp_path]).to_dict("records")
+    assert row["verdict"] == "not judged"  # no peaks for this machine here
+    assert isinstance(summary, pd.DataFrame)
