@@ -12,8 +12,10 @@
   mark) reaches 90% of the device's time (CUDA events): the GPU waits for Python; elsewhere,
   the step reaches under 10% of what the roofline allows: Python, dispatch and small-op
   overhead dominate the kernels.
-- pipelines: images/s against the decode-only rate times the workers (``decode-bound`` when the
-  pipeline decodes at 70% of that or more).
+- pipelines: images/s against the decode-only rate times the workers: ``decode-bound`` at 70%
+  of that or more, else ``transform-bound`` (resize, normalize, collate cost more).
+- FLOPs without a byte count (Keras): ``compute-bound`` at 50% of the fp32 peak or more, else
+  ``not separable`` (memory traffic and overhead cannot be told apart without the bytes).
 
 Computed on the report's summary (DataFrames only) and the cached peaks.
 """
@@ -29,6 +31,8 @@ from harness import peaks as peak_cache
 
 INPUT_MODERATE, INPUT_HIGH = 0.05, 0.20
 HOST_BOUND_SHARE = 0.10
+#: with FLOPs but no byte count, only this share of the peak says compute-bound for certain
+COMPUTE_BOUND_SHARE = 0.50
 HOST_DISPATCH_SHARE = 0.90
 DECODE_BOUND_SHARE = 0.70
 NO_PEAKS = "not judged: no measured peaks for this machine (run harness peaks)"
@@ -53,7 +57,11 @@ def input_verdict(data_s: float, step_s: float, batch: Any, workers: Any,
     cause = ""
     if decode_rate and batch:
         decode_s = float(batch) / (decode_rate * max(1, workers_n))
-        cause = "decode dominates" if data_s <= 1.5 * decode_s else "reading/collation dominates"
+        cause = (
+            "decode dominates"
+            if data_s <= 1.5 * decode_s
+            else "resize, normalize, collate or reading dominate"
+        )
         figure += f"; decoding a batch takes {decode_s * 1e3:.3g} ms on {max(1, workers_n)} core(s)"
     if isinstance(workers, str) and not workers.isdigit():  # tf.data: autotune
         advice = "prefetch more batches, cache() decoded images, or store smaller images"
@@ -76,10 +84,15 @@ def roofline_verdict(flops: float, bytes_moved: float | None, seconds: float,
         return "not judged", f"{_figure(achieved, 'FLOP/s')}", NO_PEAKS
     if not _has(bytes_moved) or not bandwidth:
         share = achieved / peak
-        if share < HOST_BOUND_SHARE:
-            return ("host- or memory-bound", f"{share:.0%} of the fp32 peak (no byte count)",
-                    "larger batches amortize per-step overhead")  # fmt: skip
-        return "compute-bound", f"{share:.0%} of the fp32 peak", "bf16 or a faster BLAS"
+        figure = f"{_figure(achieved, 'FLOP/s')} = {share:.0%} of the fp32 peak (no byte count)"
+        if share >= COMPUTE_BOUND_SHARE:
+            return "compute-bound", figure, "bf16 or a faster BLAS"
+        # without the bytes a phase moves, memory and overhead cannot be told apart
+        return (
+            "not separable",
+            figure,
+            ("the workload counts FLOPs but not bytes: memory traffic or per-step overhead"),
+        )
     intensity = flops / float(bytes_moved or 1)
     ridge = peak / bandwidth
     attainable = min(peak, intensity * bandwidth)
@@ -120,7 +133,14 @@ def pipeline_verdict(rate: float, workers: Any, decode_rate: float | None) -> tu
     figure = f"{rate:.4g} images/s = {share:.0%} of decode-only × {max(1, _count(workers))}"
     if share >= DECODE_BOUND_SHARE:
         return "decode-bound", figure, "more workers, or smaller stored images"
-    return "pipeline-overhead-bound", figure, "the machinery costs more than decoding: profile it"
+    return (
+        "transform-bound",
+        figure,
+        (
+            "the work besides decoding (resize, normalize, collate) dominates: keep uint8 until the "
+            "device, resize on it, or give it more workers"
+        ),
+    )
 
 
 def verdicts(summary: pd.DataFrame, folders: list[Path] | None = None) -> pd.DataFrame:
@@ -155,6 +175,8 @@ def verdicts(summary: pd.DataFrame, folders: list[Path] | None = None) -> pd.Dat
                 model_s = step["median_s"] - phases["data"]["median_s"]
                 result = roofline_verdict(step["flops"], step.get("bytes_moved"), model_s,
                                           peaks, key[3])  # fmt: skip
+        elif key[1] == "pillow.decode":
+            result = ("decode-bound", "the decode-only baseline itself", "")
         elif first.get("kind") == "pipeline" and step["items_per_second"]:
             result = pipeline_verdict(step["items_per_second"], step.get("workers"), decode_rate)
         elif dispatched is not None:

@@ -29,7 +29,7 @@ def test_tensorflow_cut_offs_decide_how_input_bound():
 def test_decode_or_reading_from_the_decode_baseline():
     # 32 images at 1000 images/s per core on 2 workers: 16 ms of decoding per batch
     assert "decode dominates" in input_verdict(0.020, 0.05, 32, 2, 1000.0)[0]
-    assert "reading/collation dominates" in input_verdict(0.040, 0.05, 32, 2, 1000.0)[0]
+    assert "resize, normalize, collate or reading" in input_verdict(0.040, 0.05, 32, 2, 1000.0)[0]
     # decode cost follows the stored pixels: 4x the side, 1/16 of the rate
     assert decode_rate_at({"decode_images_per_s_per_core": 1600.0, "decode_side": 128}, 512) == 100
 
@@ -46,7 +46,7 @@ def test_the_roofline_separates_compute_memory_and_host():
     assert verdict == "host-bound" and "torch.compile" in advice
     assert roofline_verdict(1e9, 1e9, 1.0, {}, "cpu")[0] == "not judged"
     assert pipeline_verdict(900.0, 1, 1000.0)[0] == "decode-bound"
-    assert pipeline_verdict(300.0, 2, 1000.0)[0] == "pipeline-overhead-bound"
+    assert pipeline_verdict(300.0, 2, 1000.0)[0] == "transform-bound"
 
 
 @pytest.fixture(scope="module")

@@ -55,10 +55,18 @@ class _HandWrittenStep(Workload):
         return {"array_module": self.xp.__name__, "framework_version": self.xp.__version__}
 
     def metrics(self) -> dict[str, Any]:
-        return {"flops_per_step": self.flops_per_step(), "final_loss": self.loss_value()}
+        return {
+            "flops_per_step": self.flops_per_step(),
+            "final_loss": self.loss_value(),
+            **self.counted_per_phase(),
+        }
 
     def flops_per_step(self) -> int:
         return 0
+
+    def counted_per_phase(self) -> dict[str, Any]:
+        """FLOPs and bytes moved per phase (analytic; bytes: each array read or written once)."""
+        return {}
 
     def loss_value(self) -> float:
         return float(self.loss)
@@ -109,6 +117,20 @@ class LinearRegressionStep(_HandWrittenStep):
     def flops_per_step(self) -> int:
         n, d, k = self.p["batch_size"], self.p["features"], self.p["outputs"]
         return 2 * n * d * k * 2  # x·w and xᵀ·error
+
+    def counted_per_phase(self) -> dict[str, Any]:
+        n, d, k = self.p["batch_size"], self.p["features"], self.p["outputs"]
+        width = 8 if self.p["dtype"] == "float64" else 4
+        return {
+            "flops_per_phase": {"forward": 2 * n * d * k + 3 * n * k, "backward": 2 * n * d * k,
+                                "update": 2 * (d * k + k)},
+            # forward reads x, w, y and writes the prediction; backward reads x and the error,
+            # writes the gradient; the update reads w and its gradient, writes w
+            "bytes_per_phase": {"forward": width * (n * d + d * k + 2 * n * k),
+                                "backward": width * (n * d + n * k + d * k),
+                                "update": width * 3 * (d * k + k)},
+            "bytes_method": "analytic estimate: each array read or written once per phase",
+        }  # fmt: skip
 
 
 class NumpyMLPStep(_HandWrittenStep):
@@ -174,3 +196,18 @@ class NumpyMLPStep(_HandWrittenStep):
         forward = 2 * n * (d * h + h * c)
         backward = 2 * n * (h * c) * 2 + 2 * n * d * h  # grad_w2, d_a1, grad_w1
         return forward + backward
+
+    def counted_per_phase(self) -> dict[str, Any]:
+        n, d, h, c = (self.p[k] for k in ("batch_size", "features", "hidden", "classes"))
+        width = 8 if self.p["dtype"] == "float64" else 4
+        params = d * h + h + h * c + c
+        return {
+            "flops_per_phase": {"forward": 2 * n * (d * h + h * c),
+                                "backward": 2 * n * (h * c) * 2 + 2 * n * d * h,
+                                "update": 2 * params},
+            # forward: x, w1, z1/a1, w2, logits/probs; backward about twice the activations
+            "bytes_per_phase": {"forward": width * (n * d + d * h + 2 * n * h + h * c + 2 * n * c),
+                                "backward": width * 2 * (n * d + 2 * n * h + 2 * n * c + params),
+                                "update": width * 3 * params},
+            "bytes_method": "analytic estimate: each array read or written once per phase",
+        }  # fmt: skip
