@@ -8,6 +8,9 @@
 - ``compute-bound`` / ``memory-bound``: achieved FLOP/s against the roofline of the measured
   peaks: arithmetic intensity (FLOPs ÷ bytes moved) left of the ridge point (peak FLOP/s ÷
   copy bandwidth) is memory-bound, right of it compute-bound.
+- above the roof: on the memory side ``memory-bound (in cache)`` (the working set is served
+  from cache, faster than the measured copy bandwidth); on the compute side the figure says the
+  peak was measured at a slower moment (``harness peaks --refresh``).
 - ``host-bound``: on a GPU, the host's dispatch time per step (the host clock at each phase
   mark) reaches 90% of the device's time (CUDA events): the GPU waits for Python; elsewhere,
   the step reaches under 10% of what the roofline allows: Python, dispatch and small-op
@@ -34,6 +37,8 @@ HOST_BOUND_SHARE = 0.10
 #: with FLOPs but no byte count, only this share of the peak says compute-bound for certain
 COMPUTE_BOUND_SHARE = 0.50
 HOST_DISPATCH_SHARE = 0.90
+#: achieved above this share of the roof: cache (memory side) or a peak measured too low
+ABOVE_ROOF = 1.05
 DECODE_BOUND_SHARE = 0.70
 NO_PEAKS = "not judged: no measured peaks for this machine (run harness peaks)"
 
@@ -88,11 +93,8 @@ def roofline_verdict(flops: float, bytes_moved: float | None, seconds: float,
         if share >= COMPUTE_BOUND_SHARE:
             return "compute-bound", figure, "bf16 or a faster BLAS"
         # without the bytes a phase moves, memory and overhead cannot be told apart
-        return (
-            "not separable",
-            figure,
-            ("the workload counts FLOPs but not bytes: memory traffic or per-step overhead"),
-        )
+        advice = "the workload counts FLOPs but not bytes: memory traffic or per-step overhead"
+        return "not separable", figure, advice
     intensity = flops / float(bytes_moved or 1)
     ridge = peak / bandwidth
     attainable = min(peak, intensity * bandwidth)
@@ -100,13 +102,19 @@ def roofline_verdict(flops: float, bytes_moved: float | None, seconds: float,
     figure = (f"{_figure(achieved, 'FLOP/s')} = {share:.0%} of the roofline "
               f"(intensity {intensity:.3g} FLOP/B, ridge {ridge:.3g})")  # fmt: skip
     if share < HOST_BOUND_SHARE:
-        return (
-            "host-bound",
-            figure,
-            ("overhead dominates the kernels: larger batch, torch.compile, fewer small ops"),
-        )
+        advice = "overhead dominates the kernels: larger batch, torch.compile, fewer small ops"
+        return "host-bound", figure, advice
     if intensity < ridge:
+        if share > ABOVE_ROOF:  # faster than memory allows: the working set is in cache
+            advice = (
+                "the working set fits in cache, faster than the measured copy bandwidth; "
+                "larger sizes will fall to the memory roof"
+            )
+            return "memory-bound (in cache)", figure + ": above the memory roof", advice
         return "memory-bound", figure, "fewer bytes per FLOP: bf16, channels_last, fusion"
+    if share > ABOVE_ROOF:
+        figure += ": above the measured peak, so the peak was measured at a slower moment"
+        return "compute-bound", figure, "rerun harness peaks --refresh on a quiet machine"
     return "compute-bound", figure, "bf16 (or TF32 on CUDA) raises the ceiling itself"
 
 
@@ -133,14 +141,11 @@ def pipeline_verdict(rate: float, workers: Any, decode_rate: float | None) -> tu
     figure = f"{rate:.4g} images/s = {share:.0%} of decode-only × {max(1, _count(workers))}"
     if share >= DECODE_BOUND_SHARE:
         return "decode-bound", figure, "more workers, or smaller stored images"
-    return (
-        "transform-bound",
-        figure,
-        (
-            "the work besides decoding (resize, normalize, collate) dominates: keep uint8 until the "
-            "device, resize on it, or give it more workers"
-        ),
+    advice = (
+        "the work besides decoding (resize, normalize, collate) dominates: keep uint8 until "
+        "the device, resize on it, or give it more workers"
     )
+    return "transform-bound", figure, advice
 
 
 def verdicts(summary: pd.DataFrame, folders: list[Path] | None = None) -> pd.DataFrame:

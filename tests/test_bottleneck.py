@@ -45,6 +45,13 @@ def test_the_roofline_separates_compute_memory_and_host():
     verdict, _, advice = roofline_verdict(1e9, 0.01e9, 1.0, PEAKS, "cpu")
     assert verdict == "host-bound" and "torch.compile" in advice
     assert roofline_verdict(1e9, 1e9, 1.0, {}, "cpu")[0] == "not judged"
+    # 50 GFLOP/s at 1 FLOP/B where memory allows 20: the data is in cache, not in memory
+    verdict, figure, _ = roofline_verdict(50e9, 50e9, 1.0, PEAKS, "cpu")
+    assert verdict == "memory-bound (in cache)" and "250% of the roofline" in figure
+    # above the measured peak: the peak was measured at a slower moment, and the figure says so
+    verdict, figure, advice = roofline_verdict(120e9, 1e9, 1.0, PEAKS, "cpu")
+    assert verdict == "compute-bound" and "above the measured peak" in figure
+    assert "harness peaks --refresh" in advice
     assert pipeline_verdict(900.0, 1, 1000.0)[0] == "decode-bound"
     assert pipeline_verdict(300.0, 2, 1000.0)[0] == "transform-bound"
 
