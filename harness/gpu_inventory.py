@@ -84,8 +84,9 @@ def one_gpu(nvml: Any, index: int) -> dict[str, Any]:
     }
 
 
-def nvml_gpus(nvml: Any = None) -> list[dict[str, Any]] | None:
-    """Every GPU's facts; None where NVML cannot be used (nvidia-ml-py or the driver absent)."""
+def started_nvml(nvml: Any = None) -> Any:
+    """NVML initialized (``nvml``, a stand-in module, or nvidia-ml-py's ``pynvml``); None where
+    it cannot be used: nvidia-ml-py or the driver absent. The caller shuts it down."""
     if nvml is None:
         try:
             nvml = importlib.import_module("pynvml")  # nvidia-ml-py
@@ -94,6 +95,14 @@ def nvml_gpus(nvml: Any = None) -> list[dict[str, Any]] | None:
     try:
         nvml.nvmlInit()
     except Exception:
+        return None
+    return nvml
+
+
+def nvml_gpus(nvml: Any = None) -> list[dict[str, Any]] | None:
+    """Every GPU's facts; None where NVML cannot be used (nvidia-ml-py or the driver absent)."""
+    nvml = started_nvml(nvml)
+    if nvml is None:
         return None
     try:
         return [one_gpu(nvml, index) for index in range(nvml.nvmlDeviceGetCount())]

@@ -20,7 +20,6 @@ tripped it. Every reading is a plain function of text or numbers, so tests feed 
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import statistics
 import time
@@ -146,14 +145,10 @@ def cpu_facts() -> dict[str, Any]:
 def gpu_facts(nvml: Any = None, index: int = 0) -> dict[str, Any] | None:
     """Clocks, throttle reasons, temperature, power and other processes of GPU ``index``
     through NVML; None without nvidia-ml-py or a GPU. ``nvml`` may be a stand-in module."""
+    from harness.gpu_inventory import started_nvml
+
+    nvml = started_nvml(nvml)
     if nvml is None:
-        try:
-            nvml = importlib.import_module("pynvml")  # nvidia-ml-py
-        except ImportError:
-            return None
-    try:
-        nvml.nvmlInit()
-    except Exception:
         return None
     try:
         handle = nvml.nvmlDeviceGetHandleByIndex(index)

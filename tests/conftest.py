@@ -107,3 +107,15 @@ def _created_at(container) -> float:
         return dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.UTC).timestamp()
     except ValueError:
         return float("inf")
+
+
+def build_image(target: str) -> str:
+    """Build harness:<target> through the real CLI, on HARNESS_BASE_IMAGE where set (cached
+    layers make a rebuild quick)."""
+    base = os.environ.get("HARNESS_BASE_IMAGE")
+    command = [sys.executable, "-m", "harness", "images", "build", "--target", target]
+    if base:
+        command += ["--base", base]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return f"harness:{target}"

@@ -8,26 +8,18 @@ so ``make test-fast`` leaves it out; ``.ci/run`` runs it every time.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT, read_jsonl
+from tests.conftest import build_image, read_jsonl
 
 pytestmark = [pytest.mark.cuda_image, pytest.mark.docker, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def cuda_image(engine):
-    base = os.environ.get("HARNESS_BASE_IMAGE")
-    command = [sys.executable, "-m", "harness", "images", "build", "--target", "cuda"]
-    if base:
-        command += ["--base", base]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=3600, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return "harness:cuda"
+    return build_image("cuda")
 
 
 def in_image(image: str, code: str) -> subprocess.CompletedProcess:

@@ -16,7 +16,7 @@ import pytest
 
 from harness.plan import build_plan
 from harness.suites import get_suite
-from tests.conftest import ROOT, read_jsonl
+from tests.conftest import ROOT, build_image, read_jsonl
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -37,14 +37,7 @@ def linreg_in_docker(cli, tmp_path) -> dict:
 
 @pytest.fixture(scope="session")
 def cpu_image(engine):
-    """Build harness:cpu through the real CLI (cached layers make a rebuild quick)."""
-    base = os.environ.get("HARNESS_BASE_IMAGE")
-    command = [sys.executable, "-m", "harness", "images", "build", "--target", "cpu"]
-    if base:
-        command += ["--base", base]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, cwd=ROOT)
-    assert done.returncode == 0, done.stderr[-4000:]
-    return "harness:cpu"
+    return build_image("cpu")
 
 
 def test_smoke_suite_in_a_container_has_the_shape_of_a_local_run(cli, tmp_path, cpu_image):

@@ -46,6 +46,19 @@ class Option:
         return Option(self.flag, self.help, self.parse, self.metavar)
 
 
+def memory_option() -> Option:
+    """``--memory``, shared by the local and Slurm launchers (the help names all three uses)."""
+    from harness.params import parse_size
+
+    return Option(
+        "--memory",
+        "memory limit per task, like 512m or 2g (local: a watchdog ends the worker; "
+        "docker: the container's limit, no swap; slurm: sbatch --mem)",
+        parse_size,
+        "SIZE",
+    )
+
+
 @dataclass(frozen=True)
 class NoConfig:
     """A launcher without settings."""

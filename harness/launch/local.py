@@ -14,8 +14,7 @@ from typing import Any
 
 from harness import parent_watch
 from harness.errors import UserError
-from harness.launch.base import Launcher, Option, failure_record
-from harness.params import parse_size
+from harness.launch.base import Launcher, failure_record, memory_option
 from harness.plan import RunPlan, Task
 from harness.record import Record, iso_time, parse_worker_output
 
@@ -45,15 +44,7 @@ class LocalConfig:
 class LocalLauncher(Launcher):
     name = "local"
     Config = LocalConfig
-    options = (
-        Option(
-            "--memory",
-            "memory limit per task, like 512m or 2g (local: a watchdog ends the worker; "
-            "docker: the container's limit, no swap; slurm: sbatch --mem)",
-            parse_size,
-            "SIZE",
-        ),
-    )
+    options = (memory_option(),)
     runs_here = True
 
     def __init__(self, config: LocalConfig | None = None):

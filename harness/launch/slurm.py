@@ -22,10 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-from harness.launch.base import Launcher, Option
+from harness.launch.base import Launcher, Option, memory_option
 from harness.launch.slurm_element import run_element
 from harness.launch.slurm_states import POLL_SECONDS, SubmittedArray, progress_line
-from harness.params import parse_size
 from harness.plan import RunPlan, Task
 from harness.record import Record
 
@@ -101,13 +100,7 @@ class SlurmLauncher(Launcher):
         Option("--qos", "Slurm quality of service", metavar="NAME"),
         Option("--time-limit", "minutes per element (default: --timeout plus 5)", _positive,
                "MIN"),
-        Option(
-            "--memory",
-            "memory limit per task, like 512m or 2g (local: a watchdog ends the worker; "
-            "docker: the container's limit, no swap; slurm: sbatch --mem)",
-            parse_size,
-            "SIZE",
-        ),
+        memory_option(),
         Option("--cpus-per-task", "CPUs per element (sbatch --cpus-per-task)", _positive, "N"),
         Option("--gres", "generic resources per element, like gpu:1", metavar="SPEC"),
         Option("--constraint", "node features, like h100", metavar="FEATURES"),
