@@ -53,6 +53,15 @@ def _first(group: pd.DataFrame, column: str) -> Any:
     return values.iloc[0] if not values.empty else None
 
 
+def _median_over_processes(group: pd.DataFrame, column: str) -> float | None:
+    """The median over records (processes) of a per-record figure, or None where none has it."""
+    if column not in group:
+        return None
+    per_record = group.groupby(["source", "record"], sort=False, dropna=False)[column].first()
+    per_record = per_record.dropna()
+    return float(per_record.median()) if not per_record.empty else None
+
+
 def phase_order(phase: str) -> int:
     return PHASE_ORDER.index(phase) if phase in PHASE_ORDER else len(PHASE_ORDER)
 
@@ -105,6 +114,8 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
             load_cache=load_cache(group) if key[GROUP.index("phase")] == "load" else None,
             **{column: _first(group, column) for column in COUNTED},
         )
+        # dispatch time: every process of the case, not the first (the median of each's)
+        row["host_seconds"] = _median_over_processes(group, "host_seconds")
         rows.append(row)
     summary = pd.DataFrame(rows)
     if summary.empty:

@@ -4,20 +4,24 @@
   TensorFlow's input-pipeline analyzer's cut-offs: under 5% not input-bound, 5-20% moderately,
   above 20% highly. Whether decoding or the rest (reading, collation, copies) dominates comes
   from the machine's decode-only rate (``harness peaks``): the data wait against the time the
-  batch's images take to decode on the workers that decode them.
+  batch's images take to decode on the cores that decode them (``decode_cores``). More
+  workers are advised only where spare usable cores remain (one runs the main loop).
 - ``compute-bound`` / ``memory-bound``: achieved FLOP/s against the roofline of the measured
-  peaks: arithmetic intensity (FLOPs ÷ bytes moved) left of the ridge point (peak FLOP/s ÷
-  copy bandwidth) is memory-bound, right of it compute-bound.
+  peaks of the precision that ran (``harness.roofs``: fp32, TF32, bf16 or fp64 from the
+  record's ``dtype`` and ``tf32``): arithmetic intensity (FLOPs ÷ bytes moved) left of the
+  ridge point (that peak ÷ copy bandwidth) is memory-bound, right of it compute-bound. The
+  figure names the roof.
 - above the roof: on the memory side ``memory-bound (in cache)`` (the working set is served
   from cache, faster than the measured copy bandwidth); on the compute side the figure says the
   peak was measured at a slower moment (``harness peaks --refresh``).
 - ``host-bound``: on a GPU, the host's dispatch time per step (the host clock at each phase
-  mark) reaches 90% of the device's time (CUDA events): the GPU waits for Python; elsewhere,
-  the step reaches under 10% of what the roofline allows: Python, dispatch and small-op
-  overhead dominate the kernels.
-- pipelines: images/s against the decode-only rate times the workers: ``decode-bound`` at 70%
-  of that or more, else ``transform-bound`` (resize, normalize, collate cost more).
-- FLOPs without a byte count (Keras): ``compute-bound`` at 50% of the fp32 peak or more, else
+  mark, the median over every process) reaches 90% of the device's time per step (the phases'
+  CUDA-event medians): the GPU waits for Python; elsewhere, the step reaches under 10% of what
+  the roofline allows: Python, dispatch and small-op overhead dominate the kernels.
+- pipelines: images/s against the decode-only rate times the cores that decode (the workers
+  up to the usable cores; every usable core where the framework chooses): ``decode-bound`` at
+  70% of that or more, else ``transform-bound`` (resize, normalize, collate cost more).
+- FLOPs without a byte count (Keras): ``compute-bound`` at 50% of the peak or more, else
   ``not separable`` (memory traffic and overhead cannot be told apart without the bytes).
 
 Computed on the report's summary (DataFrames only) and the cached peaks.
@@ -30,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-from harness import peaks as peak_cache
+from harness import roofs
 
 INPUT_MODERATE, INPUT_HIGH = 0.05, 0.20
 HOST_BOUND_SHARE = 0.10
@@ -50,28 +54,65 @@ def _figure(value: float, unit: str) -> str:
     return f"{value:.3g} {unit}"
 
 
-def input_verdict(data_s: float, step_s: float, batch: Any, workers: Any,
-                  decode_rate: float | None) -> tuple[str, str, str]:  # fmt: skip
-    """``decode_rate``: images/s one core decodes at this workload's stored image size."""
+def decode_cores(workers: Any, usable_cores: Any) -> int:
+    """Cores that decode images: a number of workers (DataLoader processes, tf.data parallel
+    calls) up to the usable cores, one where the loop decodes (``num_workers=0``), every
+    usable core where the framework chooses (``autotune``, ``image_dataset_from_directory``:
+    no workers parameter). Usable cores unknown (older records): the workers as declared."""
+    cores = _count(usable_cores)
+    if _chosen(workers):
+        return max(1, cores)
+    declared = max(1, _count(workers))
+    return min(declared, cores) if cores else declared
+
+
+def spare_cores(workers: Any, usable_cores: Any) -> int | None:
+    """Usable cores left for more workers (one runs the main loop), or None where unknown."""
+    cores = _count(usable_cores)
+    if not cores:
+        return None
+    return max(0, cores - 1 - _count(workers))
+
+
+def _cores_text(cores: int) -> str:
+    return f"{cores} core{'s' if cores != 1 else ''}"
+
+
+def input_verdict(
+    data_s: float,
+    step_s: float,
+    batch: Any,
+    workers: Any,
+    decode_rate: float | None,
+    usable_cores: Any = None,
+) -> tuple[str, str, str]:
+    """``decode_rate``: images/s one core decodes at this workload's stored image size;
+    ``usable_cores``: the cores the record's process could use (its environment)."""
     share = data_s / step_s
     figure = f"data wait {share:.0%} of the step"
     if share < INPUT_MODERATE:
         return "not input-bound", figure, "the input pipeline keeps up; look at the model phases"
     level = "highly" if share > INPUT_HIGH else "moderately"
-    workers_n = _count(workers)
+    cores = decode_cores(workers, usable_cores)
+    spare = spare_cores(workers, usable_cores)
     cause = ""
     if decode_rate and batch:
-        decode_s = float(batch) / (decode_rate * max(1, workers_n))
+        decode_s = float(batch) / (decode_rate * cores)
         cause = (
             "decode dominates"
             if data_s <= 1.5 * decode_s
             else "resize, normalize, collate or reading dominate"
         )
-        figure += f"; decoding a batch takes {decode_s * 1e3:.3g} ms on {max(1, workers_n)} core(s)"
-    if isinstance(workers, str) and not workers.isdigit():  # tf.data: autotune
+        figure += f"; decoding a batch takes {decode_s * 1e3:.3g} ms on {_cores_text(cores)}"
+    if _chosen(workers):  # the framework chooses its parallelism: every usable core
         advice = "prefetch more batches, cache() decoded images, or store smaller images"
-    elif workers_n == 0:
-        advice = "add DataLoader workers (num_workers=2 or more): decoding runs in the step now"
+    elif spare is not None and spare < 1:
+        usable = _cores_text(_count(usable_cores))
+        advice = f"no spare core for more workers ({usable} usable): store smaller images, or "
+        advice += "cache decoded tensors"
+    elif _count(workers) == 0:
+        most = "1 or more" if spare is None else ("1" if spare == 1 else f"1 to {spare}")
+        advice = f"add DataLoader workers (num_workers={most}): decoding runs in the step now"
     elif cause == "decode dominates":
         advice = "more workers, or store smaller images (decode cost grows with stored pixels)"
     else:
@@ -80,27 +121,38 @@ def input_verdict(data_s: float, step_s: float, batch: Any, workers: Any,
 
 
 def roofline_verdict(flops: float, bytes_moved: float | None, seconds: float,
-                     peaks: dict[str, Any], device: str) -> tuple[str, str, str]:  # fmt: skip
-    prefix = "gpu_" if device == "cuda" else "cpu_"
-    peak = peaks.get(f"{prefix}fp32_flops")
-    bandwidth = peaks.get(f"{prefix}copy_bytes_per_s")
+                     peaks: dict[str, Any], device: str,
+                     params: Any = None) -> tuple[str, str, str]:  # fmt: skip
+    """Achieved FLOP/s against the roof of the precision that ran (``harness.roofs``: the
+    record's ``dtype`` and ``tf32`` parameters); the figure names that roof."""
+    roof = roofs.roof_for(peaks, device, params or {})
     achieved = flops / seconds
-    if not peak:
-        return "not judged", f"{_figure(achieved, 'FLOP/s')}", NO_PEAKS
-    if not _has(bytes_moved) or not bandwidth:
-        share = achieved / peak
-        figure = f"{_figure(achieved, 'FLOP/s')} = {share:.0%} of the fp32 peak (no byte count)"
+    faster = roofs.faster_precision(roof)
+    if not roof.flops:
+        if not peaks:
+            return "not judged", f"{_figure(achieved, 'FLOP/s')}", NO_PEAKS
+        advice = (
+            f"not judged: no measured {roof.peak_name} for this machine (harness peaks --refresh)"
+        )
+        return "not judged", f"{_figure(achieved, 'FLOP/s')}", advice
+    if not _has(bytes_moved) or not roof.bandwidth:
+        share = achieved / roof.flops
+        figure = (
+            f"{_figure(achieved, 'FLOP/s')} = {share:.0%} of the {roof.peak_name} (no byte count)"
+        )
         if share >= COMPUTE_BOUND_SHARE:
-            return "compute-bound", figure, "bf16 or a faster BLAS"
+            advice = f"{faster} or a faster BLAS" if faster else "a faster BLAS, larger matmuls"
+            return "compute-bound", figure, advice
         # without the bytes a phase moves, memory and overhead cannot be told apart
         advice = "the workload counts FLOPs but not bytes: memory traffic or per-step overhead"
         return "not separable", figure, advice
     intensity = flops / float(bytes_moved or 1)
-    ridge = peak / bandwidth
-    attainable = min(peak, intensity * bandwidth)
+    ridge = roof.flops / roof.bandwidth
+    attainable = min(roof.flops, intensity * roof.bandwidth)
     share = achieved / attainable
-    figure = (f"{_figure(achieved, 'FLOP/s')} = {share:.0%} of the roofline "
-              f"(intensity {intensity:.3g} FLOP/B, ridge {ridge:.3g})")  # fmt: skip
+    figure = (f"{_figure(achieved, 'FLOP/s')} = {share:.0%} of the {roof.precision} roofline "
+              f"(intensity {intensity:.3g} FLOP/B, ridge {ridge:.3g}: {roof.peak_name} ÷ "
+              f"{roof.bandwidth_label})")  # fmt: skip
     if share < HOST_BOUND_SHARE:
         advice = "overhead dominates the kernels: larger batch, torch.compile, fewer small ops"
         return "host-bound", figure, advice
@@ -111,15 +163,24 @@ def roofline_verdict(flops: float, bytes_moved: float | None, seconds: float,
                 "larger sizes will fall to the memory roof"
             )
             return "memory-bound (in cache)", figure + ": above the memory roof", advice
-        return "memory-bound", figure, "fewer bytes per FLOP: bf16, channels_last, fusion"
+        fewer = (
+            f"{faster}, channels_last, fusion" if faster else "channels_last, fusion, larger batch"
+        )
+        return "memory-bound", figure, f"fewer bytes per FLOP: {fewer}"
     if share > ABOVE_ROOF:
-        figure += ": above the measured peak, so the peak was measured at a slower moment"
+        figure += (
+            f": above the measured {roof.peak_name}, so the peak was measured at a slower moment"
+        )
         return "compute-bound", figure, "rerun harness peaks --refresh on a quiet machine"
-    return "compute-bound", figure, "bf16 (or TF32 on CUDA) raises the ceiling itself"
+    if faster:
+        return "compute-bound", figure, f"{faster} raises the ceiling itself"
+    return "compute-bound", figure, "already bf16: larger matmuls (batch, widths) or fusion"
 
 
 def dispatch_verdict(host_s: float, device_s: float) -> tuple[str, str, str] | None:
-    """On a GPU: host-bound when launching the step's work takes about as long as running it."""
+    """On a GPU: host-bound when launching the step's work takes about as long as running it.
+    ``host_s``: the host's dispatch time per step (host clock at the phase marks);
+    ``device_s``: the device's time per step (CUDA events, the phases' sum)."""
     share = host_s / device_s
     if share < HOST_DISPATCH_SHARE:
         return None
@@ -127,23 +188,28 @@ def dispatch_verdict(host_s: float, device_s: float) -> tuple[str, str, str] | N
         "host-bound",
         (
             f"host dispatch {host_s * 1e3:.3g} ms per step = {share:.0%} of the device's "
-            f"{device_s * 1e3:.3g} ms"
+            f"{device_s * 1e3:.3g} ms (CUDA events)"
         ),
         "the GPU waits for Python: larger batch, torch.compile (fewer launches), CUDA graphs",
     )
 
 
-def pipeline_verdict(rate: float, workers: Any, decode_rate: float | None) -> tuple[str, str, str]:
+def pipeline_verdict(rate: float, workers: Any, decode_rate: float | None,
+                     usable_cores: Any = None) -> tuple[str, str, str]:  # fmt: skip
+    """Images/s against decode-only × the cores that decode (``decode_cores``)."""
     if not decode_rate:
         return "not judged", f"{rate:.4g} images/s", NO_PEAKS
-    ceiling = decode_rate * max(1, _count(workers))
-    share = rate / ceiling
-    figure = f"{rate:.4g} images/s = {share:.0%} of decode-only × {max(1, _count(workers))}"
+    cores = decode_cores(workers, usable_cores)
+    share = rate / (decode_rate * cores)
+    figure = f"{rate:.4g} images/s = {share:.0%} of decode-only × {_cores_text(cores)}"
+    spare = spare_cores(workers, usable_cores)
+    more = not _chosen(workers) and (spare is None or spare >= 1)
     if share >= DECODE_BOUND_SHARE:
-        return "decode-bound", figure, "more workers, or smaller stored images"
+        advice = "more workers, or smaller stored images" if more else "smaller stored images"
+        return "decode-bound", figure, advice
     advice = (
         "the work besides decoding (resize, normalize, collate) dominates: keep uint8 until "
-        "the device, resize on it, or give it more workers"
+        "the device, resize on it" + (", or give it more workers" if more else "")
     )
     return "transform-bound", figure, advice
 
@@ -160,35 +226,34 @@ def verdicts(summary: pd.DataFrame, folders: list[Path] | None = None) -> pd.Dat
         if step is None:
             continue
         first = group.iloc[0]
-        where = list(folders or [])
-        if isinstance(first.get("source"), str):
-            where.insert(0, Path(first["source"]).parent)
-        where.append(Path("results"))
-        peaks = peak_cache.find(where, first.get("host"), first.get("cpu_model"),
-                                first.get("usable_cores"), first.get("gpu_name")) or {}  # fmt: skip
+        peaks = roofs.peaks_of(first, folders)
         decode_rate = decode_rate_at(peaks, first.get("param_image_size"))
+        cores = first.get("usable_cores")
         batch = step["items_per_second"] * step["median_s"] if step["items_per_second"] else None
+        # device time per step: the phases' CUDA-event medians over every process
+        device_s = sum(float(r["median_s"]) for p, r in phases.items() if p != "step")
         dispatched = (
-            dispatch_verdict(step["host_seconds"], step["median_s"])
-            if key[3] == "cuda" and _has(step.get("host_seconds"))
+            dispatch_verdict(step["host_seconds"], device_s)
+            if key[3] == "cuda" and _has(step.get("host_seconds")) and device_s > 0
             else None
         )
         if "data" in phases:
             result = input_verdict(phases["data"]["median_s"], step["median_s"], batch,
-                                   step.get("workers"), decode_rate)  # fmt: skip
+                                   step.get("workers"), decode_rate, cores)  # fmt: skip
             if result[0] == "not input-bound" and _has(step.get("flops")):
                 model_s = step["median_s"] - phases["data"]["median_s"]
                 result = roofline_verdict(step["flops"], step.get("bytes_moved"), model_s,
-                                          peaks, key[3])  # fmt: skip
+                                          peaks, key[3], key[2])  # fmt: skip
         elif key[1] == "pillow.decode":
             result = ("decode-bound", "the decode-only baseline itself", "")
         elif first.get("kind") == "pipeline" and step["items_per_second"]:
-            result = pipeline_verdict(step["items_per_second"], step.get("workers"), decode_rate)
+            result = pipeline_verdict(step["items_per_second"], step.get("workers"), decode_rate,
+                                      cores)  # fmt: skip
         elif dispatched is not None:
             result = dispatched
         elif _has(step.get("flops")):
             result = roofline_verdict(step["flops"], step.get("bytes_moved"), step["median_s"],
-                                      peaks, key[3])  # fmt: skip
+                                      peaks, key[3], key[2])  # fmt: skip
         else:
             result = ("not judged", "", "the workload counts no FLOPs or bytes")
         rows.append(dict(zip(keys, key, strict=True), verdict=result[0], figure=result[1],
@@ -213,6 +278,13 @@ def _count(workers: Any) -> int:
         return int(float(workers))
     except (TypeError, ValueError):
         return 0
+
+
+def _chosen(workers: Any) -> bool:
+    """The framework chooses the parallelism (``autotune``, or no workers parameter)."""
+    if workers is None or (isinstance(workers, float) and pd.isna(workers)):
+        return True
+    return isinstance(workers, str) and not workers.strip().isdigit()
 
 
 def _has(value: Any) -> bool:

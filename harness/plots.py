@@ -113,41 +113,43 @@ def _change_points(medians: list[float]) -> list[int]:
         return []
 
 
-def roofline(summary: pd.DataFrame):
+def roofline(summary: pd.DataFrame, folders: list | None = None):
     """Each phase of each training workload by arithmetic intensity (FLOPs ÷ bytes moved) and
-    achieved FLOP/s, under the roofline of the measured peaks (harness peaks)."""
+    achieved FLOP/s, each under its own setup's roof: the measured peaks of the machine that ran
+    it, at the precision it ran (``harness.roofs``, the roof its verdict names), one line per
+    distinct roof, named in the legend."""
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from harness import peaks as peak_cache
+    from harness import roofs
 
     counted = summary[summary["flops"].notna() & summary["bytes_moved"].notna()]
     counted = counted[(counted["phase"] != "step") & (counted["median_s"] > 0)]
     if counted.empty:
         return None
-    first = counted.iloc[0]
-    folders = [peak_cache.Path(str(first["source"])).parent] if first.get("source") else []
-    found = peak_cache.find([*folders, peak_cache.Path("results")], first.get("host"),
-                            first.get("cpu_model"), first.get("usable_cores"),
-                            first.get("gpu_name"))  # fmt: skip
     figure, axis = plt.subplots(figsize=(10, 6))
     intensity = counted["flops"] / counted["bytes_moved"]
     achieved = counted["flops"] / counted["median_s"]
-    if found:
-        for prefix, style in (("cpu_", "-"), ("gpu_", "--")):
-            peak, bandwidth = (
-                found.get(f"{prefix}fp32_flops"),
-                found.get(f"{prefix}copy_bytes_per_s"),
-            )
-            if peak and bandwidth:
-                xs = np.logspace(np.log10(intensity.min() / 4), np.log10(intensity.max() * 4), 200)
-                label = f"{prefix[:-1].upper()} roofline (fp32 peak, copy bandwidth)"
-                axis.plot(xs, np.minimum(peak, xs * bandwidth), style, color="black", label=label)
-    for (case, phase), x, y in zip(
-        zip(counted.apply(case_label, axis=1), counted["phase"], strict=True),
-        intensity, achieved, strict=True,
-    ):  # fmt: skip
-        axis.scatter([x], [y], label=f"{case} · {phase}", s=30)
+    xs = np.logspace(np.log10(intensity.min() / 4), np.log10(intensity.max() * 4), 200)
+    multi = counted["setup"].nunique() > 1
+    drawn: dict[tuple, object] = {}
+    styles = ("-", "--", "-.", ":")
+    for _, row in counted.iterrows():
+        roof = roofs.roof_for(roofs.peaks_of(row, folders), row["device"], row["params"])
+        if not roof.flops or not roof.bandwidth:
+            continue
+        key = (row["setup"] if multi else "", roof)
+        if key in drawn:
+            continue
+        label = f"{str(row['setup'])[:40]} · {roof.label}" if multi else roof.label
+        drawn[key] = axis.plot(xs, np.minimum(roof.flops, xs * roof.bandwidth),
+                               styles[len(drawn) % len(styles)], color="black",
+                               alpha=0.8, label=label)  # fmt: skip
+    for (_, row), x, y in zip(counted.iterrows(), intensity, achieved, strict=True):
+        label = f"{case_label(row)} · {row['phase']}"
+        axis.scatter(
+            [x], [y], label=label + (f" · {str(row['setup'])[:30]}" if multi else ""), s=30
+        )
     axis.set_xscale("log")
     axis.set_yscale("log")
     axis.set_xlabel("arithmetic intensity (FLOP per byte moved, estimated)")

@@ -63,6 +63,7 @@ from typing import Any
 
 from harness.errors import UserError
 from harness.record import Interrupted, Record, dumps, loads
+from harness.workload import counted_per_step
 
 
 class ResultsWarning(UserWarning):
@@ -241,10 +242,9 @@ def framework_version(record: Record) -> str | None:
 def _per_phase(metrics: dict[str, Any], what: str, phase: str) -> float | None:
     """FLOPs or bytes moved by one phase (``<what>_per_phase``), or the step (their sum, or
     ``<what>_per_step``), where the workload counts them."""
-    per_phase = metrics.get(f"{what}_per_phase") or {}
     if phase == "step":
-        total = sum(per_phase.values()) or metrics.get(f"{what}_per_step")
-        return float(total) if total else None
+        return counted_per_step(metrics, what)
+    per_phase = metrics.get(f"{what}_per_phase") or {}
     value = per_phase.get(phase)
     return float(value) if value else None
 

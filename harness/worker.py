@@ -47,11 +47,15 @@ def peak_memory() -> dict[str, int]:
 def derived_metrics(
     metrics: dict[str, Any], summary: dict[str, Any], phases: tuple[str, ...]
 ) -> dict[str, Any]:
-    """Rates from the medians: achieved GFLOP/s, and GB/s of each phase that moves ``bytes``."""
+    """Rates from the medians: achieved GFLOP/s (the step's FLOPs counted as the verdicts
+    count them, ``counted_per_step``), and GB/s of each phase that moves ``bytes``."""
+    from harness.workload import counted_per_step
+
     out = dict(metrics)
     step = summary["step"]["median"]
-    if out.get("flops_per_step") and step:
-        out["achieved_gflops"] = out["flops_per_step"] / step / 1e9
+    flops = counted_per_step(metrics, "flops")
+    if flops and step:
+        out["achieved_gflops"] = flops / step / 1e9
     if out.get("train_steps_per_step") and step:
         out["seconds_per_train_step"] = step / out["train_steps_per_step"]
     if out.get("bytes"):

@@ -146,6 +146,15 @@ class Workload:
         """Raise WorkloadError when the measurement is invalid (e.g. a recompile happened)."""
 
 
+def counted_per_step(metrics: Mapping[str, Any], what: str) -> float | None:
+    """FLOPs (``what="flops"``) or bytes (``"bytes"``) one step does: the sum of the phases'
+    ``<what>_per_phase`` where the workload counts per phase, else its ``<what>_per_step``.
+    The one count behind ``achieved_gflops`` (the worker), the tidy table and the verdicts."""
+    per_phase = metrics.get(f"{what}_per_phase") or {}
+    total = sum(float(v) for v in per_phase.values() if v) or metrics.get(f"{what}_per_step")
+    return float(total) if total else None
+
+
 def load_workload_class(path: str) -> type[Workload]:
     """Import ``package.module:ClassName`` lazily and return the class."""
     module_name, sep, class_name = path.partition(":")

@@ -37,20 +37,20 @@ def test_decode_or_reading_from_the_decode_baseline():
 def test_the_roofline_separates_compute_memory_and_host():
     # intensity 100 FLOP/B (right of the ridge), 80 GFLOP/s achieved: compute-bound at 80%
     verdict, figure, _ = roofline_verdict(80e9, 0.8e9, 1.0, PEAKS, "cpu")
-    assert verdict == "compute-bound" and "80% of the roofline" in figure
+    assert verdict == "compute-bound" and "80% of the fp32 roofline" in figure
     # intensity 1 FLOP/B: the roof is 20 GFLOP/s; 10 achieved is memory-bound at 50%
     verdict, figure, advice = roofline_verdict(10e9, 10e9, 1.0, PEAKS, "cpu")
-    assert verdict == "memory-bound" and "50% of the roofline" in figure and "bf16" in advice
+    assert verdict == "memory-bound" and "50% of the fp32 roofline" in figure and "bf16" in advice
     # 1 GFLOP/s where 100 were possible: overhead, not kernels
     verdict, _, advice = roofline_verdict(1e9, 0.01e9, 1.0, PEAKS, "cpu")
     assert verdict == "host-bound" and "torch.compile" in advice
     assert roofline_verdict(1e9, 1e9, 1.0, {}, "cpu")[0] == "not judged"
     # 50 GFLOP/s at 1 FLOP/B where memory allows 20: the data is in cache, not in memory
     verdict, figure, _ = roofline_verdict(50e9, 50e9, 1.0, PEAKS, "cpu")
-    assert verdict == "memory-bound (in cache)" and "250% of the roofline" in figure
+    assert verdict == "memory-bound (in cache)" and "250% of the fp32 roofline" in figure
     # above the measured peak: the peak was measured at a slower moment, and the figure says so
     verdict, figure, advice = roofline_verdict(120e9, 1e9, 1.0, PEAKS, "cpu")
-    assert verdict == "compute-bound" and "above the measured peak" in figure
+    assert verdict == "compute-bound" and "above the measured fp32 peak" in figure
     assert "harness peaks --refresh" in advice
     assert pipeline_verdict(900.0, 1, 1000.0)[0] == "decode-bound"
     assert pipeline_verdict(300.0, 2, 1000.0)[0] == "transform-bound"

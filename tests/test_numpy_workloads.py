@@ -85,7 +85,11 @@ def test_same_seed_same_data_and_weights():
 
 def test_flop_count():
     w = make(LinearRegressionStep, batch_size=10, features=4, outputs=1)
-    assert w.metrics()["flops_per_step"] == 2 * 10 * 4 * 2
+    metrics = w.metrics()
+    # x·w and xᵀ·error, the bias, the residual and its square, the update of w and b
+    assert metrics["flops_per_step"] == 2 * 10 * 4 * 2 + 3 * 10 + 2 * (4 + 1)
+    # one count of the step: the phases' sum, as the verdicts and achieved_gflops take it
+    assert metrics["flops_per_step"] == sum(metrics["flops_per_phase"].values())
 
 
 @pytest.mark.gpu

@@ -100,8 +100,12 @@ def test_flops_match_the_layers_seen_running(cls, params):
     w = make(cls, **params)
     macs = macs_seen_running(w.model, w.x)
     # forward, gradient of the weights, gradient of the inputs (none for the first layer)
-    expected = 2 * sum(macs) + 2 * sum(macs) + 2 * sum(macs[1:])
-    assert w.metrics()["flops_per_step"] == expected
+    matmuls = 2 * sum(macs) + 2 * sum(macs) + 2 * sum(macs[1:])
+    update = 2 * sum(p.numel() for p in w.model.parameters())  # SGD: one multiply-add each
+    metrics = w.metrics()
+    assert metrics["flops_per_step"] == matmuls + update
+    # one count: the step's FLOPs are the phases' (the verdicts' and achieved_gflops' source)
+    assert metrics["flops_per_step"] == sum(metrics["flops_per_phase"].values())
 
 
 def test_timer_reports_every_phase():
@@ -118,11 +122,23 @@ def test_threads_and_tf32_are_set_and_recorded():
     assert info["tf32_matmul"] is False and info["tf32_cudnn"] is False
 
 
-def test_bfloat16_on_cpu_is_refused():
-    from harness.errors import WorkloadError
-
-    with pytest.raises(WorkloadError, match="CUDA only"):
-        make(TorchMLPStep, dtype="bfloat16")
+@pytest.mark.parametrize("cls", [TorchMLPStep, TorchCNNStep])
+def test_bfloat16_autocast_runs_on_the_cpu(cls):
+    """dtype=bfloat16 on the CPU is torch.autocast("cpu"): the layers compute in bf16 (once
+    refused), and the bytes counted are two per element."""
+    small = {"batch_size": 4, "hidden": (16,)} if cls is TorchMLPStep else {
+        "batch_size": 2, "image_size": 16, "channels": (4, 8)}  # fmt: skip
+    w = make(cls, dtype="bfloat16", **small)
+    seen = []
+    w.model[0].register_forward_hook(lambda _m, _i, out: seen.append(out.dtype))
+    w.step(lambda phase: None)
+    assert seen == [torch.bfloat16]
+    assert torch.isfinite(w.loss)
+    fp32 = make(cls, **small)
+    assert (
+        w.metrics()["bytes_per_phase"]["forward"] * 2
+        == (fp32.metrics()["bytes_per_phase"]["forward"])
+    )
 
 
 @pytest.mark.parametrize(

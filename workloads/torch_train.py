@@ -40,7 +40,7 @@ COMMON = (
         "dtype",
         "str",
         "float32",
-        "float32, or bfloat16 autocast (CUDA)",
+        "float32, or bfloat16 autocast (torch.autocast on the CPU or CUDA)",
         choices=("float32", "bfloat16"),
     ),
     Param("tf32", "bool", False, "allow TF32 matmuls/convolutions (CUDA); set explicitly"),
@@ -57,8 +57,6 @@ class _TorchStep(Workload):
     def setup(self) -> None:
         torch = configure_torch(self, tf32=self.p["tf32"])
         self.torch = torch
-        if self.p["dtype"] == "bfloat16" and self.device != "cuda":
-            raise WorkloadError("dtype=bfloat16 autocast is measured on CUDA only; use float32")
         self.model = self.build_model(torch).to(self.device)
         x, labels = self.make_batch(torch)
         self.x = x.to(self.device)
@@ -88,7 +86,7 @@ class _TorchStep(Workload):
     def step(self, mark: Mark) -> None:
         torch = self.torch
         if self.p["dtype"] == "bfloat16":
-            with torch.autocast("cuda", dtype=torch.bfloat16):
+            with torch.autocast(self.device, dtype=torch.bfloat16):
                 output = self.forward_model(self.x)
                 loss = self.loss_fn(output.float(), self.target)
         else:
@@ -147,11 +145,9 @@ class _TorchStep(Workload):
         return torch_runtime_info(self.device)
 
     def flops_per_step(self) -> int:
-        """Analytic: 2·MACs forward; backward = weight grads + input grads (none for layer 1)."""
-        forward_layers = self.layer_macs()
-        forward = 2 * sum(forward_layers)
-        backward = 2 * sum(forward_layers) + 2 * sum(forward_layers[1:])
-        return forward + backward
+        """The step's FLOPs: the sum of ``counted_per_phase``'s, the one count that
+        ``achieved_gflops`` and the verdicts both use."""
+        return int(sum(self.counted_per_phase()["flops_per_phase"].values()))
 
     def layer_macs(self) -> list[int]:
         raise NotImplementedError
@@ -164,6 +160,7 @@ class _TorchStep(Workload):
         """FLOPs (analytic) and bytes moved (an estimate: each layer's input, weight and output
         read or written once forward, about twice that backward; the optimizer reads weights
         and gradients and writes weights) per phase, for the roofline and the verdicts."""
+        # analytic: 2·MACs forward; backward = weight grads + input grads (none for layer 1)
         macs = self.layer_macs()
         params = sum(p.numel() for p in self.model.parameters())
         width = 2 if self.p["dtype"] == "bfloat16" else 4

@@ -25,15 +25,20 @@ def handle(args: argparse.Namespace) -> int:
     figures, path = found
     for key, unit, scale in (
         ("cpu_fp32_flops", "GFLOP/s", 1e9),
+        ("cpu_fp64_flops", "GFLOP/s", 1e9),
         ("cpu_bf16_flops", "GFLOP/s", 1e9),
         ("cpu_copy_bytes_per_s", "GB/s", 1e9),
+        ("cpu_copy_bytes_per_s_one_thread", "GB/s", 1e9),
         ("decode_images_per_s_per_core", "images/s", 1),
         ("gpu_bf16_flops", "TFLOP/s", 1e12),
+        ("gpu_tf32_flops", "TFLOP/s", 1e12),
         ("gpu_fp32_flops", "TFLOP/s", 1e12),
         ("gpu_copy_bytes_per_s", "GB/s", 1e9),
     ):
         value = figures.get(key)
         shown = f"{value / scale:,.1f} {unit}" if value else "not measured"
-        print(f"  {key:30} {shown}")
+        if key == "cpu_copy_bytes_per_s" and value:
+            shown += f" (copy bandwidth, {figures.get('cpu_copy_threads') or 1} thread(s))"
+        print(f"  {key:32} {shown}")
     print(f"harness: peaks of {figures['machine']['host']} in {path} ({figures['measured_at']})")
     return EXIT_OK
