@@ -16,6 +16,7 @@ from benchmarks.selfbench.common import (
     run_records,
     step_median,
 )
+from harness.bottleneck import decode_cores
 from harness.timer import Timer, TimerSettings
 
 
@@ -116,12 +117,14 @@ def measure(quick: bool) -> list[Row]:
                 *images, f"num_workers={workers}", workloads=("torch.dataloader",), **common
             )
             rate = (loader.items_per_step or 0) / step_median(loader)
-            ideal = decode_rate * max(1, workers)
+            # the workers decode on the usable cores only (harness.bottleneck.decode_cores)
+            cores = decode_cores(workers, loader.environment.get("usable_cores"))
+            ideal = decode_rate * cores
             rows.append(
                 Row(
                     "efficiency",
                     f"torch.dataloader (num_workers={workers}) images/s "
-                    f"÷ (decode-only × {max(1, workers)})",
+                    f"÷ (decode-only × {cores} core(s))",
                     f"{rate / ideal:.2f}",
                     "≥ 0.40",
                     rate / ideal >= 0.4,
