@@ -16,7 +16,6 @@ from typing import Any
 from harness.errors import UserError
 from harness.record import Record, Timing
 
-
 #: where pytest-benchmark files have kept the CPU's name, newest first: py-cpuinfo 7+ writes
 #: ``brand_raw``; older py-cpuinfo (files of pytest-benchmark before 3.4) wrote ``brand``; files
 #: without py-cpuinfo have only ``platform.processor()`` as ``machine_info.processor``

@@ -63,11 +63,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from harness.baselines import baseline_files as kept_files
     from harness.compare import compare_frames
     from harness.compare_document import render_comparison
     from harness.render import check_format
-
-    from harness.baselines import baseline_files as kept_files
 
     baseline_files, candidate_files = list(args.baseline), list(args.candidate)
     if args.baseline_name is not None:
