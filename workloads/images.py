@@ -5,8 +5,8 @@
 Generated once (in set-up, never timed) and cached; a ``.complete`` marker written last makes an
 interrupted generation start over instead of being used half-made, and a generation racing
 another (processes sharing a filesystem) discards its own copy, never the published one. Each
-class has its own colour cast, so labels are learnable; every image comes from its own seeded generator, so the same
-parameters give byte-identical files on any machine with the same Pillow.
+class has its own colour cast, so labels are learnable; every image comes from its own seeded
+generator, so the same parameters give byte-identical files on any machine with the same Pillow.
 """
 
 from __future__ import annotations
