@@ -19,9 +19,7 @@ def _ensure(data_dir: str, start, out) -> None:
 def test_processes_racing_keep_the_first_published_dataset(tmp_path):
     context = multiprocessing.get_context("spawn")
     start, out = context.Barrier(4), context.Queue()
-    workers = [
-        context.Process(target=_ensure, args=(str(tmp_path), start, out)) for _ in range(4)
-    ]
+    workers = [context.Process(target=_ensure, args=(str(tmp_path), start, out)) for _ in range(4)]
     for worker in workers:
         worker.start()
     for worker in workers:
