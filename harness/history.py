@@ -5,13 +5,20 @@ Tables (one database file, ``results/history.duckdb`` by default):
 
 ``runs``       run_id, started_at (the run's first record), git_commit, git_branch, source
 ``summaries``  one row per run × setup × workload × params × device × phase: median_s,
-               iqr_s, precision, blocks, processes
+               iqr_s, precision, blocks, processes; the series it belongs to; the run's
+               volatile facts (host, framework version) and its machine health (noisy-machine
+               flag and reasons)
 ``samples``    the raw samples: run_id, setup, workload, params, device, phase, process,
                sample, seconds
 
-A series is one (setup, workload, params, device, phase) ordered by started_at; its points are
-the runs' medians. A change point splits a series where the mean before and after differ
-significantly (Otava's t-test p-value below ``max_pvalue``).
+A series is one (series, workload, params, device, phase) ordered by started_at; its points are
+the runs' medians. ``series`` is a stable identity: the run's ``--label``, else its hardware
+(GPU, else CPU model) and launcher[:image]. The host name and the framework versions are not part
+of it (hosted CI gets a new host every job; an upgrade that slows a workload must show as a change
+in its series, not start a new one): they are kept as columns, and a change point says which of
+them changed with it, as asv marks commits. A change point splits a series where the mean before
+and after differ significantly (Otava's t-test p-value below ``max_pvalue``); one supported by a
+single latest run is ``unconfirmed`` until a second run stands with it.
 """
 
 from __future__ import annotations
@@ -31,7 +38,11 @@ DEFAULT_DB = Path("results/history.duckdb")
 #: the smallest relative change reported, as compare's minimum effect: Otava's t-tests on a
 #: quiet series find significant shifts of 1-2% that no one would act on
 MIN_MAGNITUDE = 0.03
-SERIES = ["setup", "workload", "params", "device", "phase"]
+SERIES = ["series", "workload", "params", "device", "phase"]
+#: runs a series needs before a change point can be looked for
+MIN_RUNS = 3
+#: how long ``connect`` waits for another process's lock on the database (seconds)
+LOCK_WAIT_S = 10.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -47,10 +58,19 @@ CREATE TABLE IF NOT EXISTS samples (
     run_id TEXT, setup TEXT, workload TEXT, params TEXT, device TEXT, phase TEXT,
     process INTEGER, sample INTEGER, seconds DOUBLE
 );
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS series TEXT;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS host TEXT;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS versions TEXT;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS noisy BOOLEAN;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS noisy_reasons TEXT;
 """
 
 
-def connect(path: Path) -> Any:
+def connect(path: Path, lock_wait_s: float = LOCK_WAIT_S) -> Any:
+    """An open DuckDB connection with the schema in place. Another process holding the file's
+    lock is waited for up to ``lock_wait_s`` seconds; then UserError."""
+    import time
+
     try:
         import duckdb
     except ImportError:
@@ -58,12 +78,31 @@ def connect(path: Path) -> Any:
             "The history needs DuckDB: make venv installs it (pip install 'harness[history]')."
         ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        connection = duckdb.connect(str(path))
-    except duckdb.Error as error:
-        raise UserError(f"Cannot open the history database {path}: {error}.") from None
+    deadline, pause = time.monotonic() + lock_wait_s, 0.1
+    while True:
+        try:
+            connection = duckdb.connect(str(path))
+            break
+        except duckdb.Error as error:
+            locked = "lock" in str(error).lower()
+            if not locked or time.monotonic() + pause > deadline:
+                first = str(error).strip().splitlines()[0] if str(error).strip() else error
+                raise UserError(f"Cannot open the history database {path}: {first}.") from None
+            time.sleep(pause)
+            pause = min(pause * 2, 1.0)
     connection.execute(SCHEMA)
     return connection
+
+
+def series_identity(frame: pd.DataFrame) -> pd.Series:
+    """Each row's series: its label, else hardware (GPU, else CPU) · launcher[:image]."""
+    hardware = frame["gpu_name"].fillna(frame["cpu_model"]).fillna("?").astype(str)
+    launcher = frame["launcher"].fillna("local").astype(str)
+    image = frame["image"].fillna("").astype(str)
+    place = launcher.where(image == "", launcher + ":" + image)
+    identity = hardware + " · " + place
+    label = frame["label"]
+    return label.where(label.notna() & (label.astype(str) != ""), identity).astype(str)
 
 
 def add(frame: pd.DataFrame, path: Path = DEFAULT_DB) -> list[tuple[str, bool]]:
@@ -92,6 +131,13 @@ def _add_run(connection: Any, run_id: str, run: pd.DataFrame) -> None:
     commit = _first(run["git_commit"])
     branch = _first(run["git_branch"]) if "git_branch" in run else None
     summary = summary_frame(run)
+    facts = run.assign(series=series_identity(run))
+    by_case = facts.drop_duplicates(["setup", "workload"]).set_index(["setup", "workload"])
+    health = (
+        facts[facts["noisy_reasons"].fillna("") != ""]
+        .groupby(["setup", "workload", "params", "device"], dropna=False)["noisy_reasons"]
+        .agg(lambda reasons: "; ".join(dict.fromkeys(reasons)))
+    )
     connection.execute("BEGIN TRANSACTION")
     connection.execute(
         "INSERT INTO runs VALUES (?, ?, ?, ?, ?)",
@@ -117,8 +163,16 @@ def _add_run(connection: Any, run_id: str, run: pd.DataFrame) -> None:
                 "processes": summary["processes"],
             }
         )
+        cases = list(zip(summary["setup"], summary["workload"], strict=True))
+        rows["series"] = [by_case.loc[case, "series"] for case in cases]
+        rows["host"] = [by_case.loc[case, "host"] for case in cases]
+        rows["versions"] = [by_case.loc[case, "framework_version"] for case in cases]
+        rows["noisy"] = summary["noisy_machine"].astype(bool)
+        keys = zip(summary["setup"], summary["workload"], summary["params"], summary["device"],
+                   strict=True)  # fmt: skip
+        rows["noisy_reasons"] = [health.get(key) for key in keys]
         connection.register("new_summaries", rows)
-        connection.execute("INSERT INTO summaries SELECT * FROM new_summaries")
+        connection.execute("INSERT INTO summaries BY NAME SELECT * FROM new_summaries")
         connection.unregister("new_summaries")
     ok = run[(run["status"] == "ok") & run["seconds"].notna()]
     samples = pd.DataFrame(
@@ -153,7 +207,7 @@ def series(
         raise UserError(f"No history at {path}: add runs with harness history add FILE...")
     connection = connect(path)
     try:
-        query = "SELECT * FROM summaries WHERE 1=1"
+        query = "SELECT * REPLACE (coalesce(series, setup) AS series) FROM summaries WHERE 1=1"
         values: list[Any] = []
         if workload:
             query += " AND workload = ?"
@@ -161,7 +215,7 @@ def series(
         if phase:
             query += " AND phase = ?"
             values.append(phase)
-        query += " ORDER BY setup, workload, params, device, phase, started_at"
+        query += " ORDER BY series, workload, params, device, phase, started_at"
         frame: pd.DataFrame = connection.execute(query, values).df()
     finally:
         connection.close()
@@ -172,7 +226,8 @@ def series(
 class Change:
     """One change point of one series."""
 
-    setup: str
+    series: str
+    setup: str  # the setup label of the first run after the change
     workload: str
     params: str
     changed_params: str | None
@@ -186,6 +241,16 @@ class Change:
     mean_before_s: float
     mean_after_s: float
     pvalue: float
+    #: volatile facts that differ between the runs either side: "host a → b", "2.12 → 2.13"
+    changed_facts: tuple[str, ...] = ()
+    #: machine-health reasons of the runs after the change that were flagged noisy-machine
+    noisy_after: tuple[str, ...] = ()
+
+    @property
+    def confirmed(self) -> bool:
+        """A change needs a second run after it to stand: one supported by the latest run
+        alone may be that run's noise."""
+        return self.runs - self.index >= 2
 
     @property
     def relative(self) -> float:
@@ -232,9 +297,12 @@ def changes(
         for index, before, after, pvalue in change_points(
             group["median_s"].tolist(), max_pvalue, min_magnitude
         ):
+            after_rows = group.iloc[index:]
+            noisy = after_rows[after_rows["noisy"].fillna(False).astype(bool)]
             found.append(
                 Change(
-                    setup=key[0],
+                    series=key[0],
+                    setup=group["setup"].iloc[index],
                     workload=key[1],
                     params=key[2],
                     changed_params=group["changed_params"].iloc[0],
@@ -248,17 +316,39 @@ def changes(
                     mean_before_s=before,
                     mean_after_s=after,
                     pvalue=pvalue,
+                    changed_facts=_changed_facts(group.iloc[index - 1], group.iloc[index]),
+                    noisy_after=tuple(
+                        f"run {i + 1}: {noisy.loc[i, 'noisy_reasons'] or 'noisy-machine'}"
+                        for i in noisy.index
+                    ),
                 )
             )
     return found
 
 
+def _changed_facts(before: pd.Series, after: pd.Series) -> tuple[str, ...]:
+    facts = []
+    for column, name in (("host", "host"), ("versions", "framework")):
+        old, new = before.get(column), after.get(column)
+        if pd.notna(old) and pd.notna(new) and old != new:
+            facts.append(f"{name} {old} → {new}")
+    return tuple(facts)
+
+
+def short_series(history: pd.DataFrame) -> tuple[int, int]:
+    """(series with fewer than MIN_RUNS runs, all series): the first are too short to judge."""
+    if history.empty:
+        return 0, 0
+    runs = history.groupby(SERIES, sort=False, dropna=False)["run_id"].nunique()
+    return int((runs < MIN_RUNS).sum()), len(runs)
+
+
 def latest_slowdowns(found: Iterable[Change]) -> list[Change]:
     """Series whose latest run sits after a slowdown not undone since: their last change point
-    is a slowdown."""
+    is a slowdown (confirmed or not: see ``Change.confirmed``)."""
     last: dict[tuple, Change] = {}
     for change in found:
-        key = (change.setup, change.workload, change.params, change.device, change.phase)
+        key = (change.series, change.workload, change.params, change.device, change.phase)
         if key not in last or change.index > last[key].index:
             last[key] = change
     return [c for c in last.values() if c.slowdown]

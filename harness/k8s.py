@@ -2,9 +2,14 @@
 
 ``harness k8s manifest`` writes a ``List`` of a ConfigMap (the run's tasks as JSON) and an
 Indexed Job whose pod ``i`` runs task ``i`` (``JOB_COMPLETION_INDEX``) in the harness image:
-``python -m harness.k8s --tasks /harness/tasks.json --results /results/RUN``. Each element
-writes its record, fsynced, to the results volume (a named PersistentVolumeClaim);
-``harness report /results/RUN/*.jsonl`` reads them like any results file. The pods are
+``python -m harness.k8s --tasks /harness/tasks.json --results /results/NAME/RUN_ID``. The
+ConfigMap also holds ``run.json``: the run ID (made when the manifest is written), the label and
+the suite, stamped into every pod's record, so ``history add`` takes the files as one run. Each
+element writes its record, fsynced, to its own new file on the results volume (a named
+PersistentVolumeClaim); a file already there means the same manifest ran before, and the element
+refuses rather than mix two runs in one file. A record's ``host`` is the node's name (the pod's
+own name is ``k8s_pod``), so a fleet's report has one setup per node.
+``harness report /results/NAME/RUN_ID/*.jsonl`` reads them like any results file. The pods are
 hardened as the Docker launcher's containers: non-root, read-only root filesystem, no
 privilege escalation, every capability dropped. No cluster runs where this was built: the
 manifest is checked against the Kubernetes schemas (kubernetes-validate), never applied here.
@@ -34,10 +39,19 @@ def manifest(
     node_selector: dict[str, str] | None = None,
     parallelism: int = 1,
     namespace: str | None = None,
+    run: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ConfigMap and the Indexed Job of one run, as a Kubernetes ``List``."""
+    """The ConfigMap and the Indexed Job of one run, as a Kubernetes ``List``. ``run`` holds
+    ``run_id`` (made here when absent), ``label`` and ``suite``."""
+    import secrets
+
+    from harness.results import new_run_id
+
     if not tasks:
         raise UserError("The selection has no task to put in a Job.")
+    run = {"label": None, "suite": None, **(run or {})}
+    # unique even for two manifests written in one second: each is a run of its own
+    run["run_id"] = run.get("run_id") or f"{new_run_id(f'k8s-{name}')}-{secrets.token_hex(3)}"
     metadata: dict[str, Any] = {"name": name, "labels": {"app.kubernetes.io/name": "harness"}}
     if namespace:
         metadata["namespace"] = namespace
@@ -45,18 +59,24 @@ def manifest(
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {**metadata, "name": f"{name}-tasks"},
-        "data": {"tasks.json": json.dumps(tasks)},
+        "data": {"tasks.json": json.dumps(tasks), "run.json": json.dumps(run)},
     }
     limits: dict[str, Any] = {"nvidia.com/gpu": gpus} if gpus else {}
     container = {
         "name": "worker",
         "image": image,
         "command": ["python", "-m", "harness.k8s"],
-        "args": ["--tasks", f"{TASKS_MOUNT}/tasks.json", "--results", f"{RESULTS_MOUNT}/{name}"],
+        "args": [
+            "--tasks",
+            f"{TASKS_MOUNT}/tasks.json",
+            "--results",
+            f"{RESULTS_MOUNT}/{name}/{run['run_id']}",
+        ],
         "env": [
             {"name": "HARNESS_SCRATCH_DIR", "value": "/scratch"},
             {"name": "HARNESS_IN_CONTAINER", "value": "1"},
             {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
         ],
         "resources": {"limits": limits} if limits else {},
         "securityContext": {
@@ -105,8 +125,10 @@ def manifest(
 
 
 def run_element(tasks_file: Path, results: Path, index: int) -> int:
-    """Inside the pod: run task ``index`` in a fresh worker process, append its record to
-    ``results/<index>.jsonl`` (fsynced)."""
+    """Inside the pod: run task ``index`` in a fresh worker process and write its record to a
+    new file ``results/<index>.jsonl`` (fsynced), stamped with the run of ``run.json`` beside
+    the tasks file. Raises UserError when the index is outside the tasks or the file exists
+    (the same manifest ran before)."""
     from harness.launch.local import LocalLauncher
     from harness.plan import Task
     from harness.results import ResultWriter
@@ -114,15 +136,28 @@ def run_element(tasks_file: Path, results: Path, index: int) -> int:
     tasks = json.loads(tasks_file.read_text(encoding="utf-8"))
     if not 0 <= index < len(tasks):
         raise UserError(f"JOB_COMPLETION_INDEX {index} is outside the {len(tasks)} tasks.")
+    run_file = tasks_file.with_name("run.json")
+    run = json.loads(run_file.read_text(encoding="utf-8")) if run_file.exists() else {}
+    out = results / f"{index:05d}.jsonl"
+    if out.exists():
+        raise UserError(
+            f"{out} already holds a record of run {run.get('run_id', '?')}: this manifest ran "
+            "before; write a new one (harness k8s manifest) for a new run."
+        )
     task = Task.from_dict(tasks[index])
     record = LocalLauncher().run(task)
     from harness import environment
 
-    # the facts of the node (pod) that ran it: a fleet's report groups by them
-    record.environment = {**environment.collect(launcher="k8s"), **record.environment,
-                          "launcher": "k8s", "k8s_index": index,
-                          "k8s_node": os.environ.get("NODE_NAME")}  # fmt: skip
-    with ResultWriter(results / f"{index:05d}.jsonl") as writer:
+    # the facts of the node that ran it: a fleet's report has one setup per node
+    node = os.environ.get("NODE_NAME")
+    facts = environment.collect(launcher="k8s")
+    record.environment = {**facts, **record.environment, "launcher": "k8s", "k8s_index": index,
+                          "k8s_node": node, "k8s_pod": os.environ.get("POD_NAME") or
+                          facts.get("host"), "host": node or facts.get("host")}  # fmt: skip
+    record.run_id = run.get("run_id") or record.run_id
+    record.label = record.label or run.get("label")
+    record.suite = run.get("suite") or record.suite
+    with ResultWriter(out) as writer:
         writer.append(record)
     return 0 if not record.failed else 3
 

@@ -16,6 +16,21 @@ from typing import Any
 from harness.errors import UserError
 from harness.record import Record, Timing
 
+#: where pytest-benchmark files have kept the CPU's name, newest first: py-cpuinfo 7+ writes
+#: ``brand_raw``; older py-cpuinfo (files of pytest-benchmark before 3.4) wrote ``brand``; files
+#: without py-cpuinfo have only ``platform.processor()`` as ``machine_info.processor``
+CPU_NAME_KEYS = ("brand_raw", "brand")
+
+
+def cpu_model(machine: dict[str, Any]) -> str | None:
+    """The CPU's name from a pytest-benchmark ``machine_info``, whichever spelling it has."""
+    cpu = machine.get("cpu") or {}
+    if isinstance(cpu, dict):
+        for key in CPU_NAME_KEYS:
+            if cpu.get(key):
+                return str(cpu[key]).strip()
+    return machine.get("processor") or None
+
 
 def records_from_pytest_benchmark(path: Path) -> list[Record]:
     try:
@@ -27,7 +42,7 @@ def records_from_pytest_benchmark(path: Path) -> list[Record]:
     commit = (data.get("commit_info") or {}).get("id")
     environment: dict[str, Any] = {
         "host": machine.get("node"),
-        "cpu_model": cpu.get("brand_raw") or machine.get("processor"),
+        "cpu_model": cpu_model(machine),
         "usable_cores": cpu.get("count"),
         "os": f"{machine.get('system', '')} {machine.get('release', '')}".strip(),
         "python": machine.get("python_version"),

@@ -1,5 +1,5 @@
 """run(config) -> RunOutcome: plan the tasks, hand them to the launcher, append each record to
-disk as it comes back. SIGINT/SIGTERM end the run with an ``interrupted`` record; a full disk
+disk as it comes back. SIGINT/SIGTERM/SIGHUP end the run with an ``interrupted`` record; a full disk
 stops it with every record saved elsewhere and named."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from types import FrameType
 from typing import Any
 
 from harness.config import RunConfig
-from harness.errors import UserError
+from harness.errors import INTERRUPT_SIGNALS, UserError
 from harness.launch import make_launcher
 from harness.launch.base import Launcher
 from harness.plan import RunPlan, Task, build_plan
@@ -135,7 +135,7 @@ def execute(
 ) -> RunOutcome:
     """Every task through ``launcher.run_all``; each record stamped with the run and appended."""
     outcome = RunOutcome(path, plan, planned=len(plan.tasks) * launcher.records_per_task)
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    previous = {sig: signal.getsignal(sig) for sig in INTERRUPT_SIGNALS}
     for sig in previous:
         signal.signal(sig, _raise_interrupt)
     writer = ResultWriter(path)

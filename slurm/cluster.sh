@@ -2,7 +2,11 @@
 # A one-node Slurm cluster on this machine, from Debian's packages (slurm-wlm, munge):
 #   bash slurm/cluster.sh up     install if missing, write slurm.conf for this host, start
 #                                munged, slurmctld and slurmd, wait until sinfo shows the node idle
-#   bash slurm/cluster.sh down   stop the daemons this script started
+#   bash slurm/cluster.sh down   stop the daemons this script started (their pid files), cancel
+#                                the jobs of the cluster it started, and nothing else
+# Safe on a real cluster node: a slurm.conf that this script did not write (its first line is
+# the marker below) is never replaced, a controller that already answers is left alone, and
+# `down` stops only the processes whose pid files this script's cluster wrote.
 # Two partitions over the one node, "cpu" (default) and "batch", so a fleet run
 # (--partition cpu,batch) can be tried here. No accounting (slurmdbd): the harness reads
 # element states from scontrol, which keeps a finished job for MinJobAge seconds.
@@ -10,8 +14,20 @@
 set -euo pipefail
 
 STATE=${SLURM_STATE:-/var/lib/harness-slurm}
-CONF_DIR=/etc/slurm
+CONF_DIR=${SLURM_CONF_DIR:-/etc/slurm}
 CONF=$CONF_DIR/slurm.conf
+MARKER="# Written by slurm/cluster.sh"
+
+ours() { # the slurm.conf in place is this script's
+  [ -f "$CONF" ] && head -n 1 "$CONF" | grep -q "^$MARKER"
+}
+
+pid_of() { # pid_of FILE NAME: the pid in FILE when that process is alive and is NAME
+  local pid
+  [ -s "$1" ] || return 1
+  pid=$(head -n 1 "$1" | tr -dc 0-9)
+  [ -n "$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ] && echo "$pid"
+}
 
 need_root() {
   if [ "$(id -u)" != 0 ]; then
@@ -34,7 +50,7 @@ write_conf() {
   node=$(slurmd -C | grep '^NodeName=' | sed 's/ UpTime=.*//')
   mkdir -p "$CONF_DIR" "$STATE/ctld" "$STATE/d" "$STATE/log"
   cat >"$CONF" <<CONF
-# Written by slurm/cluster.sh for $host: a one-node cluster for the harness's tests.
+$MARKER for $host: a one-node cluster for the harness's tests.
 ClusterName=harness
 SlurmctldHost=$host
 SlurmUser=root
@@ -80,9 +96,13 @@ wait_for() {  # wait_for SECONDS DESCRIPTION COMMAND...
 
 up() {
   need_root
+  if [ -f "$CONF" ] && ! ours; then
+    echo "slurm/cluster.sh: $CONF was not written by this script (a real cluster's?), so it is left as it is; use that cluster, or move the file away to start a test cluster." >&2
+    exit 2
+  fi
   install_packages
-  if sinfo -h -o %t 2>/dev/null | grep -qx idle; then
-    echo "slurm: already up ($(sinfo -h -o '%P %D %t' | tr '\n' ' '))"
+  if scontrol ping 2>/dev/null | grep -q UP; then
+    echo "slurm: a controller already answers ($(sinfo -h -o '%P %D %t' 2>/dev/null | tr '\n' ' ')); nothing changed"
     return
   fi
   write_conf
@@ -94,12 +114,14 @@ up() {
     chmod 400 /etc/munge/munge.key
   fi
   if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
-    runuser -u munge -- /usr/sbin/munged
+    runuser -u munge -- /usr/sbin/munged --pid-file=/run/munge/munged.pid 2>/dev/null ||
+      runuser -u munge -- /usr/sbin/munged
     wait_for 20 munged sh -c 'munge -n | unmunge'
+    pgrep -x -u munge munged | head -n 1 >"$STATE/munged.pid" # ours to stop
   fi
-  pgrep -x slurmctld >/dev/null || slurmctld
+  pid_of "$STATE/slurmctld.pid" slurmctld >/dev/null || slurmctld
   wait_for 30 slurmctld scontrol ping
-  pgrep -x slurmd >/dev/null || slurmd
+  pid_of "$STATE/slurmd.pid" slurmd >/dev/null || slurmd
   # a node that was DOWN in saved state comes back with ReturnToService=2; wait until idle
   wait_for 60 "the node (sinfo idle)" sh -c "sinfo -h -o %t | grep -qx idle"
   echo "slurm: up ($(sinfo -h -o '%P %D %t' | tr '\n' ' '))"
@@ -107,16 +129,29 @@ up() {
 
 down() {
   need_root
-  scancel --user="$(id -un)" 2>/dev/null || true
+  if ! ours; then
+    echo "slurm: $CONF is not this script's; nothing stopped"
+    return
+  fi
+  local ctld pid daemon
+  if ctld=$(pid_of "$STATE/slurmctld.pid" slurmctld); then
+    # the controller is the one this script started: every job on it is a test job
+    SLURM_CONF=$CONF timeout 20 scancel --user="$(id -un)" 2>/dev/null || true
+  fi
   for daemon in slurmd slurmctld; do
-    pkill -x "$daemon" 2>/dev/null || true
+    if pid=$(pid_of "$STATE/$daemon.pid" "$daemon"); then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 20); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.5
+      done
+    fi
   done
-  for _ in $(seq 1 20); do
-    pgrep -x slurmd >/dev/null || pgrep -x slurmctld >/dev/null || break
-    sleep 0.5
-  done
-  pkill -x munged 2>/dev/null || true
-  echo "slurm: down"
+  if pid=$(pid_of "$STATE/munged.pid" munged); then
+    kill "$pid" 2>/dev/null || true
+    rm -f "$STATE/munged.pid"
+  fi
+  echo "slurm: down${ctld:+ (controller $ctld)}"
 }
 
 case "${1:-}" in

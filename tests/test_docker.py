@@ -273,6 +273,43 @@ def test_kill_9_of_a_docker_run_leaves_no_running_container(tmp_path, cpu_image)
     client.close()
 
 
+@pytest.mark.parametrize("signal_name", ["SIGHUP", "SIGTERM"])
+def test_a_hangup_or_term_of_a_docker_run_keeps_the_record_and_no_container(
+    tmp_path, cpu_image, signal_name
+):
+    """A closed terminal (SIGHUP) ends a docker run as SIGTERM does: the container goes and
+    the file ends with an ``interrupted`` record."""
+    import signal
+
+    from harness.launch.docker import docker_client
+
+    client = docker_client()
+    out = tmp_path / "r.jsonl"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "harness", "run", "--launcher", "docker", "--suite", "smoke",
+         "--workload", "numpy.linreg", "--workload", "workloads.faults:Hang",
+         "--timeout", "300", "--no-progress", "--output", str(out)],
+        cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    running: list = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (running and out.exists()):
+        running = client.containers.list(
+            filters={"label": "org.harness.workload=workloads.faults:Hang"}
+        )
+        time.sleep(0.2)
+    assert running, "the hanging container never started"
+    run.send_signal(getattr(signal, signal_name))
+    _, stderr = run.communicate(timeout=120)
+    assert run.returncode == 130, stderr
+    records = read_jsonl(out)
+    assert records[0]["status"] == "ok"
+    assert records[-1]["record_type"] == "interrupted" and records[-1]["signal"] == signal_name
+    assert not client.containers.list(all=True, filters={"label": "org.harness.workload"})
+    client.close()
+
+
 def test_a_container_that_exits_as_its_wait_times_out_is_no_error(engine, cpu_image):
     from harness.launch.docker import stop_after_timeout
 

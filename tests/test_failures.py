@@ -88,7 +88,7 @@ def test_memory_limit_stops_a_greedy_workload(cli, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
 def test_interrupt_keeps_what_was_measured(tmp_path, sig):
     out = tmp_path / "r.jsonl"
     process = subprocess.Popen(

@@ -9,8 +9,10 @@ from harness.results import ResultWriter, load_frame
 from tests.conftest import read_jsonl
 
 
-def write_runs(folder, medians, workload="numpy.mlp", seed=0):
-    """One results file per run, one record each, 10 blocks around the run's median."""
+def write_runs(folder, medians, workload="numpy.mlp", seed=0, label="ci", hosts=None,
+               versions=None, noisy=()):  # fmt: skip
+    """One results file per run, one record each, 10 blocks around the run's median; run i on
+    host ``hosts[i]`` with numpy ``versions[i]``, flagged noisy-machine when i is in ``noisy``."""
     rng = np.random.default_rng(seed)
     files = []
     for index, median in enumerate(medians):
@@ -27,11 +29,23 @@ def write_runs(folder, medians, workload="numpy.mlp", seed=0):
                     changed_params={"batch_size": 8},
                     run_id=f"run-{index:02d}",
                     started_at=f"2026-11-{1 + index // 24:02d}T{index % 24:02d}:00:00+00:00",
-                    label="ci",
+                    label=label,
                     items_per_step=8,
                     samples={"step": samples},
                     timing=Timing(block_size=10, precision_target=0.01),
-                    environment={"git_commit": f"commit{index:02d}", "git_branch": "main"},
+                    environment={
+                        "git_commit": f"commit{index:02d}",
+                        "git_branch": "main",
+                        "host": hosts[index] if hosts else "ci-host",
+                        "cpu_model": "Xeon",
+                        "launcher": "local",
+                        "packages": {"numpy": versions[index] if versions else "2.3.0"},
+                    },
+                    machine=(
+                        {"noisy": True, "noisy_reasons": ["reference kernel 40% slower"]}
+                        if index in noisy
+                        else {}
+                    ),
                 )
             )
         files.append(path)
@@ -116,3 +130,73 @@ def test_a_run_is_appended_with_history(cli, tmp_path):
     [record] = read_jsonl(tmp_path / "r.jsonl")
     show = cli("history", "show", "--db", "h.duckdb")
     assert record["run_id"] and "numpy.linreg" in show.stdout
+
+
+def test_a_new_host_every_run_stays_one_series_and_an_upgrade_is_named(cli, tmp_path):
+    """Hosted CI: no --label, a new host name every job; the slowdown arrives with an upgrade."""
+    medians = series_with_a_step(runs=12, at=8, step=0.30)
+    versions = ["2.3.0"] * 8 + ["2.4.0"] * 4
+    hosts = [f"runner-{i}" for i in range(12)]
+    write_runs(tmp_path, medians, label=None, hosts=hosts, versions=versions)
+    files = [f"run{i:02d}.jsonl" for i in range(12)]
+    assert cli("history", "add", *files, "--db", "h.duckdb").returncode == 0
+    changed = cli("history", "changes", "--db", "h.duckdb")
+    assert changed.returncode == 1, changed
+    assert "SLOWER +" in changed.stdout and "(run 9 of 12" in changed.stdout
+    assert "framework 2.3.0 → 2.4.0" in changed.stdout and "Xeon · local" in changed.stdout
+    show = cli("history", "show", "--db", "h.duckdb")
+    assert "host" in show.stdout and "2.3.0 → 2.4.0" in show.stdout
+
+
+def test_series_too_short_to_judge_are_said_so(cli, tmp_path):
+    write_runs(tmp_path, [1e-3, 1.3e-3], label=None, hosts=["a", "b"])
+    added = cli("history", "add", "run00.jsonl", "run01.jsonl", "--db", "h.duckdb")
+    assert added.returncode == 0 and "fewer than 3 runs" in added.stderr, added
+    changed = cli("history", "changes", "--db", "h.duckdb")
+    assert changed.returncode == 0
+    assert "1 of 1 series have fewer than 3 runs" in changed.stderr
+    assert "No change point in the 0 series" in changed.stdout
+
+
+def test_a_slowdown_in_the_latest_noisy_run_alone_is_unconfirmed(cli, tmp_path):
+    medians = [1e-3 * (1 + 0.002 * (i % 3)) for i in range(9)] + [1.4e-3]
+    write_runs(tmp_path, medians, noisy={9})
+    files = [f"run{i:02d}.jsonl" for i in range(10)]
+    assert cli("history", "add", *files, "--db", "h.duckdb").returncode == 0
+    changed = cli("history", "changes", "--db", "h.duckdb")
+    assert changed.returncode == 0, changed
+    assert "UNCONFIRMED" in changed.stdout and "reference kernel 40% slower" in changed.stdout
+    strict = cli("history", "changes", "--db", "h.duckdb", "--unconfirmed", "fail")
+    assert strict.returncode == 1
+    # a second slow run confirms it
+    write_runs(tmp_path, [*medians, 1.41e-3])
+    assert cli("history", "add", "run10.jsonl", "--db", "h.duckdb").returncode == 0
+    confirmed = cli("history", "changes", "--db", "h.duckdb")
+    assert confirmed.returncode == 1 and "UNCONFIRMED" not in confirmed.stdout, confirmed
+
+
+@pytest.mark.slow
+def test_a_locked_history_does_not_hide_the_run_outcome(cli, tmp_path):
+    import subprocess
+    import sys
+
+    from harness.history import connect
+
+    connect(tmp_path / "h.duckdb").close()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+         "print('held', flush=True); time.sleep(120)", str(tmp_path / "h.duckdb")],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        run = cli("run", "--suite", "smoke", "--workload", "numpy.linreg",
+                  "--workload", "workloads.faults:Raise", "--output", "r.jsonl",
+                  "--history", "--db", "h.duckdb", "--no-progress")  # fmt: skip
+    finally:
+        holder.kill()
+        holder.communicate()
+    assert run.returncode == 1, run  # the run's own verdict: a workload failed
+    assert "FAILED workloads.faults:Raise" in run.stderr and "results in" in run.stderr
+    assert "not added to the history" in run.stderr
+    assert "harness history add" in run.stderr and "r.jsonl" in run.stderr

@@ -45,6 +45,12 @@ def test_the_manifest_passes_the_kubernetes_schemas(cli, tmp_path):
     ]
 
 
+def test_each_manifest_is_its_own_run(cli, tmp_path):
+    first = json.loads(manifest(cli, tmp_path)["items"][0]["data"]["run.json"])["run_id"]
+    second = json.loads(manifest(cli, tmp_path)["items"][0]["data"]["run.json"])["run_id"]
+    assert first != second
+
+
 def test_the_schema_check_can_fail(cli, tmp_path):
     job = manifest(cli, tmp_path)["items"][1]
     job["spec"]["template"]["spec"]["containers"][0]["securityContext"]["runAsNonRoot"] = "yes"
@@ -53,10 +59,15 @@ def test_the_schema_check_can_fail(cli, tmp_path):
 
 
 def test_each_pod_runs_its_task_and_writes_its_record(cli, tmp_path):
-    config_map = manifest(cli, tmp_path)["items"][0]
+    config_map, job = manifest(cli, tmp_path, "--label", "fleet-a")["items"]
     tasks = tmp_path / "tasks.json"
     tasks.write_text(config_map["data"]["tasks.json"])
-    results = tmp_path / "results" / "harness-run"
+    (tmp_path / "run.json").write_text(config_map["data"]["run.json"])
+    run = json.loads(config_map["data"]["run.json"])
+    assert run["label"] == "fleet-a" and run["suite"] == "smoke" and run["run_id"]
+    results_arg = job["spec"]["template"]["spec"]["containers"][0]["args"][-1]
+    assert results_arg == f"/results/harness-run/{run['run_id']}"  # one folder per run
+    results = tmp_path / "results" / "harness-run" / run["run_id"]
 
     def element(index):
         return subprocess.run(
@@ -82,6 +93,15 @@ def test_each_pod_runs_its_task_and_writes_its_record(cli, tmp_path):
     assert all(r["status"] == "ok" and r["environment"]["launcher"] == "k8s" for r in records)
     # the node's own facts, as the Slurm elements collect them: a fleet report groups by them
     assert all(r["environment"]["k8s_node"] == "node-a" for r in records)
+    assert all(r["environment"]["host"] == "node-a" for r in records)  # a setup per node
+    assert {r["run_id"] for r in records} == {run["run_id"]}
+    assert {r["label"] for r in records} == {"fleet-a"}
+    added = cli("history", "add", *(str(results / f"{i:05d}.jsonl") for i in (0, 1)),
+                "--db", "h.duckdb")  # fmt: skip
+    assert added.returncode == 0 and "added" in added.stderr, added
+    again = element(0)  # the same manifest run a second time on the same volume
+    assert again.returncode == 2 and "ran before" in again.stderr, again.stderr
+    assert len(read_jsonl(results / "00000.jsonl")) == 1  # two runs never share a file
     assert all(r["environment"]["cpu_model"] and r["environment"]["host"] for r in records)
     report = cli("report", str(results / "00000.jsonl"), str(results / "00001.jsonl"))
     assert report.returncode == 0 and "numpy.linreg" in report.stdout

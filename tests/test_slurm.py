@@ -23,7 +23,11 @@ from harness.launch.slurm import SlurmConfig, SlurmLauncher
 from harness.launch.slurm_element import slurm_facts
 from harness.launch.slurm_states import (
     ElementState,
+    NoAnswer,
+    SubmittedArray,
+    answer_of_error,
     failure_for,
+    never_starts,
     parse_show_job,
     progress_line,
 )
@@ -59,7 +63,7 @@ def test_folded_pending_elements_are_unfolded():
     assert sorted(states) == [0, 1, 2, 3, 4]
     assert states[0].state == "RUNNING" and states[0].node == "vm"
     assert all(states[i].pending for i in (1, 2, 3, 4))
-    assert progress_line(states, 5) == "4 pending · 1 running · 0 finished"
+    assert progress_line(states, 5) == "4 pending (Resources) · 1 running · 0 finished"
     stepped = parse_show_job("ArrayTaskId=1,4-8:2 JobState=PENDING ExitCode=0:0")
     assert sorted(stepped) == [1, 4, 6, 8]
     # an array of one task goes to sbatch as a plain job: its one element is task 0
@@ -216,17 +220,36 @@ def test_a_fleet_run_over_two_partitions_keeps_every_record(cli, cluster, tmp_pa
 @pytest.mark.slurm
 @pytest.mark.slow
 def test_an_element_past_its_time_limit_is_a_timeout_record(cli, cluster, tmp_path):
+    """Sleep dies of the limit's SIGTERM and its element writes a crash record; Hang ignores
+    SIGTERM and is killed; Slurm's TIMEOUT decides both."""
     out = tmp_path / "timeout.jsonl"
     result = cli(
-        "run", *FAST, "--time-limit", "1", "--workload", "workloads.faults:Hang",
+        "run", *FAST, "--time-limit", "1", "--node-sharing", "shared",
+        "--workload", "workloads.faults:Sleep", "--workload", "workloads.faults:Hang",
         "--workload", "numpy.linreg", "--output", str(out), timeout=400,
     )  # fmt: skip
     assert result.returncode == 1, result
-    hang, linreg = read_jsonl(out)
-    assert hang["status"] == "timeout", hang["error"]
-    assert hang["error"]["message"].startswith("Slurm state TIMEOUT")
-    assert hang["environment"]["slurm_state"] == "TIMEOUT"
+    sleep, hang, linreg = read_jsonl(out)
+    for ended in (sleep, hang):
+        assert ended["status"] == "timeout", ended["error"]
+        assert ended["error"]["message"].startswith("Slurm state TIMEOUT")
+        assert ended["environment"]["slurm_state"] == "TIMEOUT"
     assert linreg["status"] == "ok"
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_an_element_slurm_will_never_start_ends_the_run_at_once(cli, cluster, tmp_path):
+    out = tmp_path / "never.jsonl"
+    started = time.monotonic()
+    result = cli(
+        "run", *FAST, "--cpus-per-task", "64", "--workload", "numpy.linreg",
+        "--output", str(out), "--no-progress", timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 2, result
+    assert "never start" in result.stderr and "PartitionConfig" in result.stderr, result
+    assert time.monotonic() - started < 110
+    assert _our_jobs(tmp_path) == []
 
 
 @pytest.mark.slurm
@@ -253,3 +276,99 @@ def test_ctrl_c_cancels_the_array_and_writes_the_interrupted_record(cluster, tmp
     assert records[0]["workload"] == "numpy.linreg" and records[0]["status"] == "ok"
     assert records[-1]["record_type"] == "interrupted" and records[-1]["signal"] == "SIGINT"
     assert _our_jobs(tmp_path) == []
+
+
+def test_only_an_invalid_job_id_means_slurm_forgot_the_job():
+    assert answer_of_error("slurm_load_jobs error: Invalid job id specified\n").forgotten
+    busy = answer_of_error("slurm_load_jobs error: Socket timed out on send/recv operation")
+    assert not busy.forgotten and "Socket timed out" in busy.reason
+    assert not answer_of_error(
+        "slurm_load_jobs error: Unable to contact slurm controller"
+    ).forgotten
+
+
+def test_pending_reasons_show_and_those_that_never_clear_are_found():
+    line = ("JobId=9 ArrayJobId=9 ArrayTaskId=0-1 JobState=PENDING Reason=PartitionConfig "
+            "ExitCode=0:0 NodeList= StdErr=/tmp/e\n")  # fmt: skip
+    states = parse_show_job(line)
+    assert progress_line(states, 2).startswith("2 pending (PartitionConfig)")
+    assert never_starts(states).reason == "PartitionConfig"
+    assert never_starts(parse_show_job(WAITING)) is None  # Resources clears by waiting
+
+
+def _array(tmp_path, monkeypatch, answers):
+    """A SubmittedArray of two tasks whose scontrol answers come from ``answers``."""
+    from harness.launch import slurm_states
+    from harness.plan import build_plan
+    from harness.suites import get_suite
+
+    tasks = build_plan(get_suite("smoke"), workloads=["numpy.linreg", "numpy.mlp"]).tasks
+    replies = iter(answers)
+    monkeypatch.setattr(slurm_states, "array_states", lambda _id: next(replies))
+    clock = iter(range(0, 10_000, 5))  # five seconds a poll
+    monkeypatch.setattr(slurm_states.time, "monotonic", lambda: float(next(clock)))
+    (tmp_path / "records").mkdir()
+    return SubmittedArray("cpu", "7", tasks, ["cpu-00000", "cpu-00001"], [None, None])
+
+
+def test_a_busy_controller_is_waited_for_and_never_makes_failures(tmp_path, monkeypatch):
+    busy = NoAnswer(False, "slurm_load_jobs error: Socket timed out on send/recv operation")
+    array = _array(tmp_path, monkeypatch, [busy] * 20)
+    for _ in range(20):  # 100 s of a controller that does not answer
+        array.poll(tmp_path, 1)
+    assert array.records == {} and not array.given_up and not array.finished
+
+
+def test_elements_of_a_forgotten_array_are_given_up_and_the_array_cancelled(tmp_path, monkeypatch):
+    from harness.launch import slurm as slurm_module
+
+    gone = NoAnswer(True, "slurm_load_jobs error: Invalid job id specified")
+    array = _array(tmp_path, monkeypatch, [gone] * 10)
+    for _ in range(5):
+        array.poll(tmp_path, 1)
+    assert sorted(array.records) == [0, 1] and array.given_up
+    assert "Invalid job id" in array.records[0].error.message
+    list(array.ready())
+    assert array.finished  # every record handed on ...
+    cancelled: list[list[str]] = []
+    monkeypatch.setattr(slurm_module.subprocess, "run",
+                        lambda command, **_: cancelled.append(command) or
+                        subprocess.CompletedProcess(command, 0, "", ""))  # fmt: skip
+    launcher = SlurmLauncher(SlurmConfig())
+    launcher.arrays = [array]
+    launcher.cancel()
+    assert ["scancel", "7"] in cancelled  # ... and still cancelled: elements may be running
+
+
+@pytest.mark.parametrize(
+    ("state", "status"),
+    [("TIMEOUT", "timeout"), ("CANCELLED", "cancelled"), ("OUT_OF_MEMORY", "oom"),
+     ("PREEMPTED", "preempted"), ("NODE_FAIL", "node-failure"), ("FAILED", "crashed")],
+)  # fmt: skip
+def test_slurm_s_ending_decides_a_record_of_a_worker_killed_by_a_signal(
+    tmp_path, monkeypatch, state, status
+):
+    from harness.launch.base import failure_record
+    from harness.launch.slurm_element import record_path
+    from harness.results import ResultWriter
+
+    ended = parse_show_job(
+        f"JobId=8 ArrayJobId=7 ArrayTaskId=0 JobState={state} Reason=None ExitCode=0:15 "
+        "NodeList=vm StdErr=/tmp/e\n"
+    )
+    running = parse_show_job(
+        "JobId=8 ArrayJobId=7 ArrayTaskId=0 JobState=RUNNING Reason=None ExitCode=0:0 "
+        "NodeList=vm StdErr=/tmp/e\n"
+    )
+    array = _array(tmp_path, monkeypatch, [running, ended])
+    crash = failure_record(array.tasks[0], "crashed", "the worker died with signal SIGTERM", -15)
+    with ResultWriter(record_path(tmp_path, "cpu-00000")) as writer:
+        writer.append(crash)
+    array.poll(tmp_path, 1)
+    assert 0 not in array.records  # still running: Slurm's word is awaited
+    array.poll(tmp_path, 1)
+    record = array.records[0]
+    assert record.status == status, record.error
+    if state != "FAILED":
+        assert record.error.message.startswith(f"Slurm state {state}")
+        assert "SIGTERM" in record.error.message

@@ -67,6 +67,17 @@ class Hang(_Fault):
             time.sleep(0.1)
 
 
+class Sleep(_Fault):
+    """Sleeps forever with every signal's default action: SIGTERM ends it (as a time limit's
+    SIGTERM ends most real workloads)."""
+
+    name = "fault.sleep"
+
+    def fault(self) -> None:
+        while True:
+            time.sleep(0.1)
+
+
 class Exit(_Fault):
     name = "fault.exit"
 

@@ -23,5 +23,5 @@ EXIT_CODES_HELP = """exit codes:
   0    every workload measured (compare: no regression)
   1    at least one workload failed (compare: a regression was flagged)
   2    bad input or a missing prerequisite; the message says what to do
-  130  interrupted (SIGINT/SIGTERM); what was measured is on disk
+  130  interrupted (SIGINT/SIGTERM/SIGHUP); what was measured is on disk
 """

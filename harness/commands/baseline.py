@@ -15,18 +15,22 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     save.add_argument("name")
     save.add_argument("files", nargs="+", type=Path)
     save.add_argument("--dir", type=Path, default=Path("results/baselines"))
-    actions.add_parser("list", help="baselines kept under results/baselines/")
+    save.add_argument(
+        "--replace", action="store_true", help="replace a baseline of that name (whole)"
+    )
+    listing = actions.add_parser("list", help="baselines kept under results/baselines/")
+    listing.add_argument("--dir", type=Path, default=Path("results/baselines"))
 
 
 def handle(args: argparse.Namespace) -> int:
     from harness.baselines import list_baselines, save_baseline
 
     if args.baseline_command == "save":
-        target = save_baseline(args.name, args.files, args.dir)
+        target = save_baseline(args.name, args.files, args.dir, replace=args.replace)
         print(f"harness: baseline '{args.name}' saved in {target}")
         return EXIT_OK
     if args.baseline_command == "list":
-        for name, files in list_baselines(Path("results/baselines")).items():
-            print(f"{name}: {', '.join(files)}")
+        for name, files in list_baselines(args.dir).items():
+            print(f"{name}: {', '.join(files) or '(no manifest: not a baseline)'}")
         return EXIT_OK
     raise UserError("baseline needs an action: save NAME FILES... or list.")

@@ -20,7 +20,15 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    compare.add_argument("baseline", type=Path, nargs="+", help="baseline results file(s)")
+    compare.add_argument("baseline", type=Path, nargs="*", help="baseline results file(s)")
+    compare.add_argument(
+        "--baseline",
+        dest="baseline_name",
+        metavar="NAME",
+        default=None,
+        help="the baseline kept as NAME (harness baseline save), read from its manifest",
+    )
+    compare.add_argument("--baselines-dir", type=Path, default=Path("results/baselines"))
     compare.add_argument(
         "--candidate",
         type=Path,
@@ -55,11 +63,19 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from harness.baselines import baseline_files as kept_files
     from harness.compare import compare_frames
     from harness.compare_document import render_comparison
     from harness.render import check_format
 
     baseline_files, candidate_files = list(args.baseline), list(args.candidate)
+    if args.baseline_name is not None:
+        if baseline_files and candidate_files:
+            raise UserError("Give the baseline as --baseline NAME or as files, not both.")
+        candidate_files = candidate_files or baseline_files
+        baseline_files = kept_files(args.baseline_name, args.baselines_dir)
+        if not candidate_files:
+            raise UserError("compare --baseline NAME needs the candidate's results file(s).")
     if not candidate_files:
         if len(baseline_files) != 2:
             raise UserError("compare needs BASELINE CANDIDATE, or BASELINE... --candidate FILE.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 from harness.errors import EXIT_FAILURES, EXIT_OK, UserError
 
@@ -23,6 +24,13 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "changes", help="change points in every series; exit 1 when the latest run is slower"
     )
     changes.add_argument("--max-pvalue", type=float, default=0.001)
+    changes.add_argument(
+        "--unconfirmed",
+        choices=("pass", "fail"),
+        default="pass",
+        help="a slowdown seen in the latest run only: pass (default; reported, exit 0 until a "
+        "second run confirms it) or fail (exit 1 at once)",
+    )
     changes.add_argument(
         "--min-magnitude",
         type=float,
@@ -49,7 +57,22 @@ def add(args: argparse.Namespace) -> int:
     for run_id, added in add_runs(load(args.files), args.db):
         state = "added" if added else "already there"
         print(f"harness: run {run_id}: {state} ({args.db})", file=sys.stderr)
+    warn_if_too_short(args.db)
     return EXIT_OK
+
+
+def warn_if_too_short(database: Path) -> None:
+    """One line when no series of the history has enough runs for a change point yet."""
+    from harness.history import MIN_RUNS, series, short_series
+
+    short, total = short_series(series(database))
+    if total and short == total:
+        print(
+            f"harness: warning: all {total} series in {database} have fewer than {MIN_RUNS} "
+            "runs, too few to find a change point; series are keyed by --label, else by "
+            "hardware and launcher: give every run of one setup the same --label.",
+            file=sys.stderr,
+        )
 
 
 def show(args: argparse.Namespace) -> int:
@@ -61,6 +84,7 @@ def show(args: argparse.Namespace) -> int:
     frame = series(args.db, args.workload, args.phase)
     if frame.empty:
         raise UserError(f"No runs in {args.db} match; harness history show lists them all.")
+    marks = fact_changes(frame)
     rows = [
         {
             "started": str(r.started_at)[:19],
@@ -72,39 +96,83 @@ def show(args: argparse.Namespace) -> int:
             "phase": r.phase,
             "median": format_seconds(r.median_s),
             "±": format_precision(r.precision),
-            "setup": r.setup,
+            "series": r.series,
+            "changed": marks[i],
         }
-        for r in frame.itertuples()
+        for i, r in enumerate(frame.itertuples())
     ]
     table = Table(rows, title=f"history: {args.db}", section_by=("workload", "params", "phase"))
     print(render(Document([table]), "table"), end="")
     return EXIT_OK
 
 
+def fact_changes(frame: Any) -> list[str]:
+    """Per row of a series frame: the volatile facts that changed since the series' previous
+    run ("host", "framework 2.12 → 2.13"), as asv marks commits on a graph."""
+    from harness.history import SERIES
+
+    marks: list[str] = []
+    previous: dict[tuple[Any, ...], Any] = {}
+    for row in frame.itertuples():
+        key = tuple(getattr(row, column) for column in SERIES)
+        before = previous.get(key)
+        changed = []
+        if before is not None:
+            if before.host and row.host and before.host != row.host:
+                changed.append("host")
+            if before.versions and row.versions and before.versions != row.versions:
+                changed.append(f"framework {before.versions} → {row.versions}")
+        marks.append(", ".join(changed) or "")
+        previous[key] = row
+    return marks
+
+
 def changes(args: argparse.Namespace) -> int:
+    from harness.history import MIN_RUNS, latest_slowdowns, series, short_series
     from harness.history import changes as find_changes
-    from harness.history import latest_slowdowns, series
     from harness.render.cells import format_seconds, short_params
 
-    found = find_changes(series(args.db), args.max_pvalue, args.min_magnitude)
+    history = series(args.db)
+    short, total = short_series(history)
+    if short:
+        print(
+            f"harness: {short} of {total} series have fewer than {MIN_RUNS} runs, too few to "
+            "judge (series are keyed by --label, else by hardware and launcher).",
+            file=sys.stderr,
+        )
+    found = find_changes(history, args.max_pvalue, args.min_magnitude)
     if not found:
-        print(f"No change point in any series of {args.db}.")
+        judged = total - short
+        print(f"No change point in the {judged} series of {args.db} with enough runs to judge.")
         return EXIT_OK
     for c in found:
         kind = "SLOWER" if c.slowdown else "faster"
+        notes = [] if c.confirmed else ["UNCONFIRMED: the latest run alone; needs a second run"]
+        notes += [f"changed with it: {fact}" for fact in c.changed_facts]
+        notes += [f"noisy-machine after it: {reason}" for reason in c.noisy_after]
         print(
             f"{kind} {c.relative:+.1%}  {c.workload} [{c.device}] "
             f"{short_params(c.params, c.changed_params)} · {c.phase}  "
             f"{format_seconds(c.mean_before_s)} → {format_seconds(c.mean_after_s)}  "
             f"between {(c.before_commit or '?')[:12]} and {(c.after_commit or '?')[:12]} "
-            f"(run {c.index + 1} of {c.runs}, p={c.pvalue:.2g})  {c.setup}"
+            f"(run {c.index + 1} of {c.runs}, p={c.pvalue:.2g})  {c.series}"
+            + "".join(f"\n    {note}" for note in notes)
         )
     standing = latest_slowdowns(found)
-    if standing:
+    confirmed = [c for c in standing if c.confirmed]
+    unconfirmed = [c for c in standing if not c.confirmed]
+    if unconfirmed:
         print(
-            f"\nharness: {len(standing)} series' latest run sits after a slowdown that has not "
+            f"\nharness: {len(unconfirmed)} series' latest run alone is slower: unconfirmed "
+            f"until a second run stands with it (--unconfirmed {args.unconfirmed}).",
+            file=sys.stderr,
+        )
+    if confirmed:
+        print(
+            f"\nharness: {len(confirmed)} series' latest runs sit after a slowdown that has not "
             "been undone.",
             file=sys.stderr,
         )
+    if confirmed or (unconfirmed and args.unconfirmed == "fail"):
         return EXIT_FAILURES
     return EXIT_OK

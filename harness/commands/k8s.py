@@ -28,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     )
     job.add_argument("--parallelism", type=int, default=1, help="pods at once (default 1)")
     job.add_argument("--namespace", default=None)
+    job.add_argument(
+        "--label", default=None, help="the setup's name in reports and history (default: by node)"
+    )
     job.add_argument("--output", type=Path, default=None, help="file (default: stdout)")
 
 
@@ -57,6 +60,7 @@ def handle(args: argparse.Namespace) -> int:
         selectors,
         args.parallelism,
         args.namespace,
+        run={"label": args.label, "suite": args.suite},
     )
     text = json.dumps(document, indent=2) + "\n"
     if args.output:

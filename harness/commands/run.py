@@ -9,7 +9,7 @@ from typing import Any
 
 from harness.commands import EXIT_CODES_HELP
 from harness.config import RunConfig, TimerOverrides
-from harness.errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UserError
+from harness.errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UserError
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -212,14 +212,6 @@ def handle(args: argparse.Namespace) -> int:
         from harness.results import load_frame
 
         print(write_report(load_frame([outcome.path]), "table", None), end="")
-    if args.history and outcome.records:
-        from harness.history import DEFAULT_DB
-        from harness.history import add as add_runs
-        from harness.results import load_frame
-
-        database = args.db or DEFAULT_DB
-        for run_id, _added in add_runs(load_frame([outcome.path]), database):
-            print(f"harness: run {run_id} added to the history ({database})", file=sys.stderr)
     for record in outcome.failed:
         error = record.error
         print(
@@ -236,6 +228,7 @@ def handle(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"harness: results in {outcome.path}", file=sys.stderr)
+    history_failed = args.history and outcome.records and not add_to_history(args, outcome.path)
     if outcome.interrupted:
         print(
             f"harness: interrupted by {outcome.interrupted} after "
@@ -250,4 +243,25 @@ def handle(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURES
-    return EXIT_OK
+    return EXIT_USAGE if history_failed else EXIT_OK
+
+
+def add_to_history(args: argparse.Namespace, path: Path) -> bool:
+    """Append the run to the history after its own outcome is printed; a failure (a database
+    another process holds past the wait) says how to add the run later. True when added."""
+    from harness.history import DEFAULT_DB
+    from harness.history import add as add_runs
+    from harness.results import load_frame
+
+    database = args.db or DEFAULT_DB
+    try:
+        for run_id, _added in add_runs(load_frame([path]), database):
+            print(f"harness: run {run_id} added to the history ({database})", file=sys.stderr)
+    except UserError as error:
+        print(
+            f"harness: the run was not added to the history: {error} Add it later with "
+            f"harness history add {path} --db {database}.",
+            file=sys.stderr,
+        )
+        return False
+    return True

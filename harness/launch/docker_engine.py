@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from harness.errors import UserError
+from harness.errors import INTERRUPT_SIGNALS, UserError
 
 
 def docker_client() -> Any:
@@ -70,10 +70,10 @@ def _first_line(error: BaseException) -> str:
 
 @contextlib.contextmanager
 def signals_deferred() -> Iterator[None]:
-    """SIGINT/SIGTERM held back for the duration (delivered at the end, once we hold the
+    """SIGINT/SIGTERM/SIGHUP held back for the duration (delivered at the end, once we hold the
     handle of what was created), so a Ctrl-C cannot land between the engine creating a
     container and this process knowing its ID."""
-    blocked = {signal.SIGINT, signal.SIGTERM}
+    blocked = set(INTERRUPT_SIGNALS)
     is_main = threading.current_thread() is threading.main_thread()
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked) if is_main else None
     try:

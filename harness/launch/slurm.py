@@ -24,7 +24,13 @@ from typing import Any
 from harness.errors import UserError
 from harness.launch.base import Launcher, Option, memory_option
 from harness.launch.slurm_element import run_element
-from harness.launch.slurm_states import POLL_SECONDS, SubmittedArray, progress_line
+from harness.launch.slurm_states import (
+    NEVER_STARTS,
+    POLL_SECONDS,
+    SubmittedArray,
+    never_starts,
+    progress_line,
+)
 from harness.plan import RunPlan, Task
 from harness.record import Record
 
@@ -76,6 +82,9 @@ class SlurmConfig:
     image: str | None = None
     #: a folder every node sees (elements' records and logs); None: .harness/slurm/<id>
     job_folder: str | None = None
+    #: seconds an element may stay pending before the run gives up; None: no bound (reasons
+    #: that never clear, like PartitionConfig, end the run at once either way)
+    max_pending: int | None = None
 
     def __post_init__(self) -> None:
         if self.node_sharing not in SHARING:
@@ -113,6 +122,8 @@ class SlurmLauncher(Launcher):
                metavar="ENGINE"),
         Option("--image", "cpu, cuda or an image reference (default: cpu)", metavar="IMAGE"),
         Option("--job-folder", "folder every node sees, for records and logs", metavar="DIR"),
+        Option("--max-pending", "seconds an element may wait to start before the run gives up "
+               "(default: no bound)", _positive, "S"),
     )  # fmt: skip
     runs_here = False
 
@@ -241,14 +252,17 @@ class SlurmLauncher(Launcher):
             array = self._submit(tasks, partition)
             where = f", partition {partition}" if partition else ""
             self.on_status(f"Slurm array {array.array_id}: {len(tasks)} elements{where}")
+        submitted = time.monotonic()
         try:
             while any(not array.finished for array in self.arrays):
                 for array in self.arrays:
                     array.poll(self.folder, self.time_limit)
                     yield from array.ready()
+                    self._give_up_if_never_starting(array, time.monotonic() - submitted)
                 self.on_status(self._status_line())
                 if any(not array.finished for array in self.arrays):
                     time.sleep(POLL_SECONDS)
+            self.cancel()  # arrays with elements given up may still hold a node
         except GeneratorExit:
             self.cancel()
             raise
@@ -259,16 +273,46 @@ class SlurmLauncher(Launcher):
                 yield from array.ready(in_order=False)
             raise
 
+    def _give_up_if_never_starting(self, array: SubmittedArray, waited: float) -> None:
+        """Cancel the run (UserError) when an element waits for a reason that never clears, or
+        longer than --max-pending."""
+        stuck = never_starts(array.states)
+        limit = self.config.max_pending
+        if stuck is None and limit is not None and waited > limit:
+            stuck = next((s for s in array.states.values() if s.pending), None)
+        if stuck is None:
+            return
+        self.cancel()
+        why = NEVER_STARTS.get(stuck.reason)
+        detail = (
+            f"Slurm will never start it ({stuck.reason}: {why})"
+            if why
+            else f"it waited over {limit} s (--max-pending) for {stuck.reason or 'no reason'}"
+        )
+        raise UserError(
+            f"Element {array.array_id}_{stuck.task} is still pending and {detail}; the arrays "
+            "were cancelled: change the request (partition, CPUs, memory, time limit) and run "
+            "again."
+        )
+
     def _status_line(self) -> str:
         parts = []
         for array in self.arrays:
             name = f"{array.array_id}{f' [{array.partition}]' if array.partition else ''}"
-            parts.append(f"{name}: {progress_line(array.states, len(array.tasks))}")
+            line = progress_line(array.states, len(array.tasks))
+            if array.no_answer is not None:
+                line += f" · scontrol: {array.no_answer.reason}"
+            parts.append(f"{name}: {line}")
         return "slurm " + "; ".join(parts)
 
     def cancel(self) -> None:
-        """scancel every array still running and wait until squeue no longer lists them."""
-        live = [array.array_id for array in self.arrays if not array.finished]
+        """scancel every array still running, and every array with elements given up (they may
+        still run), and wait until squeue no longer lists them."""
+        live = [
+            array.array_id
+            for array in self.arrays
+            if not array.cancelled and (not array.finished or array.given_up)
+        ]
         if not live:
             return
         subprocess.run(["scancel", *live], capture_output=True, check=False, timeout=60)

@@ -22,8 +22,30 @@ POLL_SECONDS = 2.0
 #: a record written just before the element ended may take a moment to show on a shared
 #: filesystem; an ended element without one is a failure after this long
 RECORD_GRACE_SECONDS = 10.0
-#: consecutive polls in which scontrol no longer knows an unfinished element
+#: consecutive polls in which scontrol answers "Invalid job id" for the array (purged after
+#: MinJobAge); any other scontrol error (a busy controller's "Socket timed out") is no answer
 FORGOTTEN_POLLS = 3
+#: pending reasons that never clear by waiting: the request itself cannot be met
+NEVER_STARTS = {
+    "PartitionConfig": "the partition cannot give what the job asks (CPUs, memory, nodes)",
+    "BadConstraints": "no node has the features or resources asked for",
+    "DependencyNeverSatisfied": "a job it depends on can no longer end as required",
+    "PartitionTimeLimit": "the time limit is above the partition's MaxTime (--time-limit)",
+    "PartitionNodeLimit": "more nodes than the partition allows",
+    "InvalidAccount": "the account is not valid (--account)",
+    "InvalidQOS": "the QoS is not valid (--qos)",
+    "QOSMaxCpuPerJobLimit": "more CPUs than the QoS allows a job (--cpus-per-task)",
+    "QOSMaxMemoryPerJob": "more memory than the QoS allows a job (--memory)",
+    "QOSMaxWallDurationPerJobLimit": "a longer time limit than the QoS allows (--time-limit)",
+    "AssocMaxWallDurationPerJobLimit": "a longer time limit than the account allows",
+    "AssocMaxCpuPerJobLimit": "more CPUs than the account allows a job",
+}
+#: Slurm states that decide a record even when the element wrote one: the worker's signal
+#: (SIGTERM at the time limit, SIGKILL of an OOM kill) is Slurm's doing, not the workload's
+SLURM_ENDED = {"TIMEOUT", "DEADLINE", "CANCELLED", "OUT_OF_MEMORY", "PREEMPTED", "NODE_FAIL",
+               "BOOT_FAIL"}  # fmt: skip
+#: seconds a record of a worker killed by a signal waits for the element's terminal state
+SIGNAL_RECORD_WAIT_SECONDS = 30.0
 
 #: states after which an element will not run again
 TERMINAL = {
@@ -114,9 +136,17 @@ def parse_show_job(text: str) -> dict[int, ElementState]:
     return elements
 
 
-def array_states(array_id: str) -> dict[int, ElementState] | None:
-    """The elements of ``array_id`` now; None when Slurm no longer knows the job (purged after
-    MinJobAge) or cannot be asked."""
+@dataclass(frozen=True)
+class NoAnswer:
+    """scontrol did not describe the array: ``forgotten`` when Slurm said the job ID is invalid
+    (purged after MinJobAge), else the controller did not answer (busy, restarting)."""
+
+    forgotten: bool
+    reason: str
+
+
+def array_states(array_id: str) -> dict[int, ElementState] | NoAnswer:
+    """The elements of ``array_id`` now, or why scontrol could not say."""
     try:
         done = subprocess.run(
             ["scontrol", "-o", "show", "job", array_id],
@@ -125,11 +155,25 @@ def array_states(array_id: str) -> dict[int, ElementState] | None:
             timeout=30,
             check=False,
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
+    except (OSError, subprocess.TimeoutExpired) as error:
+        return NoAnswer(False, f"scontrol did not answer ({type(error).__name__})")
     if done.returncode != 0:
-        return None
+        return answer_of_error(done.stderr)
     return parse_show_job(done.stdout)
+
+
+def answer_of_error(stderr: str) -> NoAnswer:
+    """Only "Invalid job id" means Slurm forgot the job; anything else is no answer."""
+    text = " ".join(stderr.split()) or "no message"
+    return NoAnswer("invalid job id" in text.lower(), text[:200])
+
+
+def never_starts(states: dict[int, ElementState]) -> ElementState | None:
+    """A pending element whose reason never clears by waiting, if any."""
+    for state in states.values():
+        if state.pending and state.reason in NEVER_STARTS:
+            return state
+    return None
 
 
 def failure_for(state: ElementState, minutes: int | None) -> tuple[str, str]:
@@ -161,12 +205,15 @@ def _signal_name(number: int) -> str:
 
 
 def progress_line(states: dict[int, ElementState], total: int) -> str:
-    """``3 pending · 1 running · 4 done`` from the elements' states."""
+    """``3 pending (Resources) · 1 running · 4 finished`` from the elements' states."""
     pending = sum(1 for s in states.values() if s.pending)
+    reasons = sorted({s.reason for s in states.values() if s.pending and s.reason not in
+                      ("", "None")})  # fmt: skip
     running = sum(1 for s in states.values() if s.state in ("RUNNING", "COMPLETING"))
     finished = sum(1 for s in states.values() if s.terminal)
     unknown = total - len(states)
-    parts = [f"{pending} pending", f"{running} running", f"{finished} finished"]
+    waiting = f"{pending} pending" + (f" ({', '.join(reasons)})" if reasons else "")
+    parts = [waiting, f"{running} running", f"{finished} finished"]
     if unknown > 0:
         parts.append(f"{unknown} not listed")
     return " · ".join(parts)
@@ -183,6 +230,10 @@ class SubmittedArray:
         self.records: dict[int, Record] = {}
         self.ended_at: dict[int, float] = {}
         self.forgotten = 0
+        self.forgotten_since: float | None = None
+        self.no_answer: NoAnswer | None = None
+        self.given_up = False  # a record was made for an element Slurm may still run
+        self.signal_records_at: dict[int, float] = {}
         self.next = 0  # records are handed on in task order
         self.handed_on: set[int] = set()
         self.cancelled = False
@@ -195,30 +246,67 @@ class SubmittedArray:
         from harness.results import read_records
 
         states = array_states(self.array_id)
-        self.forgotten = self.forgotten + 1 if states is None else 0
-        self.states = states or {}
         now = time.monotonic()
+        if isinstance(states, NoAnswer):
+            self.no_answer = states
+            if states.forgotten:
+                self.forgotten += 1
+                self.forgotten_since = self.forgotten_since or now
+        else:
+            self.no_answer, self.forgotten, self.forgotten_since = None, 0, None
+            self.states = states
+        forgotten = (
+            self.forgotten >= FORGOTTEN_POLLS
+            and self.forgotten_since is not None
+            and now - self.forgotten_since >= RECORD_GRACE_SECONDS
+        )
         for position, task in enumerate(self.tasks):
             if position in self.records or position in self.handed_on:
                 continue
+            state = None if forgotten else self.states.get(position)
             path = record_path(folder, self.keys[position])
             if path.exists():
                 found = [r for r in read_records(path) if isinstance(r, Record)]
                 if found:
-                    self.records[position] = found[0]
+                    decided = self._decide(task, position, found[0], state, minutes, now,
+                                           cancelled or forgotten)  # fmt: skip
+                    if decided is not None:
+                        self.records[position] = decided
                     continue
             if cancelled:
                 continue
-            state = self.states.get(position)
-            if state is None and self.forgotten >= FORGOTTEN_POLLS:
+            if forgotten:
+                self.given_up = True
                 self.records[position] = failure_record(
                     task, "error", f"Slurm no longer lists element {self.array_id}_{position} "
-                    "and it wrote no record (purged after MinJobAge, or lost)")  # fmt: skip
+                    "(Invalid job id: purged after MinJobAge, or lost) and it wrote no "
+                    "record")  # fmt: skip
             elif state is not None and state.terminal:
                 ended = self.ended_at.setdefault(position, now)
                 grace = RECORD_GRACE_SECONDS if state.state == "COMPLETED" else 2 * POLL_SECONDS
                 if now - ended >= grace:
                     self.records[position] = self._failure(task, position, state, minutes)
+
+    def _decide(self, task: Task, position: int, record: Record, state: ElementState | None,
+                minutes: int | None, now: float, final: bool) -> Record | None:  # fmt: skip
+        """The element's own record, unless its worker died by a signal that Slurm sent: then
+        Slurm's terminal state (TIMEOUT, CANCELLED, OUT_OF_MEMORY, ...) decides. None: wait
+        for that state a little longer."""
+        killed = record.error is not None and bool(record.error.signal)
+        if not killed:
+            return record
+        if state is not None and state.terminal:
+            if state.state not in SLURM_ENDED:
+                return record
+            decided = self._failure(task, position, state, minutes)
+            if decided.error is not None and record.error is not None:
+                decided.error.stderr_tail = record.error.stderr_tail or decided.error.stderr_tail
+                decided.error.message += f" (then: {record.error.message})"
+            return decided
+        first = self.signal_records_at.setdefault(position, now)
+        if final or now - first >= SIGNAL_RECORD_WAIT_SECONDS:
+            return record
+        return None
 
     def _failure(self, task: Task, position: int, state: ElementState,
                  minutes: int | None) -> Record:  # fmt: skip
@@ -251,6 +339,6 @@ def _tail(job: Any, lines: int = 20) -> str:
     """The end of the element's stderr log, as submitit wrote it."""
     try:
         text = Path(job.paths.stderr).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    except (OSError, AttributeError):  # no log, or no submitit job to read it from
         return ""
     return "\n".join(text.splitlines()[-lines:])
