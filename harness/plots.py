@@ -156,3 +156,28 @@ def roofline(summary: pd.DataFrame, folders: list | None = None):
     axis.set_ylabel("achieved FLOP/s (phase median)")
     _legend_below(axis)
     return figure
+
+
+def performance_profile(frame: pd.DataFrame):
+    """Dolan-Moré performance profile: per setup, the share of workloads within a factor τ of
+    the best setup (see harness.aggregate)."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from harness.aggregate import profile_curve, profile_frame
+
+    ratios = profile_frame(frame)
+    if ratios.empty:
+        return None
+    finite = ratios.replace(np.inf, np.nan).max().max()
+    top = max(2.0, float(finite) * 1.1 if pd.notna(finite) else 2.0)
+    taus = np.linspace(1.0, top, 200)
+    curves = profile_curve(ratios, taus)
+    figure, axis = plt.subplots(figsize=(10, 4.5))
+    for setup in curves.columns:
+        axis.step(taus, curves[setup], where="post", label=str(setup)[:80])
+    axis.set_xlabel("τ: time within this factor of the best setup")
+    axis.set_ylabel("share of workloads")
+    axis.set_ylim(0, 1.02)
+    _legend_below(axis)
+    return figure

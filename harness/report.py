@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import analysis, bottleneck, plots
+from harness.aggregate import aggregate_frame
 from harness.render import Document, Figure, Table, Text, check_format, write
 from harness.render.cells import format_rate, format_seconds, phase_label, short_params
 
@@ -105,6 +106,29 @@ def speedup_table(speedups: pd.DataFrame) -> Table:
         rows,
         title="Speed-up against the reference (×: reference median / setup median, 95% CI)",
         legend=legend,
+    )
+
+
+def aggregate_table(aggregated: pd.DataFrame) -> Table:
+    """One row per setup: the geometric mean speed-up over the workloads both ran."""
+    rows = []
+    for r in aggregated.itertuples():
+        judged = r.geomean is not None and pd.notna(r.geomean)
+        rows.append(
+            {
+                "setup": r.setup,
+                "geomean speed-up": f"×{r.geomean:.3f}" if judged else "—",
+                "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]" if judged else "—",
+                "workloads": str(r.workloads),
+                "not judged": f"{r.not_judged}: {r.not_judged_cases}" if r.not_judged else "0",
+            }
+        )
+    reference = aggregated["reference"].iloc[0]
+    return Table(
+        rows,
+        title=f"One number per setup against {reference}: geometric mean of the step speed-ups "
+        "(hierarchical bootstrap over workloads, processes, blocks)",
+        numeric=frozenset({"geomean speed-up", "workloads"}),
     )
 
 
@@ -216,6 +240,9 @@ def report_document(
     ratios = analysis.speedup_frame(frame, reference) if speedups else pd.DataFrame()
     if not ratios.empty:
         blocks.append(speedup_table(ratios))
+        aggregated = aggregate_frame(frame, reference)
+        if not aggregated.empty:
+            blocks.append(aggregate_table(aggregated))
     found = bottleneck.verdicts(summary)
     if not found.empty:
         blocks.append(bottleneck_table(found, summary))
@@ -233,6 +260,10 @@ def report_document(
         Figure("History of each workload across runs", lambda: plots.history(frame)),
         Figure("Pipeline images/s against workers", lambda: plots.pipeline_workers(summary)),
         Figure("Roofline: each phase against the measured peaks", lambda: plots.roofline(summary)),
+        Figure(
+            "Performance profile: share of workloads within τ of the best setup",
+            lambda: plots.performance_profile(frame),
+        ),
     ]
     sources = sorted({str(s) for s in frame["source"].dropna().unique()})
     return Document(blocks, data=summary, sources=sources)
