@@ -74,6 +74,7 @@ def manifest(
         ],
         "env": [
             {"name": "HARNESS_SCRATCH_DIR", "value": "/scratch"},
+            {"name": "HARNESS_DATA_DIR", "value": "/scratch/data"},  # disk, not the memory /tmp
             {"name": "HARNESS_IN_CONTAINER", "value": "1"},
             {"name": "NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
             {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},

@@ -85,6 +85,7 @@ class ResultWriter:
 
     def __init__(self, path: Path):
         self.path = Path(path)
+        self.existed = self.path.exists()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
@@ -106,6 +107,14 @@ class ResultWriter:
         # a failed append left bytes in the buffer; they are rescued elsewhere
         with contextlib.suppress(OSError):
             self._file.close()
+
+    def discard_if_empty(self) -> None:
+        """Remove the file this writer created when nothing was written to it (a run refused
+        before its first record leaves no empty results file behind)."""
+        if self.count == 0 and not self.existed:
+            with contextlib.suppress(OSError):
+                if self.path.stat().st_size == 0:
+                    self.path.unlink()
 
     def __enter__(self) -> ResultWriter:
         return self

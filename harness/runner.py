@@ -168,6 +168,7 @@ def execute(
         append_or_rescue(writer, outcome.records, info.run_id, last)
     finally:
         writer.close()
+        writer.discard_if_empty()
         launcher.close()
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -178,6 +178,12 @@ def run_task(task_data: dict[str, Any]) -> Record:
         )
         record.items_per_step = workload.items_per_step()
         record.metrics = derived_metrics(workload.metrics(), record.summary, cls.phases)
+        dataset = getattr(workload, "dataset_dir", None)
+        if dataset is not None:  # where a pipeline's files were: disk, or memory (tmpfs)
+            from harness.filesystems import filesystem_of
+
+            record.metrics["data_dir"] = str(dataset)
+            record.metrics["data_filesystem"] = filesystem_of(Path(dataset))
         if extra:
             record.metrics["test_extra_work"] = extra
         record.energy = energy_per_step(workload, task.device, record.items_per_step)

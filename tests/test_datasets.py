@@ -50,3 +50,37 @@ def test_an_incomplete_folder_is_replaced(tmp_path, monkeypatch):
     (target / "class_000").mkdir(parents=True)  # a half-made folder, no marker
     assert images.ensure_dataset(2, 3, 16, 2) == target
     assert (target / images.MARKER).exists() and len(list(target.glob("class_*/*.jpg"))) == 6
+
+
+MOUNTS = """\
+/dev/vda / ext4 rw 0 0
+tmpfs /tmp tmpfs rw 0 0
+/dev/vdb /data xfs rw 0 0
+nfs:/export /datastore nfs4 rw 0 0
+/dev/vdc /mnt/my\\040disk ext4 rw 0 0
+"""
+
+
+def test_the_filesystem_of_a_path_is_matched_by_whole_components():
+    from pathlib import Path
+
+    from harness.filesystems import filesystem_of
+
+    assert filesystem_of(Path("/datastore/images"), MOUNTS) == "nfs4"  # not /data's xfs
+    assert filesystem_of(Path("/data/images"), MOUNTS) == "xfs"
+    assert filesystem_of(Path("/data"), MOUNTS) == "xfs"
+    assert filesystem_of(Path("/tmpfoo/x"), MOUNTS) == "ext4"  # not /tmp's tmpfs
+    assert filesystem_of(Path("/mnt/my disk/x"), MOUNTS) == "ext4"
+    assert filesystem_of(Path("/x"), "") is None
+
+
+def test_a_pipeline_record_says_where_its_files_were(cli, tmp_path):
+    out = tmp_path / "r.jsonl"
+    run = cli("run", "--suite", "smoke", "--workload", "pillow.decode", "--output", str(out),
+              "--no-progress", env={"HARNESS_DATA_DIR": str(tmp_path / "d")})  # fmt: skip
+    assert run.returncode == 0, run
+    import json
+
+    [record] = [json.loads(line) for line in out.read_text().splitlines()]
+    assert record["metrics"]["data_dir"].startswith(str(tmp_path / "d"))
+    assert record["metrics"]["data_filesystem"]

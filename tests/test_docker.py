@@ -97,6 +97,8 @@ def test_containers_are_locked_down(engine, cpu_image, cli, tmp_path):
     assert "volumes" not in options
     [scratch] = options["mounts"]
     assert scratch["Type"] == "volume" and scratch["Target"] == "/scratch"
+    # the synthetic datasets go there too: never on the /tmp tmpfs the memory limit counts
+    assert options["environment"]["HARNESS_DATA_DIR"].startswith("/scratch/")
     assert not scratch.get("Source")
     assert isinstance(options["command"], list)
     record = linreg_in_docker(cli, tmp_path)
@@ -308,6 +310,39 @@ def test_a_hangup_or_term_of_a_docker_run_keeps_the_record_and_no_container(
     assert records[-1]["record_type"] == "interrupted" and records[-1]["signal"] == signal_name
     assert not client.containers.list(all=True, filters={"label": "org.harness.workload"})
     client.close()
+
+
+def test_the_dataset_is_not_charged_to_the_workload_s_memory_limit(cli, tmp_path, cpu_image):
+    """The same task under the same --memory gets the same verdict locally and in a container:
+    the harness's synthetic dataset is on the scratch volume, not the tmpfs under the limit."""
+    task = ["--suite", "smoke", "--workload", "pillow.decode", "--param", "images_per_class=800",
+            "--param", "image_size=512", "--memory", "180m", "--no-progress"]  # fmt: skip
+    verdicts = {}
+    for launcher in ("local", "docker"):
+        out = tmp_path / f"{launcher}.jsonl"
+        run = cli("run", "--launcher", launcher, *task, "--output", str(out), timeout=900)
+        [record] = read_jsonl(out)
+        verdicts[launcher] = record["status"]
+        assert run.returncode == 0, (launcher, record.get("error"))
+        assert record["metrics"]["data_filesystem"] not in ("tmpfs", "ramfs"), record["metrics"]
+    assert verdicts == {"local": "ok", "docker": "ok"}
+    assert record["metrics"]["data_dir"].startswith("/scratch/")
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [(["--cpus", "64"], "--cpus"), (["--memory", "1m"], "--memory"),
+     (["--cpus", "0.001"], "--cpus")],  # the last only the engine itself refuses, at create
+)  # fmt: skip
+def test_a_limit_the_engine_refuses_is_one_sentence_and_no_file(cli, tmp_path, cpu_image,
+                                                                 args, option):  # fmt: skip
+    out = tmp_path / "refused.jsonl"
+    run = cli("run", "--launcher", "docker", "--suite", "smoke", "--workload", "numpy.linreg",
+              *args, "--output", str(out), "--no-progress")  # fmt: skip
+    assert run.returncode == 2, run
+    assert "Traceback" not in run.stderr and option in run.stderr.splitlines()[-1], run.stderr
+    assert not out.exists()  # refused before its first record: no empty results file
+    assert not engine_containers_left()
 
 
 def test_a_container_that_exits_as_its_wait_times_out_is_no_error(engine, cpu_image):

@@ -372,3 +372,31 @@ def test_slurm_s_ending_decides_a_record_of_a_worker_killed_by_a_signal(
     if state != "FAILED":
         assert record.error.message.startswith(f"Slurm state {state}")
         assert "SIGTERM" in record.error.message
+
+
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        ("sbatch: error: Invalid --cpus-per-task argument: x\nsbatch: error: Batch job "
+         "submission failed: Invalid argument", "Invalid --cpus-per-task argument: x"),
+        ("Command '['sbatch', '/tmp/x.sh']' returned non-zero exit status 1.\nsbatch: error: "
+         "Batch job submission failed: Invalid feature specification\n",
+         "Batch job submission failed: Invalid feature specification"),
+        ("something else went wrong", "something else went wrong"),
+    ],
+)  # fmt: skip
+def test_sbatch_s_refusal_is_the_line_that_says_what_was_wrong(output, reason):
+    from harness.launch.slurm import sbatch_reason
+
+    assert sbatch_reason(output) == reason
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_a_refused_array_is_one_sentence_and_leaves_no_file(cli, cluster, tmp_path):
+    out = tmp_path / "refused.jsonl"
+    result = cli("run", *FAST, "--constraint", "nosuchfeature", "--workload", "numpy.linreg",
+                 "--output", str(out), "--no-progress")  # fmt: skip
+    assert result.returncode == 2, result
+    assert "sbatch refused the array" in result.stderr and "feature" in result.stderr
+    assert not out.exists()

@@ -62,6 +62,7 @@ class KerasTrainImages(Workload):
         root = ensure_dataset(
             self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
         )
+        self.dataset_dir = root  # the record says where the files were
         size = self.p["resize"]
         dataset = keras.utils.image_dataset_from_directory(
             str(root), labels="inferred", label_mode="int", batch_size=self.p["batch_size"],

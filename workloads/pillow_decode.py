@@ -32,6 +32,7 @@ class PillowDecode(Workload):
         root = ensure_dataset(
             self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
         )
+        self.dataset_dir = root  # the record says where the files were
         self.files, _, _ = list_images(root)
         from PIL import Image
 

@@ -42,6 +42,7 @@ class _TfPipeline(Workload):
         self.root = ensure_dataset(
             self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
         )
+        self.dataset_dir = self.root  # the record says where the files were
         self.files, self.labels, self.class_names = list_images(self.root)
         self.dataset = self.build()
         self.last_batch: Any = None

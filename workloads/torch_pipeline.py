@@ -66,6 +66,7 @@ class TorchDataLoader(Workload):
         root = ensure_dataset(
             self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
         )
+        self.dataset_dir = root  # the record says where the files were
         files, labels, self.class_names = list_images(root)
         dataset = make_dataset_class(torch)(files, labels, self.p["resize"])
         workers = self.p["num_workers"]

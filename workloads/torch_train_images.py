@@ -50,6 +50,7 @@ class TorchTrainImages(TorchCNNStep):
         root = ensure_dataset(
             self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
         )
+        self.dataset_dir = root  # the record says where the files were
         files, labels, _ = list_images(root)
         dataset = make_dataset_class(torch)(files, labels, self.side)
         workers = self.p["num_workers"]

@@ -1,10 +1,11 @@
 """The Docker launcher: each task in a fresh ``--rm`` container, through the Docker SDK.
 
 The container is locked down: a non-root user, never privileged, all capabilities dropped,
-``no-new-privileges``, a read-only root filesystem with a tmpfs for scratch files and the
-synthetic dataset, no network unless asked, argv lists only (the task travels as one JSON
-argument, never through a shell). The worker prints its record on stdout; the launcher reads it
-from the container's logs. Container start-up happens before the worker starts its clock.
+``no-new-privileges``, a read-only root filesystem with a tmpfs for /tmp and an anonymous volume
+on the engine's disk for checkpoints and the synthetic datasets, no network unless asked, argv
+lists only (the task travels as one JSON argument, never through a shell). The worker prints
+its record on stdout; the launcher reads it from the container's logs. Container start-up
+happens before the worker starts its clock.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from harness.launch.docker_engine import (
     signals_deferred,
     stop_after_timeout,
 )
+from harness.launch.docker_limits import limit_problems, refusal
 from harness.params import parse_size
 from harness.plan import RunPlan, Task
 from harness.record import Record, parse_worker_output, stderr_tail
@@ -134,6 +136,7 @@ class DockerLauncher(Launcher):
             )
             raise UserError(f"Image {self.tag} is missing; {how}.") from None
         self._warn_if_stale()
+        self._check_limits()
         self._remove_orphans()
         wants_cuda = any(task.device == "cuda" for task in plan.tasks)
         if wants_cuda and self.gpu_count is None:
@@ -157,6 +160,20 @@ class DockerLauncher(Launcher):
                 f"{'-cuda' if target == 'cuda' else ''} to measure this code.",
                 file=sys.stderr,
             )
+
+    def _check_limits(self) -> None:
+        """The resource options against what the engine has (``docker info``, its networks):
+        what it would refuse at create or start is refused here, in one sentence."""
+        import docker
+
+        try:
+            info = self.client.info()
+            networks = {n.name for n in self.client.networks.list()}
+        except docker.errors.APIError as error:
+            raise UserError(f"The Docker engine did not answer: {_first_line(error)}.") from None
+        problems = limit_problems(info, networks, self.config)
+        if problems:
+            raise UserError(f"{problems[0]}.")
 
     def _check_gpu_runtime(self) -> None:
         import docker
@@ -211,8 +228,11 @@ class DockerLauncher(Launcher):
         """Everything the container is created with (a test inspects this)."""
         environment = {
             "HARNESS_IN_CONTAINER": "1",
-            # checkpoints are written to a volume on the engine's disk: /tmp is a tmpfs
+            # checkpoints and the synthetic datasets go on a volume on the engine's disk: /tmp
+            # is a tmpfs, which counts against --memory (the harness's set-up data would be
+            # charged to the workload) and is never a disk read
             "HARNESS_SCRATCH_DIR": SCRATCH_MOUNT,
+            "HARNESS_DATA_DIR": f"{SCRATCH_MOUNT}/data",
             # the worker ends when our attached stdin closes (we died) or past its deadline
             parent_watch.STDIN_VARIABLE: "1",
             parent_watch.DEADLINE_VARIABLE: parent_watch.deadline_for(task.timeout),
@@ -266,13 +286,19 @@ class DockerLauncher(Launcher):
             try:
                 with signals_deferred():
                     container = self.client.containers.create(**options)
+            except docker.errors.APIError as error:
+                self._remove_named(options["name"])
+                raise refusal(error) from None
             except Exception:
                 self._remove_named(options["name"])  # created, but the reply never came
                 raise
             # Our end of the container's stdin: when this process dies, the engine closes it
             # and the worker inside ends (see harness.parent_watch).
             stdin = self.client.api.attach_socket(container.id, params={"stdin": 1, "stream": 1})
-            container.start()
+            try:
+                container.start()
+            except docker.errors.APIError as error:
+                raise refusal(error) from None
             try:
                 outcome = container.wait(timeout=task.timeout)
                 code = int(outcome.get("StatusCode", -1))

@@ -238,9 +238,7 @@ class SlurmLauncher(Launcher):
             )
         except Exception as error:  # sbatch refused: bad partition, account, QoS, gres...
             self.cancel()
-            text = str(error).strip().splitlines()
-            reason = next((line for line in reversed(text) if line.strip()), "no reason")
-            raise UserError(f"sbatch refused the array: {reason.strip()}") from None
+            raise UserError(f"sbatch refused the array: {sbatch_reason(str(error))}") from None
         array = SubmittedArray(partition, jobs[0].job_id.split("_")[0], tasks, keys, jobs)
         self.arrays.append(array)
         return array
@@ -330,6 +328,16 @@ class SlurmLauncher(Launcher):
 
     def close(self) -> None:
         self.cancel()
+
+
+def sbatch_reason(text: str) -> str:
+    """The line of sbatch's output that says what was wrong: an error naming an option
+    (``--cpus-per-task``), else sbatch's last error line, else the last line."""
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line]
+    naming = [line for line in errors if "--" in line or "option" in line.lower()]
+    chosen = (naming or errors[-1:] or lines[-1:] or ["no reason given"])[0]
+    return chosen.split("error:", 1)[-1].strip() if "error:" in chosen else chosen
 
 
 def _key(partition: str | None, index: int) -> str:
