@@ -34,8 +34,15 @@ class Meter:
         self.joules += self.idle_watts * self.step_seconds + self.per_step
 
 
-def test_idle_is_subtracted_and_energy_is_per_step_and_per_item():
-    meter = Meter(idle_watts=40.0, joules_per_step=0.25, step_seconds=0.01)
+@pytest.fixture
+def binary_poll(monkeypatch):
+    """Poll the counter every 2^-10 s: with steps of 2^-6 s every time on the fake clock is a
+    binary fraction, so window edges fall exactly where the arithmetic says."""
+    monkeypatch.setattr(energy, "POLL_S", 2**-10)
+
+
+def test_idle_is_subtracted_and_energy_is_per_step_and_per_item(binary_poll):
+    meter = Meter(idle_watts=40.0, joules_per_step=0.25, step_seconds=2**-6)
     counter = Counter("gpu0", "nvml-total-energy", "known", lambda: meter.joules)
     found = energy.measure(
         [counter], meter.step, lambda: None, items_per_step=128,
@@ -43,10 +50,11 @@ def test_idle_is_subtracted_and_energy_is_per_step_and_per_item():
     )  # fmt: skip
     assert found["available"] is True and found["method"] == "nvml-total-energy"
     assert found["idle_watts"] == pytest.approx(40.0)
-    assert found["steps"] == 100 and found["window_s"] == pytest.approx(1.0)
+    assert found["steps"] == 64 and found["window_s"] == pytest.approx(1.0)
     assert found["joules_per_step"] == pytest.approx(0.25)
     assert found["joules_per_item"] == pytest.approx(0.25 / 128)
-    assert found["watts_above_idle"] == pytest.approx(25.0)
+    assert found["watts_above_idle"] == pytest.approx(16.0)
+    assert found["cooldown_settled"] is True and found["counter_update_s"] == 2**-10
 
 
 def test_a_counter_that_rolls_over_is_read_across_the_wrap():

@@ -51,7 +51,7 @@ def test_options_fill_the_chosen_launchers_config():
         ("local", ["--cpus", "2"], "--cpus works with --launcher docker only"),
         ("docker", ["--cpus", "x"], "--cpus cannot take 'x'"),
         ("docker", ["--cpus", "0"], "--cpus takes a positive number"),
-        ("docker", ["--gpus", "some"], "--gpus takes 'all' or a positive count"),
+        ("docker", ["--gpus", "some"], "--gpus takes 'all', a positive count"),
         ("docker", ["--image", "Bad Name"], "is not a valid image name"),
         ("docker", ["--cpuset-cpus", "a-b"], "--cpuset-cpus takes CPU numbers"),
         ("local", ["--memory", "lots"], "Cannot read the size 'lots'"),
