@@ -121,10 +121,12 @@ UPDATE_LIMIT_S = 0.5
 #: cool-down: power over windows of this many counter updates (and at least 0.5 s) ...
 SETTLE_UPDATES = 10
 SETTLE_MIN_WINDOW_S = 0.5
-#: ... until two windows in a row agree within 5% (or the counter's own resolution) ...
-SETTLE_TOLERANCE = 0.05
+#: ... for at least this long (a GPU's power falls to idle within about a second) and until two
+#: windows in a row agree within 2% (or the counter's own resolution, where coarser) ...
+COOLDOWN_MIN_S = 1.0
+SETTLE_TOLERANCE = 0.02
 #: ... or this long has passed (the record says whether it settled)
-COOLDOWN_LIMIT_S = 10.0
+COOLDOWN_LIMIT_S = 8.0
 #: the idle and the measured windows last at least this many counter updates
 WINDOW_UPDATES = 20
 
@@ -173,18 +175,23 @@ def cool_down(
     limit_s: float = COOLDOWN_LIMIT_S,
 ) -> tuple[float, bool]:
     """Wait until the power the counters see has settled after the last steps: successive
-    windows of ``SETTLE_UPDATES`` counter updates (at least ``SETTLE_MIN_WINDOW_S``) until two
-    in a row differ by at most ``SETTLE_TOLERANCE`` (or twice one update's share of a window,
-    the counter's own resolution, where that is larger), or ``limit_s``. Returns (seconds
-    waited, settled)."""
+    windows of ``SETTLE_UPDATES`` counter updates (at least ``SETTLE_MIN_WINDOW_S``), for at
+    least ``COOLDOWN_MIN_S``, until two in a row differ by at most ``SETTLE_TOLERANCE`` (or
+    twice one update's share of a window, the counter's own resolution, where that is larger),
+    or ``limit_s``. Returns (seconds waited, settled)."""
     window = max(SETTLE_MIN_WINDOW_S, SETTLE_UPDATES * update_s)
     tolerance = max(SETTLE_TOLERANCE, 2 * update_s / window)
     began = clock()
     previous = None
     while True:
         watts, _ = _watts(counters, clock, sleep, window)
-        if previous is not None and abs(watts - previous) <= tolerance * abs(previous):
-            return clock() - began, True
+        waited = clock() - began
+        if (
+            previous is not None
+            and waited >= COOLDOWN_MIN_S
+            and abs(watts - previous) <= tolerance * abs(previous)
+        ):
+            return waited, True
         if clock() - began >= limit_s:
             return clock() - began, False
         previous = watts

@@ -195,7 +195,6 @@ def during(
         "watched_s": watched_s,
         "samples": len(samples),
         "samples_under_load": len(loaded),
-        "sample_interval_s": SAMPLE_INTERVAL_S,
         "sm_clock_under_load_mhz": {
             "median": statistics.median(loaded),
             "min": min(loaded),
@@ -286,6 +285,7 @@ class GpuWatch:
                 end = after.get(name)
                 deltas[name] = end - start if start is not None and end is not None else None
             gpu_during = during(self.nvml, self.sampler.samples, deltas, watched)
+            gpu_during["sample_interval_s"] = self.sampler.interval_s
             if self.sampler.errors:
                 gpu_during["sampler_error"] = self.sampler.errors[0]
             return {
