@@ -259,6 +259,8 @@ class GpuWatch:
             self.device = worker_gpu(self.nvml)
         except GpuNotFound as error:
             self.error = str(error)
+            with contextlib.suppress(Exception):
+                self.nvml.nvmlShutdown()
             return
         self.before = self._facts()
         self.violations = violation_times(self.nvml, self.device.handle)

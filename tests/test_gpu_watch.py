@@ -167,6 +167,8 @@ def test_the_machine_watch_in_a_container_counts_no_process_for_the_worker(monke
 
 def test_a_gpu_that_cannot_be_named_is_said_not_guessed(monkeypatch):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "-1")
-    watch = GpuWatch(LoadedGpu())
+    gpu = LoadedGpu()
+    watch = GpuWatch(gpu)
     watch.start()
     assert watch.stop() == {"gpu_error": "CUDA_VISIBLE_DEVICES='-1' shows no device 0"}
+    assert gpu.shutdowns == 1
