@@ -188,18 +188,36 @@ def check_scratch(mounts: str | None, folder: Path | None = None) -> Check:
     return Check("checkpoint scratch", True, f"{folder} on {kind}")
 
 
-def check_docker() -> list[Check]:
+def nvml_answer(error: BaseException) -> str:
+    """An NVML error as a finding: NVMLError_NotSupported -> "not supported", NoPermission ->
+    "no permission (needs root)", anything else by its message."""
+    name = type(error).__name__
+    if name.endswith("NotSupported"):
+        return "not supported"
+    if name.endswith("NoPermission"):
+        return "no permission (needs root)"
+    return f"NVML error: {str(error).strip() or name}"
+
+
+def check_docker(client_factory: Callable[[], Any] | None = None) -> list[Check]:
+    """Whether the Docker engine answers and has the NVIDIA runtime; an engine that errors is a
+    line, never a traceback. ``client_factory`` defaults to the launcher's ``docker_client``."""
     from harness.errors import UserError
     from harness.launch.docker_engine import docker_client
 
     try:
-        client = docker_client()
+        client = (client_factory or docker_client)()
     except UserError:
         return [Check("Docker engine", None, "not reachable (only --launcher docker needs one)")]
+    except Exception as error:  # the SDK's DockerException, a broken socket
+        return [Check("Docker engine", None, f"not usable: {_first_line(error)}")]
     try:
         runtimes = set((client.info() or {}).get("Runtimes") or {})
+    except Exception as error:  # docker.errors.APIError (500 from the engine), a dropped socket
+        return [Check("Docker engine", False, f"reachable, but info failed: {_first_line(error)}")]
     finally:
-        client.close()
+        with contextlib.suppress(Exception):
+            client.close()
     checks = [Check("Docker engine", True, "reachable")]
     if "nvidia" in runtimes:
         checks.append(Check("NVIDIA runtime", True, "registered with Docker"))
@@ -215,9 +233,68 @@ def check_docker() -> list[Check]:
     return checks
 
 
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def _one_gpu(nvml: Any, index: int) -> list[Check]:
+    """The checks of GPU ``index``; each NVML answer that is an error becomes its own line."""
+    name = f"GPU {index}"
+    try:
+        handle = nvml.nvmlDeviceGetHandleByIndex(index)
+    except Exception as error:  # NoPermission under MIG without root, a lost GPU
+        return [Check(name, None, f"cannot be opened: {nvml_answer(error)}")]
+    checks = []
+    try:
+        persistence = nvml.nvmlDeviceGetPersistenceMode(handle)
+        checks.append(
+            Check(f"{name} persistence", True, "on")
+            if persistence
+            else Check(
+                f"{name} persistence",
+                False,
+                "off: the driver reloads between runs (slow first steps)",
+                "sudo nvidia-smi -pm 1",
+            )
+        )
+    except Exception as error:
+        checks.append(Check(f"{name} persistence", None, nvml_answer(error)))
+    try:
+        others = list(nvml.nvmlDeviceGetComputeRunningProcesses(handle))
+        checks.append(
+            Check(f"{name} processes", True, "none running")
+            if not others
+            else Check(
+                f"{name} processes",
+                False,
+                f"{len(others)} process(es) already use it",
+                "stop them: they share its SMs and memory",
+            )
+        )
+    except Exception as error:
+        checks.append(Check(f"{name} processes", None, nvml_answer(error)))
+    for label, getter in (("ECC", "nvmlDeviceGetEccMode"), ("MIG", "nvmlDeviceGetMigMode")):
+        try:
+            current, _pending = getattr(nvml, getter)(handle)
+            checks.append(Check(f"{name} {label}", None, "on" if current else "off"))
+        except Exception as error:
+            checks.append(Check(f"{name} {label}", None, nvml_answer(error)))
+    checks.append(
+        Check(
+            f"{name} clocks",
+            None,
+            "NVML cannot say whether clocks are locked",
+            "for repeatable figures: sudo nvidia-smi --lock-gpu-clocks=<MHz>",
+        )
+    )
+    return checks
+
+
 def check_gpus(nvml: Any = None) -> list[Check]:
     """Persistence mode, ECC, MIG and other processes of each GPU (NVML); clocks cannot be
-    read as locked or not, so that is advice."""
+    read as locked or not, so that is advice. An NVML answer of NotSupported or NoPermission
+    (MIG without root, a virtualized GPU) is a line, never a traceback."""
     if nvml is None:
         try:
             nvml = importlib.import_module("pynvml")  # nvidia-ml-py
@@ -227,48 +304,13 @@ def check_gpus(nvml: Any = None) -> list[Check]:
         nvml.nvmlInit()
     except Exception:
         return [Check("GPU", None, "no NVIDIA driver or GPU")]
-    checks = []
+    checks: list[Check] = []
     try:
-        for index in range(nvml.nvmlDeviceGetCount()):
-            handle = nvml.nvmlDeviceGetHandleByIndex(index)
-            name = f"GPU {index}"
-            persistence = nvml.nvmlDeviceGetPersistenceMode(handle)
-            checks.append(
-                Check(f"{name} persistence", True, "on")
-                if persistence
-                else Check(
-                    f"{name} persistence",
-                    False,
-                    "off: the driver reloads between runs (slow first steps)",
-                    "sudo nvidia-smi -pm 1",
-                )
-            )
-            others = list(nvml.nvmlDeviceGetComputeRunningProcesses(handle))
-            checks.append(
-                Check(f"{name} processes", True, "none running")
-                if not others
-                else Check(
-                    f"{name} processes",
-                    False,
-                    f"{len(others)} process(es) already use it",
-                    "stop them: they share its SMs and memory",
-                )
-            )
-            for label, getter in (("ECC", "nvmlDeviceGetEccMode"), ("MIG", "nvmlDeviceGetMigMode")):
-                try:
-                    current, _pending = getattr(nvml, getter)(handle)
-                    state = "on" if current else "off"
-                    checks.append(Check(f"{name} {label}", None, state))
-                except Exception:
-                    checks.append(Check(f"{name} {label}", None, "not supported"))
-            checks.append(
-                Check(
-                    f"{name} clocks",
-                    None,
-                    "NVML cannot say whether clocks are locked",
-                    "for repeatable figures: sudo nvidia-smi --lock-gpu-clocks=<MHz>",
-                )
-            )
+        count = nvml.nvmlDeviceGetCount()
+        for index in range(count):
+            checks += _one_gpu(nvml, index)
+    except Exception as error:
+        checks.append(Check("GPU", None, f"cannot be listed: {nvml_answer(error)}"))
     finally:
         with contextlib.suppress(Exception):
             nvml.nvmlShutdown()

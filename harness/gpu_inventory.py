@@ -100,12 +100,28 @@ def started_nvml(nvml: Any = None) -> Any:
 
 
 def nvml_gpus(nvml: Any = None) -> list[dict[str, Any]] | None:
-    """Every GPU's facts; None where NVML cannot be used (nvidia-ml-py or the driver absent)."""
+    """Every GPU's facts, the worker's own marked ``"worker": true`` (resolved as energy and
+    the machine watch resolve it: ``harness.nvml_device``); None where NVML cannot be used
+    (nvidia-ml-py or the driver absent)."""
     nvml = started_nvml(nvml)
     if nvml is None:
         return None
     try:
-        return [one_gpu(nvml, index) for index in range(nvml.nvmlDeviceGetCount())]
+        found = [one_gpu(nvml, index) for index in range(nvml.nvmlDeviceGetCount())]
+    except Exception:
+        return None
+    worker = _worker_uuid(nvml)
+    for gpu in found:
+        gpu["worker"] = worker is not None and gpu["uuid"] == worker
+    return found
+
+
+def _worker_uuid(nvml: Any) -> str | None:
+    """The UUID of the GPU the worker uses (``harness.nvml_device.worker_gpu``), or None."""
+    from harness.nvml_device import worker_gpu
+
+    try:
+        return worker_gpu(nvml).uuid
     except Exception:
         return None
     finally:

@@ -9,17 +9,18 @@ Inside the worker, around the measured blocks:
 * ``/proc/stat`` before and after: the share of CPU time stolen by the hypervisor, and the CPU
   that *other* processes used (the machine's busy time minus this worker's process tree);
 * load average, the CPU frequency governor and current frequency where readable;
-* on a GPU, through NVML (nvidia-ml-py): SM and memory clocks against their maximum, throttle
-  reasons, temperature, power, other processes on the device.
+* on a GPU, through NVML (nvidia-ml-py), the worker's own GPU (``harness.gpu_watch``): clocks,
+  clock-event reasons, temperature, power and other processes before and after, and during the
+  blocks the power/thermal violation counters and a sampled SM clock.
 
 A task during which the reference drifted beyond the precision target, another process took
-part of a core, or the hypervisor stole time is flagged ``noisy-machine`` with the figures that
+part of a core, the hypervisor stole time, or the GPU throttled during the blocks is flagged
+``noisy-machine`` with the figures that
 tripped it. Every reading is a plain function of text or numbers, so tests feed recorded inputs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import statistics
 import time
@@ -27,6 +28,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from harness.gpu_watch import GpuWatch, throttled_reasons
+from harness.gpu_watch import gpu_facts as gpu_facts  # one reading of the worker's GPU
 
 REFERENCE_REPEATS = 21
 #: other processes using more than this many cores on average took CPU from the task
@@ -142,53 +146,6 @@ def cpu_facts() -> dict[str, Any]:
     }
 
 
-def gpu_facts(nvml: Any = None, index: int = 0) -> dict[str, Any] | None:
-    """Clocks, throttle reasons, temperature, power and other processes of GPU ``index``
-    through NVML; None without nvidia-ml-py or a GPU. ``nvml`` may be a stand-in module."""
-    from harness.gpu_inventory import started_nvml
-
-    nvml = started_nvml(nvml)
-    if nvml is None:
-        return None
-    try:
-        handle = nvml.nvmlDeviceGetHandleByIndex(index)
-        sm = nvml.nvmlDeviceGetClockInfo(handle, nvml.NVML_CLOCK_SM)
-        sm_max = nvml.nvmlDeviceGetMaxClockInfo(handle, nvml.NVML_CLOCK_SM)
-        memory = nvml.nvmlDeviceGetClockInfo(handle, nvml.NVML_CLOCK_MEM)
-        reasons = nvml.nvmlDeviceGetCurrentClocksThrottleReasons(handle)
-        own = os.getpid()
-        others = [p.pid for p in nvml.nvmlDeviceGetComputeRunningProcesses(handle) if p.pid != own]
-        return {
-            "sm_clock_mhz": sm,
-            "sm_clock_max_mhz": sm_max,
-            "memory_clock_mhz": memory,
-            "throttle_reasons": throttle_names(nvml, reasons),
-            "temperature_c": nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU),
-            "power_w": nvml.nvmlDeviceGetPowerUsage(handle) / 1000,
-            "other_processes": others,
-        }
-    except Exception as error:  # a partial NVML (MIG, old driver): say so, never guess
-        return {"error": str(error)}
-    finally:
-        with contextlib.suppress(Exception):
-            nvml.nvmlShutdown()
-
-
-#: NVML throttle-reason bits that slow a benchmark (idle and application-clock settings do not)
-THROTTLE_BITS = {
-    "nvmlClocksThrottleReasonSwPowerCap": "power cap",
-    "nvmlClocksThrottleReasonHwSlowdown": "hardware slowdown",
-    "nvmlClocksThrottleReasonSwThermalSlowdown": "thermal (software)",
-    "nvmlClocksThrottleReasonHwThermalSlowdown": "thermal (hardware)",
-    "nvmlClocksThrottleReasonHwPowerBrakeSlowdown": "power brake",
-    "nvmlClocksThrottleReasonSyncBoost": "sync boost",
-}
-
-
-def throttle_names(nvml: Any, bits: int) -> list[str]:
-    return [name for attr, name in THROTTLE_BITS.items() if bits & int(getattr(nvml, attr, 0))]
-
-
 def noisy_reasons(watch: dict[str, Any], precision_target: float) -> list[str]:
     """Why the machine could not be trusted during the task, each with its figure."""
     reasons = []
@@ -205,9 +162,12 @@ def noisy_reasons(watch: dict[str, Any], precision_target: float) -> list[str]:
     steal = watch.get("steal_share")
     if steal is not None and steal > STEAL_LIMIT:
         reasons.append(f"the hypervisor stole {steal:.1%} of the CPU time")
+    reasons += throttled_reasons(watch.get("gpu_during"))
     gpu = watch.get("gpu_after") or {}
     if gpu.get("throttle_reasons"):
-        reasons.append("the GPU was throttled: " + ", ".join(gpu["throttle_reasons"]))
+        reasons.append(
+            "the GPU was throttled after the blocks: " + ", ".join(gpu["throttle_reasons"])
+        )
     if gpu.get("other_processes"):
         reasons.append(f"{len(gpu['other_processes'])} other process(es) used the GPU")
     return reasons
@@ -228,16 +188,18 @@ class MachineWatch:
         self.before: CpuTimes | None = None
         self.reference_before = 0.0
         self.reference_before_precision = 0.0
-        self.gpu_before: dict[str, Any] | None = None
+        self.gpu: GpuWatch | None = None
 
     def start(self) -> None:
         self.reference_before, self.reference_before_precision = time_reference(self.kernel)
         if self.device == "cuda":
-            self.gpu_before = gpu_facts(self.nvml)
+            self.gpu = GpuWatch(self.nvml)
+            self.gpu.start()
         self.before = read_cpu_times()
 
     def stop(self, precision_target: float) -> dict[str, Any]:
         after = read_cpu_times()
+        gpu = self.gpu.stop() if self.gpu is not None else {}
         reference_after, after_precision = time_reference(self.kernel)
         watch: dict[str, Any] = {
             "reference_before_s": self.reference_before,
@@ -251,9 +213,7 @@ class MachineWatch:
         }
         if self.before is not None and after is not None:
             watch.update(cpu_usage(self.before, after, os.sysconf("SC_CLK_TCK")))
-        if self.device == "cuda":
-            watch["gpu_before"] = self.gpu_before
-            watch["gpu_after"] = gpu_facts(self.nvml)
+        watch.update(gpu)
         reasons = noisy_reasons(watch, precision_target)
         watch["noisy"] = bool(reasons)
         watch["noisy_reasons"] = reasons

@@ -218,16 +218,35 @@ def run_task(task_data: dict[str, Any]) -> Record:
     return record
 
 
-def energy_per_step(workload: Any, device: str, items_per_step: int) -> dict[str, Any]:
-    """Joules per step where a counter sees this device (harness.energy), else why not."""
+def energy_per_step(
+    workload: Any, device: str, items_per_step: int, counters: list[Any] | None = None
+) -> dict[str, Any]:
+    """Joules per step where a counter sees this device (harness.energy), else why not.
+
+    The step is the one the timer's ``step`` samples time: ``fused_step`` where the workload
+    has one (keras.step on TensorFlow, whose phased ``step`` runs the three phase prefixes, about
+    twice the work), else ``step`` with no marks, as the instruction counter does. An error while
+    reading energy costs this section only (``available: false`` and the error), never the
+    timing record. ``counters`` defaults to the device's own (tests pass stand-ins)."""
     from harness import energy
 
-    counters = energy.counters_for(device)
-    if not counters:
-        return energy.not_available(device)
-    return energy.measure(
-        counters, lambda: workload.step(lambda phase: None), workload.synchronize, items_per_step
-    )
+    try:
+        counters = energy.counters_for(device) if counters is None else counters
+        if not counters:
+            return energy.not_available(device)
+        if workload.has_fused_step:
+            run_step = workload.fused_step
+        else:
+
+            def run_step() -> None:
+                workload.step(lambda phase: None)
+
+        return energy.measure(counters, run_step, workload.synchronize, items_per_step)
+    except Exception as error:  # NVMLError mid-read, an unreadable RAPL file, a failed step
+        return {
+            "available": False,
+            "reason": f"the energy read failed: {type(error).__name__}: {error}",
+        }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -198,9 +198,41 @@ def flops_from_layers() -> dict[str, Any]:
     return out
 
 
+def energy_step() -> dict[str, Any]:
+    """Which tf.functions energy per step runs on keras.step (TensorFlow): a stand-in counter
+    (10 W of wall time: this machine has no energy counter) and every call counted."""
+    import time
+
+    from harness.energy import Counter
+    from harness.worker import energy_per_step
+    from workloads.keras_train import KerasPhasedStep
+
+    w = _make(KerasPhasedStep, batch_size=8, hidden=(8,), backend="tensorflow")
+    calls = {"forward": 0, "forward_backward": 0, "fused": 0}
+    for name in calls:
+        original = getattr(w, f"tf_{name}")
+
+        def counted(*args: Any, _name: str = name, _original: Any = original) -> Any:
+            calls[_name] += 1
+            return _original(*args)
+
+        setattr(w, f"tf_{name}", counted)
+    counter = Counter("stand-in", "nvml-total-energy", "known", lambda: time.perf_counter() * 10)
+    found = energy_per_step(w, "cpu", w.items_per_step(), counters=[counter])
+    return {"steps": found.get("steps"), "calls": calls, "available": found["available"]}
+
+
 CHECKS = {
     f.__name__: f
-    for f in (styles_train, regularization, fit_runs, checkpoints, pipelines, flops_from_layers)
+    for f in (
+        styles_train,
+        regularization,
+        fit_runs,
+        checkpoints,
+        pipelines,
+        flops_from_layers,
+        energy_step,
+    )
 }
 
 if __name__ == "__main__":

@@ -34,8 +34,15 @@ class Meter:
         self.joules += self.idle_watts * self.step_seconds + self.per_step
 
 
-def test_idle_is_subtracted_and_energy_is_per_step_and_per_item():
-    meter = Meter(idle_watts=40.0, joules_per_step=0.25, step_seconds=0.01)
+@pytest.fixture
+def binary_poll(monkeypatch):
+    """Poll the counter every 2^-10 s: with steps of 2^-6 s every time on the fake clock is a
+    binary fraction, so window edges fall exactly where the arithmetic says."""
+    monkeypatch.setattr(energy, "POLL_S", 2**-10)
+
+
+def test_idle_is_subtracted_and_energy_is_per_step_and_per_item(binary_poll):
+    meter = Meter(idle_watts=40.0, joules_per_step=0.25, step_seconds=2**-6)
     counter = Counter("gpu0", "nvml-total-energy", "known", lambda: meter.joules)
     found = energy.measure(
         [counter], meter.step, lambda: None, items_per_step=128,
@@ -43,10 +50,11 @@ def test_idle_is_subtracted_and_energy_is_per_step_and_per_item():
     )  # fmt: skip
     assert found["available"] is True and found["method"] == "nvml-total-energy"
     assert found["idle_watts"] == pytest.approx(40.0)
-    assert found["steps"] == 100 and found["window_s"] == pytest.approx(1.0)
+    assert found["steps"] == 64 and found["window_s"] == pytest.approx(1.0)
     assert found["joules_per_step"] == pytest.approx(0.25)
     assert found["joules_per_item"] == pytest.approx(0.25 / 128)
-    assert found["watts_above_idle"] == pytest.approx(25.0)
+    assert found["watts_above_idle"] == pytest.approx(16.0)
+    assert found["cooldown_settled"] is True and found["counter_update_s"] == 2**-10
 
 
 def test_a_counter_that_rolls_over_is_read_across_the_wrap():
@@ -118,3 +126,141 @@ def test_a_record_says_energy_is_not_available_here(cli, tmp_path):
     [record] = read_jsonl(out)
     assert record["energy"]["available"] is False
     assert "RAPL" in record["energy"]["reason"]
+
+
+class TailMeter(Meter):
+    """A board still hot from the measured blocks: on top of idle, a tail of ``tail_watts``
+    that decays with time constant ``tau_s`` (energy integrated exactly)."""
+
+    def __init__(self, tail_watts: float, tau_s: float, **kwargs):
+        super().__init__(**kwargs)
+        self.tail_watts, self.tau_s, self.hot_until = tail_watts, tau_s, 0.0
+
+    def _tail(self, start: float, end: float) -> float:
+        import math
+
+        since = (start - self.hot_until, end - self.hot_until)
+        return (
+            self.tail_watts
+            * self.tau_s
+            * (math.exp(-since[0] / self.tau_s) - math.exp(-since[1] / self.tau_s))
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self.joules += self._tail(self.now, self.now + seconds)
+        super().sleep(seconds)
+
+
+def test_the_idle_window_waits_for_the_board_to_cool(binary_poll):
+    # 150 W of tail decaying with a 1 s time constant: read at once, idle would be ~2.4x
+    meter = TailMeter(
+        tail_watts=150.0, tau_s=1.0, idle_watts=40.0, joules_per_step=0.25, step_seconds=2**-6
+    )
+    counter = Counter("gpu0", "nvml-total-energy", "known", lambda: meter.joules)
+    found = energy.measure(
+        [counter], meter.step, lambda: None, items_per_step=1,
+        clock=meter.clock, sleep=meter.sleep,
+    )  # fmt: skip
+    assert found["cooldown_settled"] is True and found["cooldown_s"] > 2.0
+    assert found["idle_watts"] == pytest.approx(40.0, rel=0.05)
+    meter_without_wait = TailMeter(
+        tail_watts=150.0, tau_s=1.0, idle_watts=40.0, joules_per_step=0.25, step_seconds=2**-6
+    )
+    start = meter_without_wait.joules
+    meter_without_wait.sleep(1.0)
+    assert meter_without_wait.joules - start > 100.0  # what the old idle window measured
+
+
+class SteppedCounter:
+    """A counter that, like NVML's, refreshes only every ``update_s``: a read returns the
+    energy at the last update."""
+
+    def __init__(self, meter: Meter, update_s: float):
+        self.meter, self.update_s = meter, update_s
+        self.shown, self.next_update = meter.joules, 0.0
+
+    def read(self) -> float:
+        while self.meter.now >= self.next_update:
+            self.shown = self.meter.joules
+            self.next_update += self.update_s
+        return self.shown
+
+
+def test_the_counter_granularity_is_measured_and_bounds_the_error():
+    meter = Meter(idle_watts=70.0, joules_per_step=0.5, step_seconds=0.003)
+    stepped = SteppedCounter(meter, update_s=0.1)
+    counter = Counter("gpu0", "nvml-total-energy", "known", stepped.read)
+    found = energy.measure(
+        [counter], meter.step, lambda: None, items_per_step=1,
+        clock=meter.clock, sleep=meter.sleep,
+    )  # fmt: skip
+    assert found["counter_update_s"] == pytest.approx(0.1, abs=0.002)
+    assert found["window_s"] >= 20 * 0.1 - 0.01  # at least 20 updates, not 1 s
+    error = found["granularity_error_joules_per_step"]
+    assert error > 0 and found["granularity_error_share"] == pytest.approx(error / 0.5, rel=0.05)
+    assert abs(found["joules_per_step"] - 0.5) <= error  # the truth lies within the bound
+
+
+def test_a_counter_that_never_moves_in_the_poll_limit_gives_the_limit_as_its_interval():
+    clock = [0.0]
+
+    def sleep(s):
+        clock[0] += s
+
+    frozen = Counter("gpu0", "nvml-total-energy", "known", lambda: 5.0)
+    assert energy.update_interval([frozen], lambda: clock[0], sleep) == energy.UPDATE_LIMIT_S
+
+
+class FusedWorkload:
+    """A workload with a fused step (as keras.step on TensorFlow): ``step`` runs the three
+    phase prefixes (about twice the joules), ``fused_step`` the real step once."""
+
+    has_fused_step = True
+
+    def __init__(self, meter: Meter | None = None):
+        self.meter = meter
+        self.calls = {"step": 0, "fused": 0}
+
+    def step(self, mark):
+        self.calls["step"] += 1
+        for _ in range(2):
+            self.meter.step()
+
+    def fused_step(self):
+        self.calls["fused"] += 1
+        self.meter.step()
+
+    def synchronize(self):
+        pass
+
+
+def test_energy_runs_the_fused_step_where_the_workload_has_one(monkeypatch, binary_poll):
+    from harness.worker import energy_per_step
+
+    meter = Meter(idle_watts=1.0, joules_per_step=0.25, step_seconds=2**-6)
+    measure = energy.measure
+    monkeypatch.setattr(
+        energy, "measure",
+        lambda *args, **kwargs: measure(*args, clock=meter.clock, sleep=meter.sleep, **kwargs),
+    )  # fmt: skip
+    workload = FusedWorkload(meter)
+    counter = Counter("gpu0", "nvml-total-energy", "known", lambda: meter.joules)
+    found = energy_per_step(workload, "cuda", items_per_step=4, counters=[counter])
+    assert found["available"] is True and workload.calls["step"] == 0
+    assert workload.calls["fused"] == found["steps"] > 0
+    assert found["joules_per_step"] == pytest.approx(0.25)  # not the phased step's 0.5
+
+
+def test_an_energy_read_error_costs_the_energy_section_only():
+    from harness.worker import energy_per_step
+
+    def broken():
+        raise OSError("NVMLError_GpuIsLost: GPU is lost")
+
+    found = energy_per_step(
+        FusedWorkload(), "cuda", 1, counters=[Counter("gpu0", "nvml", "known", broken)]
+    )
+    assert found == {
+        "available": False,
+        "reason": "the energy read failed: OSError: NVMLError_GpuIsLost: GPU is lost",
+    }

@@ -106,3 +106,26 @@ def test_no_driver_means_no_inventory():
     assert nvml_gpus(NoDriver()) is None
     assert cuda_version(12080) == "12.8" and cuda_version(13000) == "13.0"
     assert cuda_version(None) is None
+
+
+class TwoGpus(StandInNVML):
+    """Two GPUs with their own UUIDs (NVML index 0 and 1)."""
+
+    def nvmlDeviceGetCount(self):
+        return 2
+
+    def nvmlDeviceGetHandleByIndex(self, index):
+        return f"handle{index}"
+
+    def nvmlDeviceGetUUID(self, handle):
+        return f"GPU-0000000{handle[-1]}-aaaa"
+
+    def nvmlDeviceGetHandleByUUID(self, uuid):
+        return f"handle{uuid[len('GPU-0000000')]}"
+
+
+def test_the_inventory_marks_the_gpu_the_worker_uses(monkeypatch):
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-00000001-aaaa")
+    assert [g["worker"] for g in nvml_gpus(TwoGpus())] == [False, True]
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
+    assert [g["worker"] for g in nvml_gpus(TwoGpus())] == [True, False]

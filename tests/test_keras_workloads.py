@@ -113,3 +113,11 @@ def test_flops_follow_the_layers_the_model_really_has(tmp_path):
     assert result["cnn-two-convs"]["conv_layers"] == 2
     for case in result.values():
         assert case["reported"] == case["from_layers"], result
+
+
+def test_energy_per_step_runs_the_fused_step_on_tensorflow(tmp_path):
+    """keras.step's phased step runs the three phase prefixes (about twice the work); energy
+    per step must run the fused step the step samples time."""
+    result = run_check("energy_step", tmp_path)
+    assert result["available"] and result["steps"] > 0
+    assert result["calls"] == {"forward": 0, "forward_backward": 0, "fused": result["steps"]}

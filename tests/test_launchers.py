@@ -51,7 +51,7 @@ def test_options_fill_the_chosen_launchers_config():
         ("local", ["--cpus", "2"], "--cpus works with --launcher docker only"),
         ("docker", ["--cpus", "x"], "--cpus cannot take 'x'"),
         ("docker", ["--cpus", "0"], "--cpus takes a positive number"),
-        ("docker", ["--gpus", "some"], "--gpus takes 'all' or a positive count"),
+        ("docker", ["--gpus", "some"], "--gpus takes 'all', a positive count"),
         ("docker", ["--image", "Bad Name"], "is not a valid image name"),
         ("docker", ["--cpuset-cpus", "a-b"], "--cpuset-cpus takes CPU numbers"),
         ("local", ["--memory", "lots"], "Cannot read the size 'lots'"),
@@ -60,6 +60,20 @@ def test_options_fill_the_chosen_launchers_config():
 def test_bad_launcher_options_are_one_sentence(launcher, argv, message):
     with pytest.raises(UserError, match=message):
         config_from_args(launcher, parse(*argv))
+
+
+def test_gpus_can_name_devices_like_docker_does():
+    from harness.launch.docker import gpu_device_ids, parse_gpus
+
+    assert gpu_device_ids("device=0,2") == ["0", "2"] and parse_gpus("device=0,2") == 2
+    assert gpu_device_ids("device=GPU-8932f937-d72c") == ["GPU-8932f937-d72c"]
+    assert gpu_device_ids("all") is None and gpu_device_ids("2") is None
+    with pytest.raises(UserError, match="device= takes GPU indices or UUIDs"):
+        gpu_device_ids("device=0,;rm")
+    named = DockerLauncher(gpus="device=1")._device_requests()
+    assert [(r["DeviceIDs"], r["Count"]) for r in named] == [(["1"], 0)]
+    counted = DockerLauncher(gpus="all")._device_requests()
+    assert [(r["DeviceIDs"], r["Count"]) for r in counted] == [([], -1)]
 
 
 def fake_python(tmp_path, body):

@@ -130,11 +130,24 @@ class FakeNvml(types.SimpleNamespace):
         return (1, 1)
 
     def nvmlDeviceGetMigMode(self, handle):
-        raise RuntimeError("not supported")
+        raise NVMLError_NotSupported("Not Supported")
 
 
-def test_gpu_facts_from_nvml_readings():
+class NVMLError_NotSupported(Exception):
+    pass
+
+
+class NVMLError_NoPermission(Exception):
+    pass
+
+
+def test_gpu_facts_from_nvml_readings(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     facts = gpu_facts(FakeNvml())
+    assert facts.pop("device") == {
+        "uuid": None,
+        "source": "NVML's GPU 0 (CUDA_VISIBLE_DEVICES unset)",
+    }
     assert facts == {
         "sm_clock_mhz": 1410,
         "sm_clock_max_mhz": 1980,
@@ -154,6 +167,62 @@ def test_doctor_gpu_checks_from_nvml_readings():
     )
     assert checks["GPU 0 ECC"].finding == "on" and checks["GPU 0 MIG"].finding == "not supported"
     assert "lock-gpu-clocks" in checks["GPU 0 clocks"].advice
+
+
+class LockedDownNvml(FakeNvml):
+    """MIG without root, or a virtualized GPU: NVML answers NoPermission or NotSupported."""
+
+    def nvmlDeviceGetCount(self):
+        return 2
+
+    def nvmlDeviceGetHandleByIndex(self, index):
+        if index == 1:
+            raise NVMLError_NoPermission("Insufficient Permissions")
+        return "gpu0"
+
+    def nvmlDeviceGetPersistenceMode(self, handle):
+        raise NVMLError_NotSupported("Not Supported")
+
+    def nvmlDeviceGetComputeRunningProcesses(self, handle):
+        raise NVMLError_NoPermission("Insufficient Permissions")
+
+
+def test_doctor_turns_nvml_refusals_into_lines_not_tracebacks():
+    checks = {c.name: c for c in doctor.check_gpus(LockedDownNvml())}
+    assert checks["GPU 0 persistence"].finding == "not supported"
+    assert checks["GPU 0 processes"].finding == "no permission (needs root)"
+    assert checks["GPU 0 MIG"].finding == "not supported" and checks["GPU 0 ECC"].finding == "on"
+    assert checks["GPU 1"].finding == "cannot be opened: no permission (needs root)"
+
+    class NoCount(FakeNvml):
+        def nvmlDeviceGetCount(self):
+            raise NVMLError_NoPermission("Insufficient Permissions")
+
+    [listed] = doctor.check_gpus(NoCount())
+    assert listed.ok is None and "no permission" in listed.finding
+
+
+def test_doctor_turns_docker_api_errors_into_lines():
+    import docker
+
+    class FailingEngine:
+        closed = False
+
+        def info(self):
+            raise docker.errors.APIError("500 Server Error: Internal Server Error")
+
+        def close(self):
+            FailingEngine.closed = True
+
+    [engine] = doctor.check_docker(FailingEngine)
+    assert engine.ok is False and "info failed: 500 Server Error" in engine.finding
+    assert FailingEngine.closed
+
+    def broken_sdk():
+        raise docker.errors.DockerException("Error while fetching server API version")
+
+    [sdk] = doctor.check_docker(broken_sdk)
+    assert sdk.ok is None and "not usable: Error while fetching" in sdk.finding
 
 
 def test_doctor_checks_on_recorded_machine_files():

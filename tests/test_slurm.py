@@ -170,6 +170,42 @@ def test_node_facts_name_the_setup():
     assert setup_label(record).startswith("gpu07 · Xeon · slurm[gpu]")
 
 
+def test_a_container_on_slurm_gets_the_allocated_gpus_never_all(tmp_path, monkeypatch):
+    from harness.launch.docker import DockerLauncher
+    from harness.launch.slurm_element import (
+        ALLOCATED_GPUS,
+        allocated_gpus,
+        record_path,
+        run_element,
+    )
+
+    with_gpus = SlurmLauncher(SlurmConfig(gres="gpu:2", container="docker", image="cuda"))
+    assert with_gpus._container()["gpus"] == ALLOCATED_GPUS  # resolved on the node, not "all"
+    assert SlurmLauncher(SlurmConfig(container="docker"))._container()["gpus"] is None
+    # on the node: Slurm's global indices first (Docker is outside the job's device cgroup)
+    node = {"SLURM_JOB_GPUS": "2,5", "CUDA_VISIBLE_DEVICES": "0,1"}
+    assert allocated_gpus(node) == "device=2,5"
+    assert allocated_gpus({**node, "SLURM_STEP_GPUS": "5"}) == "device=5"
+    assert allocated_gpus({"CUDA_VISIBLE_DEVICES": "GPU-1a2b"}) == "device=GPU-1a2b"
+    requests = DockerLauncher(gpus=allocated_gpus(node))._device_requests()
+    assert [(r["DeviceIDs"], r["Count"]) for r in requests] == [(["2", "5"], 0)]
+    with pytest.raises(UserError, match="Slurm allocated no GPUs"):
+        allocated_gpus({"CUDA_VISIBLE_DEVICES": "NoDevFiles"})
+    # an element that got none is a failed record, not a container with every GPU
+    for name in ("SLURM_STEP_GPUS", "SLURM_JOB_GPUS", "CUDA_VISIBLE_DEVICES"):
+        monkeypatch.delenv(name, raising=False)
+    from harness.plan import build_plan
+    from harness.suites import get_suite
+
+    task = build_plan(get_suite("smoke"), workloads=["numpy.linreg"]).tasks[0]
+    container = {"image": "cuda", "gpus": ALLOCATED_GPUS, "memory": None}
+    (tmp_path / "records").mkdir()
+    path = run_element(task.to_dict(), str(tmp_path), "k0", container)
+    [record] = read_jsonl(Path(path))
+    assert Path(path) == record_path(tmp_path, "k0")
+    assert record["status"] == "error" and "Slurm allocated no GPUs" in record["error"]["message"]
+
+
 # --- a real cluster ------------------------------------------------------------------------
 
 

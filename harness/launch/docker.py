@@ -53,15 +53,31 @@ def docker_types() -> Any:
     return docker.types
 
 
+def gpu_device_ids(value: str | None) -> list[str] | None:
+    """--gpus device=0,2 (or device=GPU-<uuid>,...) -> ["0", "2"]; None for 'all', a count or
+    nothing. The Slurm launcher passes the GPUs Slurm allocated this way."""
+    if value is None or not value.startswith("device="):
+        return None
+    ids = [item.strip() for item in value[len("device=") :].split(",")]
+    if not ids or not all(re.fullmatch(r"[0-9]+|(GPU|MIG)-[0-9A-Za-z/-]+", i) for i in ids):
+        raise UserError(
+            f"--gpus device= takes GPU indices or UUIDs like device=0,2, got {value!r}."
+        )
+    return ids
+
+
 def parse_gpus(value: str | None) -> int | None:
-    """--gpus all -> -1 (every GPU), --gpus 2 -> 2, None -> None."""
+    """--gpus all -> -1 (every GPU), --gpus 2 -> 2, --gpus device=0,2 -> 2, None -> None."""
     if value is None:
         return None
     if value == "all":
         return -1
     if value.isdigit() and int(value) > 0:
         return int(value)
-    raise UserError(f"--gpus takes 'all' or a positive count, got {value!r}.")
+    ids = gpu_device_ids(value)
+    if ids:
+        return len(ids)
+    raise UserError(f"--gpus takes 'all', a positive count or device=<ids>, got {value!r}.")
 
 
 @dataclass(frozen=True)
@@ -93,7 +109,11 @@ class DockerLauncher(Launcher):
     Config = DockerConfig
     options = (
         Option("--image", "cpu, cuda or an image reference (default: cpu)", metavar="IMAGE"),
-        Option("--gpus", "'all' or a count of GPUs, like docker --gpus", metavar="GPUS"),
+        Option(
+            "--gpus",
+            "'all', a count or device=0,2 (indices or UUIDs), like docker --gpus",
+            metavar="GPUS",
+        ),
         Option("--cpuset-cpus", "CPUs the container may use, like 0-3", metavar="CPUS"),
         Option("--cpus", "CPU quota of the container, like 1.5", float, "N"),
         Option("--memory", "memory limit of the container, like 2g (no swap)", parse_size, "SIZE"),
@@ -108,6 +128,7 @@ class DockerLauncher(Launcher):
         super().__init__(config if config is not None else DockerConfig(**options))
         self.tag = resolve_image(self.config.image)
         self.gpu_count = parse_gpus(self.config.gpus)
+        self.gpu_ids = gpu_device_ids(self.config.gpus)
         self.cpuset_cpus = self.config.cpuset_cpus
         self.cpus = self.config.cpus
         self.memory = self.config.memory
@@ -200,6 +221,8 @@ class DockerLauncher(Launcher):
 
         if self.gpu_count is None:
             return []
+        if self.gpu_ids:  # these GPUs exactly (the Slurm allocation), never all of the node's
+            return [docker.types.DeviceRequest(device_ids=self.gpu_ids, capabilities=[["gpu"]])]
         return [docker.types.DeviceRequest(count=self.gpu_count, capabilities=[["gpu"]])]
 
     # --- what the record says about the container -----------------------------------------
@@ -211,6 +234,7 @@ class DockerLauncher(Launcher):
             "cpus_limit": self.cpus,
             "memory_limit_bytes": self.memory,
             "gpus_requested": self.gpu_count,
+            "gpu_device_ids": self.gpu_ids,
             "network": self.network,
         }
         if self.image is not None:

@@ -23,7 +23,7 @@ from typing import Any
 
 from harness.errors import UserError
 from harness.launch.base import Launcher, Option, memory_option
-from harness.launch.slurm_element import run_element
+from harness.launch.slurm_element import ALLOCATED_GPUS, run_element
 from harness.launch.slurm_states import (
     NEVER_STARTS,
     POLL_SECONDS,
@@ -218,7 +218,8 @@ class SlurmLauncher(Launcher):
     def _container(self) -> dict[str, Any] | None:
         if self.config.container is None:
             return None
-        gpus = "all" if self.config.gres and "gpu" in self.config.gres else None
+        # the GPUs Slurm allocates to each element, resolved on the node; never all of them
+        gpus = ALLOCATED_GPUS if self.config.gres and "gpu" in self.config.gres else None
         return {"image": self.config.image or "cpu", "gpus": gpus, "memory": self.config.memory}
 
     def _submit(self, tasks: list[Task], partition: str | None) -> SubmittedArray:

@@ -33,6 +33,29 @@ SLURM_FACTS = {
 }
 
 
+#: DockerConfig.gpus as the submitting side writes it: the GPUs Slurm allocates to the element,
+#: known only on the node (``allocated_gpus``)
+ALLOCATED_GPUS = "slurm-allocated"
+#: where the node says which GPUs the element got, most exact first: Slurm's global GPU indices
+#: (not relative to the device cgroup, so Docker, outside that cgroup, opens the same GPUs),
+#: then CUDA_VISIBLE_DEVICES (exact for UUIDs; indices there may be relative to the cgroup)
+GPU_VARIABLES = ("SLURM_STEP_GPUS", "SLURM_JOB_GPUS", "CUDA_VISIBLE_DEVICES")
+
+
+def allocated_gpus(environ: dict[str, str] | None = None) -> str:
+    """The ``--gpus`` value that gives a container exactly the GPUs Slurm allocated
+    (``device=0,2``), never ``all``. Raises UserError where the element got none."""
+    environ = dict(os.environ) if environ is None else environ
+    for name in GPU_VARIABLES:
+        ids = [item.strip() for item in environ.get(name, "").split(",") if item.strip()]
+        if ids and not ids[0].startswith(("-", "NoDevFiles")):
+            return "device=" + ",".join(ids)
+    raise UserError(
+        "Slurm allocated no GPUs to this element (SLURM_STEP_GPUS, SLURM_JOB_GPUS and "
+        "CUDA_VISIBLE_DEVICES are unset); ask for them with --gres gpu:N."
+    )
+
+
 def slurm_facts(environ: dict[str, str] | None = None) -> dict[str, Any]:
     """The Slurm job's identity and placement, from the variables Slurm sets in the element."""
     environ = dict(os.environ) if environ is None else environ
@@ -70,22 +93,29 @@ def run_element(task: dict[str, Any], folder: str, key: str, container: dict | N
     signal.signal(signal.SIGUSR2, signal.SIG_IGN)
     the_task = Task.from_dict(task)
     launcher: Any
-    if container is not None:
-        from harness.launch.docker import DockerConfig, DockerLauncher
-
-        launcher = DockerLauncher(DockerConfig(**container))
-    else:
-        from harness.launch.local import LocalLauncher
-
-        launcher = LocalLauncher()
     try:
-        launcher.preflight(RunPlan([the_task], suite=""))
-        record = launcher.run(the_task)
-    except UserError as error:  # this node cannot run it (no Docker engine, no image)
+        if container is not None:
+            from harness.launch.docker import DockerConfig, DockerLauncher
+
+            if container.get("gpus") == ALLOCATED_GPUS:
+                container = {**container, "gpus": allocated_gpus()}
+            launcher = DockerLauncher(DockerConfig(**container))
+        else:
+            from harness.launch.local import LocalLauncher
+
+            launcher = LocalLauncher()
+    except UserError as error:  # the node gave no GPUs for the container
+        launcher = None
         record = failure_record(the_task, "error", f"on {socket.gethostname()}: {error}")
-    finally:
-        launcher.close()
-    place = launcher.environment()
+    if launcher is not None:
+        try:
+            launcher.preflight(RunPlan([the_task], suite=""))
+            record = launcher.run(the_task)
+        except UserError as error:  # this node cannot run it (no Docker engine, no image)
+            record = failure_record(the_task, "error", f"on {socket.gethostname()}: {error}")
+        finally:
+            launcher.close()
+    place = launcher.environment() if launcher is not None else {}
     facts = slurm_facts()
     record.environment = {
         **environment.collect(launcher="slurm"),
