@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 PACKAGES = (
-    "harness",
+    "trainstep-harness",
     "numpy",
     "pandas",
     "torch",

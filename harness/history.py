@@ -75,7 +75,8 @@ def connect(path: Path, lock_wait_s: float = LOCK_WAIT_S) -> Any:
         import duckdb
     except ImportError:
         raise UserError(
-            "The history needs DuckDB: make venv installs it (pip install 'harness[history]')."
+            "The history needs DuckDB: make venv installs it "
+            "(pip install 'trainstep-harness[history]')."
         ) from None
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline, pause = time.monotonic() + lock_wait_s, 0.1

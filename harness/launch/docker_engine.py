@@ -19,7 +19,7 @@ def docker_client() -> Any:
         import docker
     except ImportError:
         raise UserError(
-            "The Docker launcher needs the Docker SDK: pip install 'harness[docker]'."
+            "The Docker launcher needs the Docker SDK: pip install 'trainstep-harness[docker]'."
         ) from None
     unreachable = _unix_socket_unreachable(os.environ.get("DOCKER_HOST", DEFAULT_SOCKET))
     if unreachable:

@@ -147,7 +147,7 @@ class SlurmLauncher(Launcher):
             import submitit  # noqa: F401
         except ImportError:
             raise UserError(
-                "The Slurm launcher needs submitit: pip install 'harness[slurm]' "
+                "The Slurm launcher needs submitit: pip install 'trainstep-harness[slurm]' "
                 "(make venv installs it)."
             ) from None
         if shutil.which("sbatch") is None or shutil.which("scontrol") is None:

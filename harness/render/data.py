@@ -22,5 +22,7 @@ def render_parquet(document: Document, output: Path | None = None) -> None:
     try:
         document.data.to_parquet(output, index=False)
     except ImportError:
-        raise UserError("Parquet output needs pyarrow: pip install 'harness[parquet]'.") from None
+        raise UserError(
+            "Parquet output needs pyarrow: pip install 'trainstep-harness[parquet]'."
+        ) from None
     return None
