@@ -146,14 +146,22 @@ def test_a_failed_phase_run_is_a_fail_row_and_the_others_are_judged(tmp_path, mo
     assert rows["phases add up to the step (CUDA events): torch.mlp fp32"]["result"] == "PASS"
 
 
-def test_a_phase_run_refused_by_the_runner_is_a_fail_row(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "raised, note",
+    [
+        (UserError("Every workload was skipped."), "Every workload was skipped."),
+        (RuntimeError("CUDA driver too old"), "RuntimeError: CUDA driver too old"),
+    ],
+)
+def test_a_phase_run_that_raises_is_a_fail_row(tmp_path, monkeypatch, raised, note):
     class Refused(StandInDevice):
         def run(self, config):
-            raise UserError("Every selected workload was skipped; install the frameworks.")
+            raise raised
 
     code, rows, _ = check(tmp_path, monkeypatch, HEALTHY, Refused())
+    row = rows["phases add up to the step (CUDA events): torch.mlp"]
     assert code == 1
-    assert rows["phases add up to the step (CUDA events): torch.mlp"]["result"] == "FAIL"
+    assert (row["result"], row["note"]) == ("FAIL", note)
 
 
 def test_no_gpu_is_a_user_error_before_any_probe(tmp_path, monkeypatch):

@@ -95,6 +95,8 @@ def phase_runs(device: GpuCheckDevice) -> list[dict[str, Any]]:
             records = device.run(phase_config(Path(folder) / "phases.jsonl"))
         except UserError as error:  # e.g. torch absent: the check is a FAIL row, not the end
             return [{"label": "torch.mlp", "error": str(error)}]
+        except Exception as error:  # anything else the run raised: shown in that row, too
+            return [{"label": "torch.mlp", "error": f"{type(error).__name__}: {error}"}]
     runs: list[dict[str, Any]] = []
     for record in records:
         params = record.params
