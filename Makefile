@@ -47,8 +47,8 @@ test-fast: venv ## Run the tests that need neither Docker nor slow framework pro
 	$(PY) -m pytest -m "not docker and not slow" $(ARGS)
 
 lint: venv ## ruff, mypy and hadolint
-	$(VENV)/bin/ruff check harness workloads tests benchmarks
-	$(VENV)/bin/ruff format --check harness workloads tests benchmarks
+	$(VENV)/bin/ruff check harness workloads tests benchmarks scripts
+	$(VENV)/bin/ruff format --check harness workloads tests benchmarks scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint docker/cpu.Dockerfile docker/cuda.Dockerfile
 

@@ -124,8 +124,14 @@ main() {
   export PYTHONPATH=$PWD
   if compgen -G ".whl/*.whl" >/dev/null; then
     echo "=== [wheels] into $SITE: $(cd .whl && echo *.whl)"
-    timeout 90 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
-      --upgrade --target "$SITE" .whl/*.whl && export PYTHONPATH=$PWD:$SITE
+    if timeout 90 "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir \
+      --upgrade --target "$SITE" .whl/*.whl; then
+      export PYTHONPATH=$PWD:$SITE
+      SUMMARY+=("$(printf '%-12s %s' wheels "rc=0 (.whl/ unpacked into $SITE)")")
+    else
+      FAILED=1
+      SUMMARY+=("$(printf '%-12s %s' wheels "FAILED: pip could not unpack .whl/ (see above)")")
+    fi
   fi
   export HARNESS_DATA_DIR=${HARNESS_DATA_DIR:-${TMPDIR:-/tmp}/gpu-truth-data} MPLBACKEND=Agg PYTHONUNBUFFERED=1
   if [[ -z ${HARNESS_GIT_COMMIT:-} && -s .gpu/commit ]]; then
@@ -134,7 +140,8 @@ main() {
   fi
   MISSING=" $(timeout 30 "$PY" scripts/gpu_truth_facts.py missing numpy pandas rich psutil \
     matplotlib PIL torch pytest) "
-  echo "gpu-truth: not installed in this Python:${MISSING% }"
+  local lacking=${MISSING// /}
+  echo "gpu-truth: of what the steps need, this Python lacks:${lacking:+${MISSING% }}${lacking:- nothing}"
 
   # 1. facts
   step nvidia-smi 20 - nvidia-smi
