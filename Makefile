@@ -21,7 +21,7 @@ TORCH_INDEX_URL ?=
 INDEX_ARG := $(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL),)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock lock-cuda clean slurm-up slurm-down gpu-check
+.PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock lock-cuda clean slurm-up slurm-down gpu-check gpu-truth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -47,8 +47,8 @@ test-fast: venv ## Run the tests that need neither Docker nor slow framework pro
 	$(PY) -m pytest -m "not docker and not slow" $(ARGS)
 
 lint: venv ## ruff, mypy and hadolint
-	$(VENV)/bin/ruff check harness workloads tests benchmarks
-	$(VENV)/bin/ruff format --check harness workloads tests benchmarks
+	$(VENV)/bin/ruff check harness workloads tests benchmarks scripts
+	$(VENV)/bin/ruff format --check harness workloads tests benchmarks scripts
 	$(VENV)/bin/mypy
 	$(VENV)/bin/hadolint docker/cpu.Dockerfile docker/cuda.Dockerfile
 
@@ -76,6 +76,9 @@ bench-gpu: ## Run the GPU suite in the CUDA container with all GPUs and print th
 
 gpu-check: venv ## Prove the measurement on this GPU (exit 2 without one); results/reference/<gpu>.jsonl
 	$(HARNESS) gpu-check $(ARGS)
+
+gpu-truth: ## Every CUDA path on this GPU host, with its own python3 (no venv); OUT=folder, GPU_TRUTH_*
+	@OUT="$(or $(OUT),$(CURDIR)/.gpu-out)" GPU_TRUTH_PYTHON="$(PYTHON)" bash scripts/gpu-truth.sh
 
 bench-harness: venv ## Benchmark the harness itself; writes docs/BENCHMARKS.md
 	$(PY) -m benchmarks.selfbench --output docs/BENCHMARKS.md $(ARGS)

@@ -25,21 +25,56 @@ HEALTHY_H100 = {
 }
 
 
-def test_the_sheet_is_found_by_name():
-    assert spec_sheet("NVIDIA H100 80GB HBM3")["memory_gbps"] == 3350.0
-    assert spec_sheet("NVIDIA H100 PCIe")["bf16_tflops"] == 756.0
-    assert spec_sheet("NVIDIA A100-SXM4-80GB")["memory_gbps"] == 2039.0
-    assert spec_sheet("NVIDIA L4")["fp32_tflops"] == 30.3
-    assert spec_sheet("NVIDIA L40S")["fp32_tflops"] == 91.6  # not taken for an L4
-    assert spec_sheet("NVIDIA GeForce RTX 3060") is None
+@pytest.mark.parametrize(
+    "name, fp32, tf32, bf16, memory, sheet",
+    [
+        ("NVIDIA H100 80GB HBM3", 67.0, 494.5, 989.5, 3350.0, "H100 SXM"),
+        ("NVIDIA H100 PCIe", 51.0, 378.0, 756.5, 2000.0, "H100 PCIe"),
+        ("NVIDIA H100 NVL", 60.0, 417.5, 835.5, 3900.0, "H100 NVL"),
+        ("NVIDIA H200", 67.0, 494.5, 989.5, 4800.0, "H200 SXM"),
+        ("NVIDIA H200 NVL", 60.0, 417.5, 835.5, 4800.0, "H200 NVL"),
+        ("NVIDIA GH200 480GB", 67.0, 494.5, 989.5, 4000.0, "Grace Hopper"),
+        ("NVIDIA A100-SXM4-80GB", 19.5, 156.0, 312.0, 2039.0, "A100 80GB SXM"),
+        ("NVIDIA A100 80GB PCIe", 19.5, 156.0, 312.0, 1935.0, "A100 80GB PCIe"),
+        ("NVIDIA A100-SXM4-40GB", 19.5, 156.0, 312.0, 1555.0, "A100 40GB SXM"),
+        ("NVIDIA A100-PCIE-40GB", 19.5, 156.0, 312.0, 1555.0, "A100 40GB PCIe"),
+        ("NVIDIA L40S", 91.6, 183.0, 362.05, 864.0, "L40S"),
+        ("NVIDIA L4", 30.3, 60.0, 121.0, 300.0, "L4 Tensor Core"),
+    ],
+)
+def test_each_product_gets_its_own_sheet(name, fp32, tf32, bf16, memory, sheet):
+    found = spec_sheet(name)
+    assert (found["fp32_tflops"], found["tf32_tflops"], found["bf16_tflops"]) == (fp32, tf32, bf16)
+    assert found["memory_gbps"] == memory and sheet in found["sheet"]
+    # as NVML spells it, or bytes from old bindings, or another case and spacing: the same
+    assert spec_sheet(f"  {name.upper()} ".replace(" ", "  ")) is found
+    assert spec_sheet(name.encode()) is found
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "NVIDIA GH200 144G HBM3e",  # not the 480GB superchip's sheet, nor the H200's
+        "NVIDIA H100",  # no such product name: not the SXM sheet by prefix
+        "NVIDIA H100 80GB HBM3 MIG 1g.10gb",  # a slice is not the whole GPU
+        "NVIDIA L4 Ti",
+        "NVIDIA GeForce RTX 3060",
+        "Tesla V100-SXM2-16GB",
+    ],
+)
+def test_a_near_name_borrows_no_sheet(name):
+    assert spec_sheet(name) is None
+    rows = verdict_rows(judge(HEALTHY_H100, name))
+    copy = next(r for r in rows if r["check"].startswith("device copy"))
+    assert (copy["result"], copy["expected"]) == ("info", f"no datasheet for {name}")
 
 
 def test_a_healthy_gpu_passes_every_check():
     rows = verdict_rows(judge(HEALTHY_H100, "NVIDIA H100 80GB HBM3"))
     assert [row["result"] for row in rows] == ["PASS"] * 8
     bf16 = next(r for r in rows if r["check"].startswith("bf16"))
-    assert bf16["measured"] == "690.0 TFLOP/s (70% of 989)"
-    assert "H100 Tensor Core GPU datasheet (SXM)" in bf16["note"]
+    assert bf16["measured"] == "690.0 TFLOP/s (70% of 990)"
+    assert bf16["note"] == "NVIDIA H100 Tensor Core GPU datasheet (H100 SXM)"
     phases = rows[0]
     assert phases["measured"] == "0.992 × step"
 

@@ -2,14 +2,21 @@
 
     python -m workloads.gpu_probes            JSON on stdout: event vs host timing, matmul
                                               throughput (bf16, fp32), copy bandwidth,
-                                              torch.compile recompiles, CuPy
+                                              torch.compile recompiles
+    python -m workloads.gpu_probes --cupy     CuPy on the device
     python -m workloads.gpu_probes --keras    Keras on the torch backend on the device
+
+Each mode runs in its own process (harness gpu-check starts three), so torch's and CuPy's CUDA
+stacks never share one, and Keras chooses its backend at import. A probe that raises leaves
+``<key>_error`` (the exception, one line) in place of its figure and the others still run; an
+optional package that is absent leaves ``<key>_skipped`` (why), judged as skipped, not failed.
 
 Written for CUDA and not yet run on a GPU (none where it was written).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import statistics
 import sys
@@ -93,7 +100,12 @@ def recompiles(torch: Any) -> int:
     return int(counters["stats"]["unique_graphs"] - after_first)
 
 
+def _error(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}".strip().splitlines()[0][:500]
+
+
 def cupy_runs() -> str | None:
+    """One matmul and a read-back with CuPy, in a process where torch was never imported."""
     try:
         import cupy
 
@@ -101,7 +113,7 @@ def cupy_runs() -> str | None:
         float((x @ x).sum())
         cupy.cuda.Device().synchronize()
     except Exception as error:
-        return f"{type(error).__name__}: {error}"
+        return _error(error)
     return None
 
 
@@ -121,29 +133,52 @@ def keras_on_torch() -> str | None:
         if "cuda" not in device:
             return f"the variables live on {device}, not the GPU"
     except Exception as error:
-        return f"{type(error).__name__}: {error}"
+        return _error(error)
     return None
+
+
+def _absent(*modules: str) -> str | None:
+    """Why an optional probe cannot run here: the first of ``modules`` not installed."""
+    for module in modules:
+        if importlib.util.find_spec(module) is None:
+            return f"{module} is not installed in this Python ({sys.executable})"
+    return None
+
+
+def torch_probes() -> dict[str, Any]:
+    """Every torch probe, each on its own: one that raises leaves ``<key>_error``."""
+    import torch
+
+    if not torch.cuda.is_available():
+        return {"error": f"torch {torch.__version__} sees no CUDA device"}
+    found: dict[str, Any] = {"gpu_name": torch.cuda.get_device_name(0)}
+    probes: list[tuple[str, Any]] = [
+        ("event_s", lambda: event_vs_host(torch)),
+        ("bf16_flops", lambda: matmul_flops(torch, torch.bfloat16)),
+        ("fp32_flops", lambda: matmul_flops(torch, torch.float32)),
+        ("copy_bytes_per_s", lambda: copy_bandwidth(torch)),
+        ("recompiles", lambda: recompiles(torch)),  # needs a C compiler (Triton)
+    ]
+    for key, probe in probes:
+        try:
+            value = probe()
+        except Exception as error:
+            found[f"{key}_error"] = _error(error)
+            torch.cuda.empty_cache()
+            continue
+        found.update(value if isinstance(value, dict) else {key: value})
+    return found
 
 
 def main(argv: list[str]) -> int:
     if "--keras" in argv:
-        print(json.dumps({"keras_torch": keras_on_torch()}))
-        return 0
-    import torch
-
-    if not torch.cuda.is_available():
-        print(json.dumps({"error": "torch sees no CUDA device"}))
-        return 3
-    found: dict[str, Any] = {"gpu_name": torch.cuda.get_device_name(0)}
-    found.update(event_vs_host(torch))
-    found["bf16_flops"] = matmul_flops(torch, torch.bfloat16)
-    found["fp32_flops"] = matmul_flops(torch, torch.float32)
-    found["copy_bytes_per_s"] = copy_bandwidth(torch)
-    try:
-        found["recompiles"] = recompiles(torch)
-    except Exception as error:  # no compiler toolchain in this environment
-        found["recompiles_error"] = f"{type(error).__name__}: {error}"
-    found["cupy"] = cupy_runs()
+        why = _absent("keras", "torch")
+        found = {"keras_torch_skipped": why} if why else {"keras_torch": keras_on_torch()}
+    elif "--cupy" in argv:
+        why = _absent("cupy")
+        found = {"cupy_skipped": why} if why else {"cupy": cupy_runs()}
+    else:
+        found = torch_probes()
     print(json.dumps(found))
     return 0
 

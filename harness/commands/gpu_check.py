@@ -1,5 +1,10 @@
 """harness gpu-check: prove on a GPU machine that the harness measures it correctly (see
-harness.gpu_check); exit 2 where there is no GPU, 1 when a check fails."""
+harness.gpu_check); exit 2 where there is no GPU, 1 when a check fails.
+
+The device side is one object, ``GpuCheckDevice``: the GPUs the machine shows, the probe
+processes and the harness run of the phase-sum workloads. ``handle`` takes it as an argument, so
+the tests run the whole command on a CPU machine with a stand-in (tests/test_gpu_check_command.py).
+"""
 
 from __future__ import annotations
 
@@ -9,10 +14,15 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from harness.errors import EXIT_FAILURES, EXIT_OK, UserError
+from harness.errors import EXIT_FAILURES, EXIT_OK
+
+if TYPE_CHECKING:
+    from harness.config import RunConfig
+    from harness.record import Record
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -22,50 +32,108 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     check.add_argument("--results-dir", type=Path, default=Path("results"))
 
 
-def _probe(*args: str) -> dict[str, Any]:
-    done = subprocess.run(
-        [sys.executable, "-m", "workloads.gpu_probes", *args],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    lines = done.stdout.strip().splitlines()
-    try:
-        found: dict[str, Any] = json.loads(lines[-1])
-    except (IndexError, ValueError):
-        tail = " ".join(done.stderr.strip().splitlines()[-3:])
-        raise UserError(f"The GPU probes failed (exit {done.returncode}): {tail}") from None
-    if "error" in found:
-        raise UserError(f"The GPU probes could not run: {found['error']}.")
-    return found
-
-
-def _phase_sum() -> dict[str, Any]:
-    """The phases of torch.mlp on the device, timed by the harness itself (CUDA events)."""
+def phase_config(output: Path) -> RunConfig:
+    """The run whose CUDA-event phases are summed: every ``torch.mlp`` entry of the ``gpu``
+    suite (fp32, TF32 and bf16: three tasks), on CUDA."""
     from harness.config import RunConfig
-    from harness.runner import run
+
+    return RunConfig(suite="gpu", workloads=("torch.mlp",), devices=("cuda",), output=output)
+
+
+@dataclass
+class GpuCheckDevice:
+    """What gpu-check asks of the machine. ``probe_module`` is run as
+    ``python -m probe_module ARGS`` (workloads/gpu_probes.py: JSON on the last stdout line)."""
+
+    probe_module: str = "workloads.gpu_probes"
+    probe_timeout_s: float = 900.0
+
+    def gpus(self) -> list[dict[str, Any]]:
+        from harness import environment
+
+        return list(environment.collect().get("gpus") or [])
+
+    def probe(self, args: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, Any]:
+        """One probe process's figures; where it dies or prints no JSON, ``<key>_error`` for
+        each of ``keys`` (its checks), so each becomes a FAIL row with the reason."""
+        from harness.environment import PROJECT_ROOT
+
+        path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
+        command = [sys.executable, "-m", self.probe_module, *args]
+        try:
+            done = subprocess.run(
+                command, capture_output=True, text=True, timeout=self.probe_timeout_s,
+                check=False, env={**os.environ, "PYTHONPATH": path},
+            )  # fmt: skip
+        except subprocess.TimeoutExpired:
+            why = f"the probe process did not finish in {self.probe_timeout_s:g} s"
+            return {f"{key}_error": why for key in keys}
+        lines = done.stdout.strip().splitlines()
+        try:
+            found: dict[str, Any] = json.loads(lines[-1])
+        except (IndexError, ValueError):
+            tail = (done.stderr.strip().splitlines() or [""])[-1]  # the exception, one line
+            why = f"the probe process failed (exit {done.returncode}): {tail}".strip()
+            return {f"{key}_error": why for key in keys}
+        if "error" in found:
+            return {f"{key}_error": str(found["error"]) for key in keys}
+        return found
+
+    def run(self, config: RunConfig) -> list[Record]:
+        from harness.runner import run
+
+        return list(run(config).records)
+
+
+def phase_runs(device: GpuCheckDevice) -> list[dict[str, Any]]:
+    """Each ``torch.mlp`` record's phase and step medians (or its error), labelled by the
+    precision it ran in (``dtype``, ``tf32``)."""
+    from harness.errors import UserError
 
     with tempfile.TemporaryDirectory() as folder:
-        config = RunConfig(suite="gpu", workloads=("torch.mlp",), devices=("cuda",),
-                           output=Path(folder) / "phases.jsonl")  # fmt: skip
-        [record] = run(config).records
-    if not record.ok:
-        message = record.error.message if record.error else record.status
-        raise UserError(f"torch.mlp did not run on the GPU: {message}.")
-    phases = {p: record.summary[p]["median"] for p in record.phases}
-    return {"phase_medians": phases, "step_median": record.summary["step"]["median"]}
+        try:
+            records = device.run(phase_config(Path(folder) / "phases.jsonl"))
+        except UserError as error:  # e.g. torch absent: the check is a FAIL row, not the end
+            return [{"label": "torch.mlp", "error": str(error)}]
+        except Exception as error:  # anything else the run raised: shown in that row, too
+            return [{"label": "torch.mlp", "error": f"{type(error).__name__}: {error}"}]
+    runs: list[dict[str, Any]] = []
+    for record in records:
+        params = record.params
+        precision = {"bfloat16": "bf16", "float16": "fp16"}.get(str(params.get("dtype")))
+        label = f"{record.workload} {precision or ('tf32' if params.get('tf32') else 'fp32')}"
+        if not record.ok or "step" not in record.summary:
+            message = record.error.message if record.error else record.status
+            runs.append({"label": label, "error": f"{record.status}: {message}"})
+            continue
+        runs.append({
+            "label": label,
+            "phase_medians": {p: record.summary[p]["median"] for p in record.phases},
+            "step_median": record.summary["step"]["median"],
+        })  # fmt: skip
+    return runs
 
 
-def handle(args: argparse.Namespace) -> int:
-    from harness import environment
-    from harness.gpu_check import judge, reference_name, require_gpu, verdict_rows
+def handle(args: argparse.Namespace, device: GpuCheckDevice | None = None) -> int:
+    from harness.gpu_check import (
+        PROBE_PROCESSES,
+        judge,
+        reference_name,
+        require_gpu,
+        verdict_rows,
+    )
     from harness.render import render
     from harness.render.document import Document, Heading, Table, Text
     from harness.results import utc_now
 
-    gpus = environment.collect().get("gpus") or []
+    device = device or GpuCheckDevice()
+    gpus = device.gpus()
     require_gpu([gpu["name"] for gpu in gpus if gpu.get("name")])
     name = gpus[0]["name"]
     print(f"harness: checking {name} (a few minutes) ...", file=sys.stderr)
-    probes = {**_probe(), **_probe("--keras"), **_phase_sum()}
+    probes: dict[str, Any] = {"phase_runs": phase_runs(device)}
+    for probe_args, keys in PROBE_PROCESSES.values():  # torch, CuPy, Keras: one process each
+        probes.update(device.probe(probe_args, keys))
     rows = verdict_rows(judge(probes, name))
     path = args.results_dir / "reference" / f"{reference_name(name)}.jsonl"
     path.parent.mkdir(parents=True, exist_ok=True)
