@@ -91,9 +91,16 @@ def parse_proc_stat(text: str) -> tuple[int, int, int]:
 
 
 def own_cpu_seconds() -> float:
-    """CPU seconds of this process and its live children (DataLoader workers...)."""
-    import psutil
+    """CPU seconds of this process and its live children (DataLoader workers...). Without
+    psutil (a GPU host's own Python): this process and its reaped children, from getrusage."""
+    try:
+        import psutil
+    except ImportError:
+        import resource
 
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return float(own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime)
     me = psutil.Process()
     total = sum(me.cpu_times()[:2])
     for child in me.children(recursive=True):

@@ -195,7 +195,10 @@ class LocalLauncher(Launcher):
 
 
 def _tree_rss(pid: int) -> int:
-    import psutil
+    try:
+        import psutil
+    except ImportError:  # a GPU host's own Python: the process itself, from /proc
+        return _proc_rss(pid)
 
     try:
         parent = psutil.Process(pid)
@@ -209,3 +212,14 @@ def _tree_rss(pid: int) -> int:
         except psutil.Error:
             continue
     return total
+
+
+def _proc_rss(pid: int) -> int:
+    """Resident bytes of ``pid`` from /proc/PID/statm (its children not counted)."""
+    import os
+
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
