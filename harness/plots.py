@@ -7,30 +7,39 @@ import pandas as pd
 
 from harness.render.cells import short_params
 
+#: longest axis label: longer ones squeeze the plot itself
+LABEL_CHARS = 70
+
 
 def case_label(row: pd.Series) -> str:
-    return (
+    label = (
         f"{row['workload']} [{row['device']}] {short_params(row['params'], row['changed_params'])}"
     )
+    return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
 def _legend_below(axis) -> None:
     axis.legend(
-        fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=1, frameon=False
+        fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=1, frameon=False
     )
 
 
 def throughput(summary: pd.DataFrame):
+    """Items/s per workload and setup, with the 95% interval of the median as error bars (the
+    interval of a median time maps to the rate: rate × precision either side)."""
     import matplotlib.pyplot as plt
 
     steps = summary[(summary["phase"] == "step") & summary["items_per_second"].notna()].copy()
     if steps.empty:
         return None
     steps["case"] = steps.apply(case_label, axis=1)
+    steps["error"] = steps["items_per_second"] * steps["precision"].astype(float).fillna(0.0)
     pivot = steps.pivot_table(index="case", columns="setup", values="items_per_second")
-    figure, axis = plt.subplots(figsize=(10, 0.45 * len(pivot) + 1.5))
-    pivot.plot.barh(ax=axis)
-    axis.set_xlabel("items per second (median)")
+    errors = steps.pivot_table(index="case", columns="setup", values="error").reindex_like(pivot)
+    figure, axis = plt.subplots(figsize=(10, 0.45 * len(pivot) * max(1, len(pivot.columns) / 2)
+                                         + 1.5))  # fmt: skip
+    pivot.plot.barh(ax=axis, xerr=errors.fillna(0.0), capsize=2, error_kw={"elinewidth": 1})
+    axis.set_xlabel("items per second (median; bars: 95% interval)")
     axis.set_xscale("log")
     axis.set_ylabel("")
     _legend_below(axis)
@@ -45,7 +54,7 @@ def phases(summary: pd.DataFrame):
         return None
     multi = shown["setup"].nunique() > 1
     shown["case"] = shown.apply(
-        lambda r: case_label(r) + (f" · {r['setup'][:40]}" if multi else ""), axis=1
+        lambda r: case_label(r)[:50] + (f" · {r['setup'][:30]}" if multi else ""), axis=1
     )
     pivot = shown.pivot_table(index="case", columns="phase", values="median_s", sort=False)
     share = pivot.div(pivot.sum(axis=1), axis=0)

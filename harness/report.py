@@ -9,7 +9,8 @@ import pandas as pd
 
 from harness import analysis, bottleneck, plots
 from harness.aggregate import aggregate_frame
-from harness.render import Document, Figure, Table, Text, check_format, write
+from harness.findings import report_findings
+from harness.render import Document, Figure, Findings, Table, Text, check_format, write
 from harness.render.cells import format_rate, format_seconds, phase_label, short_params
 
 NUMERIC = frozenset({"median", "±", "IQR/median", "items/s", "n"})
@@ -238,6 +239,7 @@ def report_document(
     if not counted.empty:
         blocks.append(instructions_table(counted))
     ratios = analysis.speedup_frame(frame, reference) if speedups else pd.DataFrame()
+    aggregated = pd.DataFrame()
     if not ratios.empty:
         blocks.append(speedup_table(ratios))
         aggregated = aggregate_frame(frame, reference)
@@ -254,17 +256,22 @@ def report_document(
     ):
         if text:
             blocks.append(Text(text))
+    # one figure per question: how fast (with intervals), against what, where the time goes,
+    # what limits it
     blocks += [
-        Figure("Throughput by setup", lambda: plots.throughput(summary)),
-        Figure("Phase breakdown per workload", lambda: plots.phases(summary)),
-        Figure("History of each workload across runs", lambda: plots.history(frame)),
+        Figure("Throughput per workload and setup (median, bars: 95% interval)",
+               lambda: plots.throughput(summary)),
+        Figure("Performance profile: share of workloads within τ of the best setup",
+               lambda: plots.performance_profile(frame)),
+        Figure("Where the step's time goes: phase split per workload",
+               lambda: plots.phases(summary)),
+        Figure("Roofline per machine: each phase against that machine's measured peaks",
+               lambda: plots.roofline(summary)),
         Figure("Pipeline images/s against workers", lambda: plots.pipeline_workers(summary)),
-        Figure("Roofline: each phase against the measured peaks", lambda: plots.roofline(summary)),
-        Figure(
-            "Performance profile: share of workloads within τ of the best setup",
-            lambda: plots.performance_profile(frame),
-        ),
-    ]
+        Figure("History of each workload across runs", lambda: plots.history(frame)),
+    ]  # fmt: skip
+    if speedups:
+        blocks.insert(0, Findings(report_findings(frame, summary, aggregated, found)))
     sources = sorted({str(s) for s in frame["source"].dropna().unique()})
     return Document(blocks, data=summary, sources=sources)
 

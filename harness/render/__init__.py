@@ -11,7 +11,7 @@ import importlib
 from pathlib import Path
 
 from harness.errors import UserError
-from harness.render.document import Document, Figure, Heading, Table, Text
+from harness.render.document import Document, Figure, Findings, Heading, Table, Text
 
 #: format name -> "module:function"; render(document, output) returns the text, or None when it
 #: wrote ``output`` itself (binary formats)
@@ -25,7 +25,17 @@ RENDERERS: dict[str, str] = {
     "bmf": "harness.render.trackers:render_bmf",
 }
 
-__all__ = ["RENDERERS", "Document", "Figure", "Heading", "Table", "Text", "render", "write"]
+__all__ = [
+    "RENDERERS",
+    "Document",
+    "Figure",
+    "Findings",
+    "Heading",
+    "Table",
+    "Text",
+    "render",
+    "write",
+]
 
 
 def check_format(fmt: str, allowed: tuple[str, ...] | None = None) -> None:

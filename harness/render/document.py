@@ -48,7 +48,16 @@ class Figure:
     make: Callable[[], Any]
 
 
-Block = Heading | Text | Table | Figure
+@dataclass
+class Findings:
+    """What a document found, to read first: one line per finding with its tone (``ok``,
+    ``warn``, ``bad`` or ``info``). HTML and Markdown open with it; a terminal ends with it."""
+
+    items: list[tuple[str, str]]
+    title: str = "What this run found"
+
+
+Block = Heading | Text | Table | Figure | Findings
 
 
 @dataclass

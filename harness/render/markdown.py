@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.render.document import Document, Figure, Heading, Table, Text
+from harness.render.document import Document, Figure, Findings, Heading, Table, Text
+
+MARKS = {"ok": "✅", "warn": "⚠️", "bad": "❌", "info": "•"}
 
 
 def table_text(table: Table) -> str:
@@ -30,7 +32,10 @@ def render(document: Document, output: Path | None = None) -> str:
     """Blocks separated by one blank line; figures are left out."""
     parts: list[str] = []
     for block in document.blocks:
-        if isinstance(block, Heading):
+        if isinstance(block, Findings):
+            lines = [f"- {MARKS.get(tone, '•')} {text}" for tone, text in block.items]
+            parts.insert(0, f"**{block.title}**\n\n" + "\n".join(lines))
+        elif isinstance(block, Heading):
             parts.append("#" * block.level + " " + block.text)
         elif isinstance(block, Table):
             parts.append(table_text(block).strip("\n"))

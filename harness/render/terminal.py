@@ -6,7 +6,9 @@ import io
 from pathlib import Path
 from typing import Literal
 
-from harness.render.document import Document, Figure, Heading, Table, Text
+from harness.render.document import Document, Figure, Findings, Heading, Table, Text
+
+MARKS = {"ok": "ok  ", "warn": "note", "bad": "FAIL", "info": "    "}
 
 WIDTH = 200
 
@@ -38,8 +40,12 @@ def table_text(table: Table) -> str:
 
 def render(document: Document, output: Path | None = None) -> str:
     parts: list[str] = []
+    last: list[str] = []  # the findings close a terminal's output: the last thing read
     for block in document.blocks:
-        if isinstance(block, Heading):
+        if isinstance(block, Findings):
+            lines = [f"  {MARKS.get(tone, '    ')} {text}" for tone, text in block.items]
+            last.append(f"\n{block.title}:\n" + "\n".join(lines) + "\n")
+        elif isinstance(block, Heading):
             parts.append(block.text + "\n")
         elif isinstance(block, Table):
             parts.append(table_text(block))
@@ -47,4 +53,4 @@ def render(document: Document, output: Path | None = None) -> str:
             parts.append("\n" + block.text.strip("\n") + "\n")
         elif isinstance(block, Figure):
             continue  # images only in HTML
-    return "".join(parts)
+    return "".join(parts + last)
