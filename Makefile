@@ -21,7 +21,7 @@ TORCH_INDEX_URL ?=
 INDEX_ARG := $(if $(TORCH_INDEX_URL),--extra-index-url $(TORCH_INDEX_URL),)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock lock-cuda clean slurm-up slurm-down gpu-check gpu-truth
+.PHONY: docs help venv bench bench-cpu bench-gpu bench-harness bench-pytest test test-fast lint images images-cuda base-image wheelhouse lock lock-cuda clean slurm-up slurm-down gpu-check gpu-truth
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,6 +45,9 @@ test: venv ## Run the test suite
 
 test-fast: venv ## Run the tests that need neither Docker nor slow framework processes
 	$(PY) -m pytest -m "not docker and not slow" $(ARGS)
+
+docs: venv ## Build the documentation site (MkDocs, --strict: a broken link fails) into build/site
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 lint: venv ## ruff, mypy and hadolint
 	$(VENV)/bin/ruff check harness workloads tests benchmarks scripts
