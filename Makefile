@@ -47,7 +47,7 @@ test-fast: venv ## Run the tests that need neither Docker nor slow framework pro
 	$(PY) -m pytest -m "not docker and not slow" $(ARGS)
 
 docs: venv ## Build the documentation site (MkDocs, --strict: a broken link fails) into build/site
-	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict
 
 lint: venv ## ruff, mypy and hadolint
 	$(VENV)/bin/ruff check harness workloads tests benchmarks scripts

@@ -38,7 +38,7 @@ def test_the_site_builds_strict_and_a_broken_link_fails(tmp_path, broken):
         page = site / "docs" / "ci.md"
         page.write_text(page.read_text() + "\nSee [the missing page](nowhere.md).\n")
     done = subprocess.run(
-        [MKDOCS or "mkdocs", "build", "--strict", "--quiet", "--site-dir", str(tmp_path / "out")],
+        [MKDOCS or "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "out")],
         cwd=site, capture_output=True, text=True, timeout=300,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
     )  # fmt: skip
