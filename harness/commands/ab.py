@@ -11,10 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.commands import EXIT_CODES_HELP
 from harness.errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UserError
 from harness.sequential import DEFAULT_ALPHA, DEFAULT_MAX_PAIRS
 
+AB_EXIT_CODES = """exit codes:
+  0    every row same or faster (and undecided rows, unless --undecided fail)
+  1    a row slower, a task failed, or (--undecided fail) a row undecided
+  2    bad input or a missing prerequisite; the message says what to do
+  130  interrupted (SIGINT/SIGTERM); what was measured is on disk
+"""
 DEFAULT_BUDGET_S = 120.0
 DEFAULT_MIN_EFFECT = {"time": 0.03, "instructions": 0.01}
 
@@ -25,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     ab = sub.add_parser(
         name,
         help="baseline and candidate interleaved (ABBA) on this machine, judged by pairs",
-        epilog=EXIT_CODES_HELP,
+        epilog=AB_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_selection_options(ab)
