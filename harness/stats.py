@@ -200,23 +200,6 @@ def hierarchical_bootstrap_medians(
     return np.nanmedian(sampled.reshape(resamples, -1), axis=1)
 
 
-def ratio_bootstrap(
-    baseline: Sequence[Sequence[float]],
-    candidate: Sequence[Sequence[float]],
-    resamples: int = 2000,
-    seed: int = 0,
-) -> tuple[float, np.ndarray]:
-    """The ratio candidate/baseline of medians, and its hierarchical bootstrap distribution
-    (processes resampled first, blocks inside each second)."""
-    rng = np.random.default_rng(seed)
-    base = hierarchical_bootstrap_medians(baseline, resamples, rng)
-    cand = hierarchical_bootstrap_medians(candidate, resamples, rng)
-    point = float(np.median(np.concatenate([np.asarray(g, float) for g in candidate]))) / float(
-        np.median(np.concatenate([np.asarray(g, float) for g in baseline]))
-    )
-    return point, cand / base
-
-
 def ratio_confidence_interval(
     baseline: Sequence[Sequence[float]],
     candidate: Sequence[Sequence[float]],

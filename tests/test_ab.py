@@ -52,9 +52,9 @@ def test_the_looks_and_what_each_may_spend():
 class ScriptedSide(Launcher):
     """A side whose processes report scripted step medians (no process is started)."""
 
-    def __init__(self, seconds, status="ok", clock=None):
+    def __init__(self, seconds, status="ok", clock=None, machine=None):
         super().__init__(None)
-        self.seconds, self.status, self.clock = seconds, status, clock
+        self.seconds, self.status, self.clock, self.machine = seconds, status, clock, machine
 
     def run(self, task):
         if self.clock:
@@ -67,6 +67,7 @@ class ScriptedSide(Launcher):
             process_index=task.process_index,
             status=self.status,
             samples={"step": [value] * 7} if self.status == "ok" else {},
+            machine=self.machine,
         )
 
 
@@ -138,6 +139,15 @@ def test_same_passes_and_slower_fails():
     slower = same.assign(verdict="slower")
     assert exit_code(slower, False, "pass") == 1
     assert "REGRESSION" in render_verdicts(slower, "markdown")
+
+
+def test_a_noisy_machine_side_is_said_in_the_row():
+    busy = ScriptedSide(1e-3, machine={"noisy": True, "noisy_reasons": ["load"]})
+    launcher = InterleavedLauncher(ScriptedSide(1e-3), busy, SequentialRule())
+    verdicts = judge_frame(frame_of(list(launcher.run_all(tasks(64)))))
+    assert set(verdicts["noisy_machine"]) == {"candidate"}
+    text = render_verdicts(verdicts, "markdown")
+    assert "| noisy: candidate |" in text and "the verdict is computed as usual" in text
 
 
 def frame_of(records):
