@@ -30,10 +30,15 @@ def comparison_document(result: Comparison) -> Document:
     )
     regressed = not result.regressions.empty
     not_judged = int((timed["verdict"] == "unjudged").sum())
+    judged_rows = len(timed) - not_judged + len(result.instructions)
     status = "REGRESSION" if regressed else "no regression"
     icon = "❌" if regressed else ("⚠️" if not_judged else "✅")
     if not_judged:
-        status += f" among the judged rows; {not_judged} row(s) could not be judged"
+        if not regressed:
+            status = "no verdict"
+            if judged_rows:
+                status = f"no regression in {judged_rows} judged row(s)"
+        status += f"; {not_judged} row(s) could not be judged"
     result = Comparison(
         timed,
         result.only_baseline,
