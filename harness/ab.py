@@ -6,35 +6,32 @@ The two sides differ in where the worker comes from: two Python environments (``
 two images (``--*-image``, docker), two git refs (``--*-ref``: a worktree whose code the worker
 imports first, with this environment's packages), or environment variables (``--*-env``).
 
-The verdict comes from the pairs: each pair's ratio of process medians, candidate over baseline;
-their geometric mean with a Student-t interval on the log ratios (pairs are independent; blocks
-of one process are not). Verdicts as ``harness compare``: slower, faster, unchanged, and
-``slower (noisy)`` / ``unstable`` when the pairs disagree by more than 25%.
+The verdict comes from the pairs: each pair's ratio of process medians (or instruction counts),
+candidate over baseline. Each workload case (workload, params, device) runs pair after pair
+until the sequential rule of ``harness.sequential`` says *slower* / *faster*, *same*, or the
+case's time budget (wall seconds of its processes, start-up included, checked after each whole
+ABBA cycle) or its most pairs run out: then what was not decided is *undecided*. The rule
+watches the ``step`` phase; every phase is judged at the look where the case stopped.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
-from dataclasses import dataclass
+import json
+import time
+from collections.abc import Generator, Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from harness.compare import verdict_for
 from harness.launch.base import Launcher
 from harness.plan import RunPlan, Task
 from harness.record import Record
+from harness.sequential import SequentialRule, judge_pairs
+
+__all__ = ["InterleavedLauncher", "judge_frame", "judge_pairs", "pair_ratios", "side_of"]
 
 BASELINE, CANDIDATE = "baseline", "candidate"
-NOISY_PAIRS = 0.25  # pair ratios spread (IQR / median) beyond this: noisy
-
-#: two-sided 95% Student-t quantiles by degrees of freedom (1..30); above: the normal's 1.96
-T_975 = (
-    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
-)  # fmt: skip
 
 
 def side_of(process_index: int) -> str:
@@ -51,9 +48,34 @@ class InterleavedLauncher(Launcher):
 
     name = "ab"
 
-    def __init__(self, baseline: Launcher, candidate: Launcher):
+    def __init__(
+        self,
+        baseline: Launcher,
+        candidate: Launcher,
+        rule: SequentialRule | None = None,
+        budget_s: float = float("inf"),
+        clock: Any = time.monotonic,
+    ):
         super().__init__(None)
         self.sides = {BASELINE: baseline, CANDIDATE: candidate}
+        self.rule = rule or SequentialRule()
+        self.budget_s = budget_s
+        self.clock = clock
+
+    def run_all(self, tasks: Iterable[Task]) -> Generator[Record, None, None]:
+        """Case by case, pair by pair, until the rule decides the case's step or its budget
+        or most pairs run out (a failed task also ends its case: its pair has no ratio)."""
+        cases: dict[tuple, list[Task]] = {}
+        for task in tasks:
+            key = (task.workload, task.device, json.dumps(task.to_dict()["params"], sort_keys=True))
+            cases.setdefault(key, []).append(task)
+        for case in cases.values():
+            watch = CaseWatch(self.rule, self.budget_s, self.clock)
+            for task in sorted(case, key=lambda t: t.process_index)[: 2 * self.rule.max_pairs]:
+                record = self.run(task)
+                yield record
+                if watch.stop_after(record, task.process_index):
+                    break
 
     def preflight(self, plan: RunPlan) -> None:
         for launcher in self.sides.values():
@@ -80,40 +102,56 @@ class InterleavedLauncher(Launcher):
             launcher.close()
 
 
-@dataclass(frozen=True)
-class PairVerdict:
-    ratio: float
-    ci_low: float
-    ci_high: float
-    pairs: int
-    spread: float
-    verdict: str
+class CaseWatch:
+    """What the launcher knows of one case while it runs: each pair's step log ratio, and the
+    wall time since the case began."""
+
+    def __init__(self, rule: SequentialRule, budget_s: float, clock: Any):
+        self.rule, self.budget_s, self.clock = rule, budget_s, clock
+        self.started = clock()
+        self.values: dict[int, dict[str, float]] = {}
+
+    def stop_after(self, record: Record, process_index: int) -> bool:
+        """Whether the case ends after this record."""
+        if record.status != "ok":
+            return True
+        value = step_value(record)
+        if value is None or value <= 0:
+            return True  # nothing this rule can judge: no step, or a non-positive one
+        pair, second = divmod(process_index, 2)
+        self.values.setdefault(pair, {})[record.label or ""] = value
+        if not second:
+            return False
+        pairs = pair + 1
+        if self.rule.is_look(pairs):
+            logs = self.logs()
+            if len(logs) == pairs and str(self.rule.decide(logs)) != "undecided":
+                return True
+        return pairs % 2 == 0 and self.clock() - self.started >= self.budget_s
+
+    def logs(self) -> np.ndarray:
+        both = [v for v in self.values.values() if BASELINE in v and CANDIDATE in v]
+        return np.log([v[CANDIDATE] / v[BASELINE] for v in both])
 
 
-def judge_pairs(
-    ratios: list[float], min_effect: float = 0.03, confidence_t: tuple[float, ...] = T_975
-) -> PairVerdict:
-    """Geometric mean of the pairs' ratios with a t interval on their logs."""
-    logs = [math.log(r) for r in ratios if r > 0]
-    n = len(logs)
-    if n < 2:
-        nan = float("nan")
-        return PairVerdict(ratios[0] if ratios else nan, nan, nan, n, nan, "too few pairs")
-    mean = statistics.fmean(logs)
-    sd = statistics.stdev(logs)
-    t = confidence_t[n - 2] if n - 1 <= len(confidence_t) else 1.96
-    half = t * sd / math.sqrt(n)
-    ratio, low, high = math.exp(mean), math.exp(mean - half), math.exp(mean + half)
-    quartiles = statistics.quantiles(ratios, n=4) if n >= 4 else [min(ratios), 0, max(ratios)]
-    spread = (quartiles[2] - quartiles[0]) / statistics.median(ratios)
-    verdict = verdict_for(ratio, low, high, min_effect, noisy=spread > NOISY_PAIRS)
-    return PairVerdict(ratio, low, high, n, spread, verdict)
+def step_value(record: Record) -> float | None:
+    """What a pair compares for one process: its step median (seconds), or its instructions
+    per step (``--measure instructions``)."""
+    if record.measure == "instructions":
+        return (record.instructions or {}).get("per_step")
+    step = record.samples.get("step")
+    return float(np.median(step)) if step else None
 
 
 def pair_ratios(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (workload, params, device, phase, pair): the ratio of the candidate's process
-    median to the baseline's."""
+    median to the baseline's; instruction counts (phase ``instructions``) where counted."""
     ok = frame[(frame["status"] == "ok") & frame["seconds"].notna()].copy()
+    counted = frame[(frame["status"] == "ok") & frame["instructions_per_step"].notna()]
+    counted = counted.drop_duplicates(["source", "record"]).copy()
+    if not counted.empty:
+        counted["phase"], counted["seconds"] = "instructions", counted["instructions_per_step"]
+        ok = pd.concat([ok, counted], ignore_index=True)
     ok["pair"] = ok["process"] // 2
     medians = ok.groupby(
         ["workload", "params", "changed_params", "device", "phase", "pair", "label"],
@@ -128,15 +166,18 @@ def pair_ratios(frame: pd.DataFrame) -> pd.DataFrame:
     return table.reset_index()
 
 
-def judge_frame(frame: pd.DataFrame, min_effect: float = 0.03) -> pd.DataFrame:
-    """The verdict of every (workload, params, device, phase) from its pairs."""
+def judge_frame(frame: pd.DataFrame, rule: SequentialRule | None = None) -> pd.DataFrame:
+    """The verdict of every (workload, params, device, phase) from its pairs: the rule's
+    decision at the look where the case stopped (its last pair)."""
+    rule = rule or SequentialRule()
     pairs = pair_ratios(frame)
-    rows = []
     if pairs.empty:
         return pd.DataFrame()
+    rows = []
     keys = ["workload", "params", "changed_params", "device", "phase"]
+    noisy = _noisy_sides(frame)
     for key, group in pairs.groupby(keys, sort=False, dropna=False):
-        verdict = judge_pairs(group["ratio"].tolist(), min_effect)
+        verdict = judge_pairs(group["ratio"].tolist(), rule.min_effect, rule.alpha, rule.max_pairs)
         rows.append(
             {
                 **dict(zip(keys, key, strict=True)),
@@ -147,11 +188,24 @@ def judge_frame(frame: pd.DataFrame, min_effect: float = 0.03) -> pd.DataFrame:
                 "ci_high": verdict.ci_high,
                 "pairs": verdict.pairs,
                 "pair_spread": verdict.spread,
-                "min_effect": min_effect,
+                "resolution": verdict.resolution,
+                "min_effect": rule.min_effect,
                 "verdict": verdict.verdict,
+                "noisy_machine": noisy.get((key[0], key[1], key[3]), ""),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _noisy_sides(frame: pd.DataFrame) -> dict[tuple, str]:
+    """(workload, params, device) -> the sides the machine watch flagged ('' when none)."""
+    if "noisy_machine" not in frame:
+        return {}
+    flagged = frame[frame["noisy_machine"].fillna(False).astype(bool)]
+    found: dict[tuple, set[str]] = {}
+    for r in flagged.drop_duplicates(["source", "record"]).itertuples():
+        found.setdefault((r.workload, r.params, r.device), set()).add(str(r.label))
+    return {k: " and ".join(sorted(v)) for k, v in found.items()}
 
 
 def worktree_for(ref: str) -> str:

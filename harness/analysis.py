@@ -12,8 +12,9 @@ from harness.errors import UserError
 from harness.record import PHASE_GAP_TOLERANCE
 from harness.stats import (
     PRECISION_TARGET,
-    hierarchical_precision,
+    hierarchical_interval,
     ratio_confidence_interval,
+    relative_half_width,
     stability,
     summarize,
 )
@@ -87,11 +88,12 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
         stats = summarize(group["seconds"].tolist())
         items = group["items_per_step"].iloc[0]
         processes = process_groups(group)
-        precision = (
-            hierarchical_precision(processes, seed=index)
-            if len(processes) > 1
-            else stats["precision"]
-        )
+        if len(processes) > 1:
+            interval = hierarchical_interval(processes, seed=index)
+            precision = relative_half_width(interval, stats["median"])
+        else:
+            interval = (stats["ci_low"], stats["ci_high"]) if stats["ci_low"] is not None else None
+            precision = stats["precision"]
         target = group["precision_target"].dropna()
         target_value = float(target.iloc[0]) if not target.empty else PRECISION_TARGET
         row: dict[str, Any] = dict(zip(GROUP, key, strict=True))
@@ -106,10 +108,14 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
             processes=int(group["process"].nunique()),
             items_per_second=(items / stats["median"]) if items and stats["median"] else None,
             precision=precision,
+            ci_low_s=interval[0] if interval else None,
+            ci_high_s=interval[1] if interval else None,
             precision_target=target_value,
             stop_reason=",".join(sorted(set(group["stop_reason"].dropna()) - {""})),
             noisy_machine=bool(group["noisy_machine"].fillna(False).astype(bool).any()),
-            stability=stability(stats["median"], stats["iqr"], precision, target_value),
+            stability=stability(
+                stats["median"], stats["iqr"], precision, target_value, count=stats["count"]
+            ),
             first_step_s=group["first_step_s"].iloc[0],
             load_cache=load_cache(group) if key[GROUP.index("phase")] == "load" else None,
             **{column: _first(group, column) for column in COUNTED},
@@ -207,7 +213,7 @@ def speedup_frame(frame: pd.DataFrame, reference: str | None = None) -> pd.DataF
                 setup=setup,
                 reference=ref,
                 median_s=median,
-                stability=stability(median, float(q3 - q1)),
+                stability=stability(median, float(q3 - q1), count=len(other)),
             )
             if setup == ref:
                 row.update(speedup=1.0, ci_low=1.0, ci_high=1.0)

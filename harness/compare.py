@@ -2,18 +2,21 @@
 
 For each (workload, params, device, phase) of the baseline:
 
-* the ratio of medians candidate/baseline (> 1 is slower), with a 95% bootstrap confidence
-  interval that resamples processes first and blocks inside each process second, so the
-  variation between processes widens the interval instead of hiding (blocks of one process are
-  not independent samples of the machine: they are never pooled as if they were); the
-  bootstrap's two-sided p-value comes from the same distribution;
+* the ratio candidate/baseline (> 1 is slower) of the geometric means of the per-process
+  medians, with a 95% Welch t interval on their logs and its two-sided p-value: processes are
+  the samples, so the variation between processes widens the interval instead of hiding (blocks
+  of one process are not independent samples of the machine: they are never pooled as if they
+  were). Fewer than ``--min-processes`` (default 3) a side: ``unjudged``, no verdict, with the
+  reason and what to do. The rule's A/A false-alarm rate is measured by
+  tests/test_false_alarms.py (a seeded hierarchical noise model);
 * a minimum effect (``--min-effect``, default 3%): the smallest change worth a verdict. Noise
   enters through the interval, not through a multiple of the spread.
 
 Verdicts: ``slower`` (ratio at least 1 + effect and the interval above 1), ``faster`` (the
 mirror image), ``unchanged``; ``slower (noisy)`` when a side's IQR/median is above 25% but the
 slowdown is still clear; ``unstable`` when a side is that noisy and nothing is clear; ``refused``
-(a median is zero or negative: a subtracted phase, no ratio means anything); ``failed`` (the
+(a median is zero or negative: a subtracted phase, no ratio means anything); ``unjudged`` (too
+few processes a side; exit 0, counted in the headline); ``failed`` (the
 candidate's task crashed, timed out, ran out of memory or raised) and ``missing`` (the candidate
 has no record of it). ``slower``, ``slower (noisy)``, ``failed`` and ``missing`` are regressions:
 exit 1 (``--allow-missing`` lets the last two pass).
@@ -21,6 +24,13 @@ exit 1 (``--allow-missing`` lets the last two pass).
 The ``code`` column says whether the workload's own source (``Record.code_version``) is the
 same on both sides, ``changed``, or unknown (``?``: a side written before schema version 3);
 a note lists the workloads whose code changed.
+
+A side whose records the machine watch flagged (``noisy_machine``: other load, throttling,
+steal) is named in the row's ``machine`` column and in a note. It does not change the verdict:
+the flag says the machine was busy while that side ran, which can fake a slowdown (busy
+candidate) as well as hide one (busy baseline); the interval already widens by whatever noise
+the flag caused between processes, and the note tells the reader to rerun on a quiet machine
+before trusting the row.
 """
 
 from __future__ import annotations
@@ -35,7 +45,7 @@ import pandas as pd
 from harness.analysis import instructions_frame, measured, process_groups
 from harness.errors import UserError
 from harness.render.cells import short_params
-from harness.stats import REJECTED_IQR, ratio_bootstrap
+from harness.stats import REJECTED_IQR, log_ratio_interval
 
 KEY = ["workload", "device", "params", "phase"]
 MIN_PROCESSES = 3  # compare-grade runs: variation between processes is measured
@@ -46,7 +56,7 @@ DEFAULT_MIN_EFFECT = 0.03
 DEFAULT_INSTRUCTION_THRESHOLD = 0.01
 SLOWER = ("slower", "slower (noisy)")
 NOT_MEASURED = ("failed", "missing")
-VERDICTS = SLOWER + NOT_MEASURED + ("faster", "unchanged", "unstable", "refused")
+VERDICTS = SLOWER + NOT_MEASURED + ("faster", "unchanged", "unstable", "unjudged", "refused")
 
 
 @dataclass
@@ -88,37 +98,64 @@ def judge(
     candidate: Sequence[Sequence[float]],
     min_effect: float = DEFAULT_MIN_EFFECT,
     alpha: float = 0.05,
-    seed: int = 0,
+    min_processes: int = MIN_PROCESSES,
 ) -> dict[str, Any]:
-    """Verdict for one phase: baseline/candidate given as one list of block samples per process."""
+    """Verdict for one phase: baseline/candidate given as one list of block samples (seconds)
+    per process.
+
+    The ratio is the geometric mean of the candidate's process medians over the baseline's,
+    its interval a Welch t interval on their logs (``harness.stats.log_ratio_interval``):
+    processes are the samples, so with fewer than ``min_processes`` (at least 2) a side the
+    row is ``unjudged`` — no interval from one process can cover the spread between processes.
+    A/A false alarms of this rule are measured in tests/test_false_alarms.py.
+    """
     base_all = np.concatenate([np.asarray(g, float) for g in baseline])
     cand_all = np.concatenate([np.asarray(g, float) for g in candidate])
     q1, base_median, q3 = np.percentile(base_all, [25, 50, 75])
     c1, cand_median, c3 = np.percentile(cand_all, [25, 50, 75])
-    if base_median <= 0 or cand_median <= 0:
+    base_medians = np.array([np.median(np.asarray(g, float)) for g in baseline])
+    cand_medians = np.array([np.median(np.asarray(g, float)) for g in candidate])
+    if min(base_median, cand_median, base_medians.min(), cand_medians.min()) <= 0:
         return refused(base_median, cand_median, len(base_all), len(cand_all))
     base_rel_iqr = (q3 - q1) / base_median
     cand_rel_iqr = (c3 - c1) / cand_median
-    ratio, ratios = ratio_bootstrap(baseline, candidate, seed=seed)
-    low, high = (float(v) for v in np.quantile(ratios, [alpha / 2, 1 - alpha / 2]))
-    below, above = float(np.mean(ratios <= 1)), float(np.mean(ratios >= 1))
-    p_value = min(1.0, 2 * min(below, above))
-    noisy = max(base_rel_iqr, cand_rel_iqr) > REJECTED_IQR
-    verdict = verdict_for(ratio, low, high, min_effect, noisy)
-    return {
+    common = {
         "baseline_median_s": float(base_median),
         "candidate_median_s": float(cand_median),
-        "ratio": ratio,
-        "ci_low": low,
-        "ci_high": high,
-        "p_value": p_value,
         "min_effect": min_effect,
         "baseline_rel_iqr": float(base_rel_iqr),
         "candidate_rel_iqr": float(cand_rel_iqr),
         "baseline_samples": len(base_all),
         "candidate_samples": len(cand_all),
-        "verdict": verdict,
+    }
+    needed = max(min_processes, 2)
+    if min(len(base_medians), len(cand_medians)) < needed:
+        point = float(cand_median / base_median)  # shown, not judged: no interval covers it
+        return {**common, **unjudged(len(base_medians), len(cand_medians), needed), "ratio": point}
+    ratio, low, high, p_value = (
+        float(v) for v in log_ratio_interval(base_medians, cand_medians, 1 - alpha)
+    )
+    noisy = max(base_rel_iqr, cand_rel_iqr) > REJECTED_IQR
+    return {
+        **common,
+        "ratio": ratio,
+        "ci_low": low,
+        "ci_high": high,
+        "p_value": p_value,
+        "verdict": verdict_for(ratio, low, high, min_effect, noisy),
         "reason": "",
+    }
+
+
+def unjudged(n_base: int, n_cand: int, needed: int) -> dict[str, Any]:
+    """No verdict: too few processes a side to measure the variation between processes."""
+    nan = float("nan")
+    return {
+        **dict.fromkeys(("ratio", "ci_low", "ci_high", "p_value"), nan),
+        "verdict": "unjudged",
+        "reason": f"{n_base} process(es) on the baseline side and {n_cand} on the candidate, "
+        f"fewer than {needed} a side, so the variation between processes is not measured; "
+        f"run both sides with --processes {max(needed, MIN_PROCESSES)} (or --suite compare)",
     }
 
 
@@ -155,6 +192,7 @@ def compare_frames(
     phases: Sequence[str] = (),
     allow_missing: bool = False,
     instruction_threshold: float = DEFAULT_INSTRUCTION_THRESHOLD,
+    min_processes: int = MIN_PROCESSES,
 ) -> Comparison:
     def usable(frame: pd.DataFrame) -> pd.DataFrame:
         kept = measured(frame)
@@ -185,22 +223,24 @@ def compare_frames(
             "run the same suite on both sides."
         )
     rows = []
-    for index, key in enumerate(base_groups):
+    for key in base_groups:
         common = {
             **dict(zip(KEY, key, strict=True)),
             "changed_params": base_groups[key]["changed_params"].iloc[0],
             "baseline_code": _one_code_version(base_groups[key]),
+            "baseline_noisy_machine": _noisy_machine(base_groups[key]),
         }
         base_processes = process_groups(base_groups[key])
         if key not in cand_groups:
             rows.append({**common, **_not_measured(base_processes, failures.get(key[:3]))})
             continue
         cand_processes = process_groups(cand_groups[key])
-        verdict = judge(base_processes, cand_processes, min_effect, alpha, seed=index)
+        verdict = judge(base_processes, cand_processes, min_effect, alpha, min_processes)
         rows.append(
             {
                 **common,
                 **verdict,
+                "candidate_noisy_machine": _noisy_machine(cand_groups[key]),
                 "baseline_processes": len(base_processes),
                 "candidate_processes": len(cand_processes),
                 "candidate_code": _one_code_version(cand_groups[key]),
@@ -286,7 +326,15 @@ def _not_measured(base_processes: list[list[float]], failure: str | None) -> dic
         "baseline_processes": len(base_processes),
         "candidate_processes": 0,
         "candidate_code": None,
+        "candidate_noisy_machine": False,
     }
+
+
+def _noisy_machine(group: pd.DataFrame) -> bool:
+    """Whether the machine watch flagged any of this side's processes (``Record.machine``)."""
+    if "noisy_machine" not in group:
+        return False
+    return bool(group["noisy_machine"].fillna(False).astype(bool).any())
 
 
 def _one_code_version(group: pd.DataFrame) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from harness.compare import MIN_PROCESSES, NOT_MEASURED, SLOWER, VERDICTS, Comparison
@@ -14,6 +15,7 @@ from harness.render.cells import format_seconds, short_params
 TIME_COLUMNS = [
     "workload", "device", "params", "changed_params", "phase", "verdict", "reason",
     "baseline_processes", "candidate_processes", "baseline_code", "candidate_code",
+    "baseline_noisy_machine", "candidate_noisy_machine",
 ]  # fmt: skip
 
 
@@ -27,8 +29,16 @@ def comparison_document(result: Comparison) -> Document:
         for counts in [frame["verdict"].value_counts().to_dict()]
     )
     regressed = not result.regressions.empty
+    not_judged = int((timed["verdict"] == "unjudged").sum())
+    judged_rows = len(timed) - not_judged + len(result.instructions)
     status = "REGRESSION" if regressed else "no regression"
-    icon = "❌" if regressed else "✅"
+    icon = "❌" if regressed else ("⚠️" if not_judged else "✅")
+    if not_judged:
+        if not regressed:
+            status = "no verdict"
+            if judged_rows:
+                status = f"no regression in {judged_rows} judged row(s)"
+        status += f"; {not_judged} row(s) could not be judged"
     result = Comparison(
         timed,
         result.only_baseline,
@@ -50,9 +60,13 @@ def comparison_document(result: Comparison) -> Document:
             "threshold": "—" if pd.isna(r.min_effect) else f"±{r.min_effect:.1%}",
             "verdict": r.verdict,
             "code": code_change(r.baseline_code, r.candidate_code),
+            "machine": noisy_sides(r),
         }
         for r in result.rows.itertuples()
     ]
+    if not any(row["machine"] for row in rows):
+        for row in rows:
+            del row["machine"]
     blocks: list = [Heading(f"{icon} harness compare: {status} ({headline})", level=3)]
     if rows:
         blocks.append(
@@ -66,16 +80,33 @@ def comparison_document(result: Comparison) -> Document:
     if not result.instructions.empty:
         blocks.append(instructions_table(result.instructions))
     notes = []
-    judged = result.rows[~result.rows["verdict"].isin(NOT_MEASURED)]
+    unjudged = result.rows[result.rows["verdict"] == "unjudged"]
+    if not unjudged.empty:
+        notes.append(
+            f"Not judged ({len(unjudged)} row(s), {unjudged['workload'].nunique()} workload(s)): "
+            f"{unjudged['reason'].iloc[0]}."
+        )
+    judged = result.rows[~result.rows["verdict"].isin((*NOT_MEASURED, "unjudged"))]
     few = judged[
         (judged["baseline_processes"] < MIN_PROCESSES)
         | (judged["candidate_processes"] < MIN_PROCESSES)
     ]
     if not few.empty:
         notes.append(
-            f"Note: {few['workload'].nunique()} workload(s) ran in fewer than {MIN_PROCESSES} "
-            "processes on a side, so variation between processes is not measured; "
+            f"Note: {few['workload'].nunique()} workload(s) were judged from fewer than "
+            f"{MIN_PROCESSES} processes on a side (--min-processes): the interval is wide; "
             f"run with --processes {MIN_PROCESSES} (or --suite compare) for compare-grade results."
+        )
+    flagged = [r for r in result.rows.itertuples() if noisy_sides(r)]
+    if flagged:
+        notes.append(
+            "The machine watch flagged a side as a noisy machine (other load, throttling or "
+            "steal while it ran) for: "
+            + "; ".join(
+                f"{r.workload} [{r.device}] · {r.phase} ({noisy_sides(r)})" for r in flagged
+            )
+            + ". The verdict is computed as usual, but a busy side can fake or hide a change: "
+            "rerun on a quiet machine (harness doctor) before trusting these rows."
         )
     changed = result.rows[
         result.rows["baseline_code"].notna()
@@ -114,6 +145,22 @@ def comparison_document(result: Comparison) -> Document:
             notes.append(f"{label}: " + "; ".join(items))
     blocks += [Text(note) for note in notes]
     return Document(blocks, data=result.rows, title="harness compare")
+
+
+def noisy_sides(row: object) -> str:
+    """'noisy: baseline', 'noisy: candidate', 'noisy: both' or '' (the machine watch's flag)."""
+    sides = [
+        side
+        for side in ("baseline", "candidate")
+        if _flagged(getattr(row, f"{side}_noisy_machine", False))
+    ]
+    if not sides:
+        return ""
+    return "noisy: " + ("both" if len(sides) == 2 else sides[0])
+
+
+def _flagged(value: object) -> bool:
+    return bool(value) if isinstance(value, (bool, np.bool_)) else False
 
 
 def code_change(baseline: str | None, candidate: str | None) -> str:

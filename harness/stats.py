@@ -103,19 +103,51 @@ def precision_of(samples: Sequence[float] | np.ndarray) -> float | None:
     return relative_half_width(median_interval(samples), float(np.median(samples)))
 
 
-def hierarchical_precision(
+def hierarchical_interval(
     groups: Sequence[Sequence[float]], confidence: float = 0.95, seed: int = 0
-) -> float | None:
-    """Precision of the median of samples from several processes: a hierarchical bootstrap
-    (processes, then blocks), so the spread between processes counts."""
+) -> tuple[float, float] | None:
+    """Confidence interval (seconds) of the median of samples from several processes: a
+    hierarchical bootstrap (processes, then blocks), so the spread between processes counts;
+    one process: the order-statistics interval of its blocks. None when unknown."""
     groups = [g for g in groups if len(g)]
     if len(groups) < 2:
-        return precision_of(groups[0]) if groups else None
+        return median_interval(groups[0], confidence) if groups else None
     medians = hierarchical_bootstrap_medians(groups, 2000, np.random.default_rng(seed))
     alpha = (1 - confidence) / 2
     low, high = np.quantile(medians, [alpha, 1 - alpha])
-    median = float(np.median(np.concatenate([np.asarray(g, float) for g in groups])))
-    return relative_half_width((float(low), float(high)), median)
+    return float(low), float(high)
+
+
+def log_ratio_interval(
+    baseline: np.ndarray, candidate: np.ndarray, confidence: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Ratio candidate/baseline of the geometric means of per-process medians, with a Welch
+    t interval on their logs (processes are the independent samples; blocks of one process
+    are not), and the two-sided p-value of "no change".
+
+    ``baseline`` (..., n_b) and ``candidate`` (..., n_c): positive per-process medians, at
+    least two a side; leading axes are independent comparisons (vectorised). Returns
+    (ratio, low, high, p_value), each of the leading shape. Formula: Welch (1947), the
+    Welch–Satterthwaite degrees of freedom; quantiles from scipy.stats.t.
+    """
+    from scipy import stats as scipy_stats  # here: the worker imports this module, SciPy not
+
+    log_b, log_c = np.log(np.asarray(baseline, float)), np.log(np.asarray(candidate, float))
+    n_b, n_c = log_b.shape[-1], log_c.shape[-1]
+    if min(n_b, n_c) < 2:
+        raise ValueError("a t interval needs at least two processes a side")
+    difference = log_c.mean(axis=-1) - log_b.mean(axis=-1)
+    var_b = log_b.var(axis=-1, ddof=1) / n_b
+    var_c = log_c.var(axis=-1, ddof=1) / n_c
+    se2 = var_b + var_c
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df = se2**2 / (var_b**2 / (n_b - 1) + var_c**2 / (n_c - 1))
+        df = np.where(se2 > 0, df, n_b + n_c - 2)
+        se = np.sqrt(se2)
+        half = scipy_stats.t.ppf(1 - (1 - confidence) / 2, df) * se
+        statistic = np.where(se > 0, np.abs(difference) / se, np.where(difference == 0, 0, np.inf))
+    p_value = 2 * scipy_stats.t.sf(statistic, df)
+    return np.exp(difference), np.exp(difference - half), np.exp(difference + half), p_value
 
 
 def stability(
@@ -123,10 +155,15 @@ def stability(
     iqr: float | None,
     precision: float | None = None,
     target: float = PRECISION_TARGET,
+    count: int | None = None,
 ) -> str:
     """'stable', 'unstable' or 'rejected', from the spread (IQR/median above 10% / 25%) and,
-    when given, the precision of the median (worse than the target / 5 × the target)."""
+    when given, the precision of the median (worse than the target / 5 × the target);
+    'unknown' without a median, or with fewer than ``MIN_SAMPLES_FOR_INTERVAL`` blocks
+    (``count``): too few to tell a spread from luck."""
     if not median or iqr is None or math.isnan(median):
+        return "unknown"
+    if count is not None and count < MIN_SAMPLES_FOR_INTERVAL:
         return "unknown"
     relative = iqr / abs(median)  # a phase obtained by subtraction can be negative
     if relative > REJECTED_IQR or (
@@ -161,23 +198,6 @@ def hierarchical_bootstrap_medians(
     sampled = values[picked[..., None], blocks.astype(int)]
     sampled[np.arange(width)[None, None, :] >= picked_lengths[..., None]] = np.nan
     return np.nanmedian(sampled.reshape(resamples, -1), axis=1)
-
-
-def ratio_bootstrap(
-    baseline: Sequence[Sequence[float]],
-    candidate: Sequence[Sequence[float]],
-    resamples: int = 2000,
-    seed: int = 0,
-) -> tuple[float, np.ndarray]:
-    """The ratio candidate/baseline of medians, and its hierarchical bootstrap distribution
-    (processes resampled first, blocks inside each second)."""
-    rng = np.random.default_rng(seed)
-    base = hierarchical_bootstrap_medians(baseline, resamples, rng)
-    cand = hierarchical_bootstrap_medians(candidate, resamples, rng)
-    point = float(np.median(np.concatenate([np.asarray(g, float) for g in candidate]))) / float(
-        np.median(np.concatenate([np.asarray(g, float) for g in baseline]))
-    )
-    return point, cand / base
 
 
 def ratio_confidence_interval(

@@ -92,12 +92,69 @@ def test_stability_flags():
     assert stability(-1.0, 0.05) == "stable"
 
 
-def write_results(path, workloads, scale=1.0, label=None, seed=0, code_version="c0de"):
+def test_fewer_than_six_blocks_are_never_stable(tmp_path):
+    assert stability(1.0, 0.0, count=1) == "unknown"
+    assert stability(1.0, 0.0, count=5) == "unknown" and stability(1.0, 0.0, count=6) == "stable"
+    from harness.analysis import summary_frame
+
+    write_results(tmp_path / "one.jsonl", {"numpy.mlp": 1e-3}, blocks=1)  # 3 processes, 3 blocks
+    rows = summary_frame(load_frame([tmp_path / "one.jsonl"]))
+    assert set(rows["stability"]) == {"unknown"}
+
+
+def test_one_block_or_one_process_a_side_gives_no_verdict():
+    one = judge([[0.0100]], [[0.0105]])
+    assert one["verdict"] == "unjudged" and "--processes 3" in one["reason"]
+    assert np.isnan(one["ci_low"]) and one["ratio"] == pytest.approx(1.05)
+    single = judge(processes(1e-3, n_processes=1, seed=1), processes(1.3e-3, n_processes=1))
+    assert single["verdict"] == "unjudged"
+    two = judge(processes(1e-3, n_processes=2, seed=1), processes(1.3e-3, n_processes=2))
+    assert two["verdict"] == "unjudged"
+    allowed = judge(
+        processes(1e-3, n_processes=2, seed=1), processes(1.3e-3, n_processes=2), min_processes=2
+    )
+    assert allowed["verdict"] == "slower"
+
+
+def test_unjudged_rows_are_counted_in_the_headline_and_exit_zero(cli, tmp_path):
+    write_results(tmp_path / "base.jsonl", {"numpy.mlp": 1e-3}, seed=1, n_processes=1)
+    write_results(tmp_path / "slow.jsonl", {"numpy.mlp": 1.3e-3}, seed=3, n_processes=1)
+    result = cli("compare", "base.jsonl", "slow.jsonl", "--format", "markdown")
+    assert result.returncode == 0, result
+    assert "2 row(s) could not be judged" in result.stdout and "REGRESSION" not in result.stdout
+    assert "--processes 3" in result.stdout
+    judged = cli("compare", "base.jsonl", "slow.jsonl", "--min-processes", "1")
+    assert judged.returncode == 2 and "--min-processes must be at least 2" in judged.stderr
+
+
+def test_a_noisy_machine_side_is_said_in_the_row(tmp_path):
+    write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3}, seed=1)
+    write_results(tmp_path / "b.jsonl", {"numpy.mlp": 1e-3}, seed=2, machine={"noisy": True})
+    result = compare_frames(load_frame([tmp_path / "a.jsonl"]), load_frame([tmp_path / "b.jsonl"]))
+    assert set(result.rows["candidate_noisy_machine"]) == {True}
+    assert set(result.rows["baseline_noisy_machine"]) == {False}
+    text = render_comparison(result, "markdown")
+    assert "| noisy: candidate |" in text and "rerun on a quiet machine" in text
+    quiet = compare_frames(load_frame([tmp_path / "a.jsonl"]), load_frame([tmp_path / "a.jsonl"]))
+    assert "noisy" not in render_comparison(quiet, "markdown")
+
+
+def write_results(
+    path,
+    workloads,
+    scale=1.0,
+    label=None,
+    seed=0,
+    code_version="c0de",
+    n_processes=3,
+    blocks=15,
+    machine=None,
+):
     rng = np.random.default_rng(seed)
     with ResultWriter(path) as writer:
-        for process in range(3):
+        for process in range(n_processes):
             for workload, median in workloads.items():
-                step = list(median * scale * (1 + rng.normal(0, 0.01, 15)))
+                step = list(median * scale * (1 + rng.normal(0, 0.01, blocks)))
                 writer.append(
                     Record(
                         run_id=f"r{seed}",
@@ -115,6 +172,7 @@ def write_results(path, workloads, scale=1.0, label=None, seed=0, code_version="
                         timing=Timing(block_size=10, first_step_s=0.01),
                         environment={"host": "h", "cpu_model": "c", "launcher": "local"},
                         started_at=f"2026-11-2{seed}T00:00:00+00:00",
+                        machine=machine,
                     )
                 )
 

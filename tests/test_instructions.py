@@ -86,7 +86,7 @@ def test_ab_judges_instructions_too(cli, tmp_path):
         "--candidate-env", "HARNESS_TEST_EXTRA_STEPS=0.1",
     )  # fmt: skip
     assert result.returncode == 1, result
-    assert "instructions: 1 slower" in result.stdout
+    assert "REGRESSION (1 slower)" in result.stdout and "instructions" in result.stdout
     records = read_jsonl(tmp_path / "ab.jsonl")
     assert {r["measure"] for r in records} == {"instructions"}
     assert [r["label"] for r in records] == ["baseline", "candidate", "candidate", "baseline"]

@@ -102,10 +102,13 @@ def test_cells():
     )
 
 
-def tracker_frame(tmp_path):
+def tracker_frame(tmp_path, step=None, backward=None):
     from harness.record import Record, Timing
     from harness.results import frame_from_records
 
+    samples = {"step": step or [1e-3] * 10, "forward": [4e-4] * 10}
+    if backward:
+        samples["backward"] = backward
     records = [
         Record(
             workload="numpy.mlp",
@@ -117,7 +120,7 @@ def tracker_frame(tmp_path):
             source="r.jsonl",
             index=0,
             items_per_step=8,
-            samples={"step": [1e-3] * 10, "forward": [4e-4] * 10},
+            samples=samples,
             timing=Timing(block_size=10, precision_target=0.01),
         )
     ]
@@ -134,7 +137,7 @@ def test_github_action_benchmark_custom_smaller_is_better(tmp_path):
     for entry in entries:  # the fields customSmallerIsBetter documents, and their types
         assert set(entry) <= {"name", "unit", "value", "range", "extra"}
         assert isinstance(entry["name"], str) and isinstance(entry["unit"], str)
-        assert isinstance(entry["value"], float) and entry["range"].startswith("± ")
+        assert isinstance(entry["value"], float) and entry["range"].endswith("(95% CI)")
     step = next(e for e in entries if e["name"].endswith("· step"))
     assert step["name"] == "numpy.mlp [cpu] batch_size=8 · step"
     assert step["unit"] == "ns" and step["value"] == pytest.approx(1e6)
@@ -152,6 +155,30 @@ def test_bencher_metric_format(tmp_path):
     assert (
         step["latency"]["lower_value"] <= step["latency"]["value"] <= step["latency"]["upper_value"]
     )
+
+
+def test_trackers_get_the_intervals_own_bounds_and_no_non_positive_medians(tmp_path, capsys):
+    """A subtracted phase below zero is no latency: it is left out of both exports, with a note
+    on stderr; the bounds are the median's order-statistics interval, not median ± precision."""
+    import json
+
+    from harness.report import write_report
+    from harness.stats import median_interval
+
+    step = [1e-3, 1.01e-3, 0.99e-3, 1.2e-3, 1.0e-3, 1.02e-3, 0.98e-3, 1.5e-3, 1.0e-3, 1.03e-3]
+    frame = tracker_frame(tmp_path, step=step, backward=[-7e-5] * 10)
+    low, high = median_interval(step)
+    report = json.loads(write_report(frame, "bmf", None))
+    assert not any("backward" in name for name in report)
+    latency = report["numpy.mlp [cpu] batch_size=8 · step"]["latency"]
+    assert latency["lower_value"] == pytest.approx(low * 1e9)
+    assert latency["upper_value"] == pytest.approx(high * 1e9)
+    assert "1 row(s) left out of the bmf export" in capsys.readouterr().err
+    entries = json.loads(write_report(frame, "gab", None))
+    assert all(e["value"] > 0 for e in entries) and len(entries) == 2
+    step_entry = next(e for e in entries if e["name"].endswith("· step"))
+    assert step_entry["range"] == f"{low * 1e9:.6g} to {high * 1e9:.6g} (95% CI)"
+    assert "left out of the gab export" in capsys.readouterr().err
 
 
 def test_tracker_formats_need_a_report(tmp_path):

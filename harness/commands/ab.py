@@ -1,5 +1,8 @@
 """harness ab: baseline and candidate interleaved process by process (ABBA) on this machine,
-judged pair by pair; exit 1 when the candidate is slower or a task failed."""
+pair after pair until the sequential rule says slower / faster / same, or the budget runs out
+(undecided); exit 1 when the candidate is slower or a task failed, 0 when same or faster, and
+for undecided rows what --undecided says (default pass: 0, with the headline saying what the run
+could not resolve)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,17 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.commands import EXIT_CODES_HELP
 from harness.errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UserError
+from harness.sequential import DEFAULT_ALPHA, DEFAULT_MAX_PAIRS
+
+AB_EXIT_CODES = """exit codes:
+  0    every row same or faster (and undecided rows, unless --undecided fail)
+  1    a row slower, a task failed, or (--undecided fail) a row undecided
+  2    bad input or a missing prerequisite; the message says what to do
+  130  interrupted (SIGINT/SIGTERM); what was measured is on disk
+"""
+DEFAULT_BUDGET_S = 120.0
+DEFAULT_MIN_EFFECT = {"time": 0.03, "instructions": 0.01}
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -18,7 +30,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     ab = sub.add_parser(
         name,
         help="baseline and candidate interleaved (ABBA) on this machine, judged by pairs",
-        epilog=EXIT_CODES_HELP,
+        epilog=AB_EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_selection_options(ab)
@@ -41,11 +53,42 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
             metavar="KEY=VALUE",
             help=f"{side}: set in the workers' environment (repeatable)",
         )
-    judging = ab.add_argument_group("judging and results")
+    judging = ab.add_argument_group("judging and results (a sequential three-way rule)")
     judging.add_argument(
-        "--pairs", type=int, default=4, help="process pairs per workload (default 4)"
+        "--pairs",
+        type=int,
+        default=DEFAULT_MAX_PAIRS,
+        help=f"most process pairs per workload case (default {DEFAULT_MAX_PAIRS}); the rule "
+        "looks after 3, 4, 6, 8, 12, 16, 24, 32, 48 pairs and at the last",
     )
-    judging.add_argument("--min-effect", type=float, default=0.03)
+    judging.add_argument(
+        "--budget",
+        type=float,
+        default=DEFAULT_BUDGET_S,
+        help=f"wall seconds per workload case (default {DEFAULT_BUDGET_S:g}); when spent, what "
+        "the rule has not decided is undecided",
+    )
+    judging.add_argument(
+        "--min-effect",
+        type=float,
+        default=None,
+        help="smallest relative change that counts: smaller is 'same' (default 0.03; 0.01 with "
+        "--measure instructions)",
+    )
+    judging.add_argument(
+        "--alpha",
+        type=float,
+        default=DEFAULT_ALPHA,
+        help="chance of a false 'slower' or 'faster' over all looks (default 0.05; a false "
+        "'slower': half of it)",
+    )
+    judging.add_argument(
+        "--undecided",
+        choices=("pass", "fail"),
+        default="pass",
+        help="exit code for undecided rows: pass (0, the default: a gate that fails on noise "
+        "is switched off) or fail (1: the change must be shown smaller than --min-effect)",
+    )
     judging.add_argument("--format", default="table", help="table or markdown")
     judging.add_argument("--output", type=Path, default=None)
     judging.add_argument("--results-dir", type=Path, default=Path("results"))
@@ -75,9 +118,19 @@ def handle(args: argparse.Namespace) -> int:
     from harness.progress import events_for
     from harness.results import load_frame
     from harness.runner import run
+    from harness.sequential import SequentialRule
 
     if args.pairs < 2:
         raise UserError(f"--pairs must be at least 2 (a verdict needs a spread), got {args.pairs}.")
+    if not args.budget > 0:
+        raise UserError(f"--budget must be a positive number of seconds, got {args.budget:g}.")
+    if not 0 < args.alpha < 1:
+        raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}.")
+    min_effect = args.min_effect
+    if min_effect is None:
+        min_effect = DEFAULT_MIN_EFFECT[args.measure]
+    if not 0 < min_effect < 1:
+        raise UserError(f"--min-effect must be between 0 and 1, got {min_effect}.")
     sides = ("baseline", "candidate")
     if not any(
         getattr(args, f"{s}_{what}") for s in sides for what in ("python", "image", "ref", "env")
@@ -85,8 +138,9 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError(
             "The two sides are the same; give at least one --baseline-* or --candidate-* option."
         )
+    rule = SequentialRule(min_effect, args.alpha, args.pairs)
     launcher = InterleavedLauncher(
-        side_launcher(args, "baseline"), side_launcher(args, "candidate")
+        side_launcher(args, "baseline"), side_launcher(args, "candidate"), rule, args.budget
     )
     config = config_from_args(args, processes=2 * args.pairs, launcher="local", label=None)
     events = events_for(not args.no_progress)
@@ -96,64 +150,113 @@ def handle(args: argparse.Namespace) -> int:
         close = getattr(events, "close", None)
         if close is not None:
             close()
-    frame = load_frame([outcome.path])
-    if args.measure == "instructions":
-        from harness.compare import compare_frames
-        from harness.compare_document import render_comparison
-
-        by_side = {label: frame[frame["label"] == label] for label in ("baseline", "candidate")}
-        result = compare_frames(by_side["baseline"], by_side["candidate"])
-        print(render_comparison(result, args.format), end="")
-        print(f"harness: results in {outcome.path}", file=sys.stderr)
-        return EXIT_FAILURES if not result.regressions.empty or outcome.failed else EXIT_OK
-    verdicts = judge_frame(frame, args.min_effect)
-    print(render_verdicts(verdicts, args.format), end="")
+    verdicts = judge_frame(load_frame([outcome.path]), rule)
+    text = render_verdicts(verdicts, args.format, args.budget, args.undecided)
+    print(text, end="")
     print(f"harness: results in {outcome.path}", file=sys.stderr)
     if outcome.interrupted:
         return EXIT_INTERRUPTED
-    slower = not verdicts.empty and verdicts["verdict"].str.startswith("slower").any()
     if outcome.failed:
         print(f"harness: {len(outcome.failed)} task(s) failed.", file=sys.stderr)
-    return EXIT_FAILURES if slower or outcome.failed else EXIT_OK
+    return exit_code(verdicts, bool(outcome.failed), args.undecided)
 
 
-def render_verdicts(verdicts: Any, fmt: str) -> str:
+def exit_code(verdicts: Any, failed: bool, undecided: str) -> int:
+    """1 for a slower row or a failed task; 1 for an undecided row under --undecided fail;
+    else 0."""
+    found = set() if verdicts.empty else set(verdicts["verdict"])
+    if failed or "slower" in found or (undecided == "fail" and "undecided" in found):
+        return EXIT_FAILURES
+    return EXIT_OK
+
+
+def render_verdicts(
+    verdicts: Any, fmt: str, budget_s: float = DEFAULT_BUDGET_S, undecided: str = "pass"
+) -> str:
     from harness.render import Document, Heading, Table, Text, check_format, render
-    from harness.render.cells import format_seconds, short_params
+    from harness.render.cells import short_params
 
     check_format(fmt, ("table", "markdown"))
     if verdicts.empty:
         return render(Document([Text("No pair measured both sides: nothing to judge.")]), fmt) or ""
-    slower = verdicts["verdict"].str.startswith("slower").any()
     rows = [
         {
             "workload": r.workload,
             "device": r.device,
             "params": short_params(r.params, r.changed_params),
             "phase": r.phase,
-            "baseline": format_seconds(r.baseline_median_s),
-            "candidate": format_seconds(r.candidate_median_s),
-            "ratio": f"{r.ratio:.3f}",
-            "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
+            "baseline": _value(r.baseline_median_s, r.phase),
+            "candidate": _value(r.candidate_median_s, r.phase),
+            "ratio": f"{r.ratio:.4f}" if r.phase == "instructions" else f"{r.ratio:.3f}",
+            "interval": "—" if r.ci_low != r.ci_low else f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
             "pairs": str(r.pairs),
+            "pair spread": "—" if r.pair_spread != r.pair_spread else f"±{r.pair_spread:.1%}",
             "verdict": r.verdict,
+            "machine": f"noisy: {r.noisy_machine}" if r.noisy_machine else "",
         }
         for r in verdicts.itertuples()
     ]
-    title = f"{'❌' if slower else '✅'} harness ab: {'REGRESSION' if slower else 'no regression'}"
-    document = Document(
-        [
-            Heading(title, level=3),
-            Table(
-                rows,
-                numeric=frozenset({"baseline", "candidate", "ratio", "pairs"}),
-                strong=frozenset({("verdict", "slower"), ("verdict", "slower (noisy)")}),
-            ),
-            Text(
-                "Baseline and candidate alternated process by process (ABBA); ratio: geometric "
-                "mean of the pairs' candidate/baseline medians, with a 95% t interval; threshold "
-                f"±{verdicts['min_effect'].iloc[0]:.0%}."
-            ),
-        ]
+    if not any(row["machine"] for row in rows):
+        for row in rows:
+            del row["machine"]
+    blocks: list = [Heading(headline(verdicts, budget_s, undecided), level=3)]
+    blocks.append(
+        Table(
+            rows,
+            numeric=frozenset({"baseline", "candidate", "ratio", "pairs"}),
+            strong=frozenset({("verdict", "slower"), ("verdict", "undecided")}),
+        )
     )
-    return render(document, fmt) or ""
+    effect = verdicts["min_effect"].iloc[0]
+    blocks.append(
+        Text(
+            "Baseline and candidate alternated process by process (ABBA), pair after pair until "
+            "the sequential rule decided or the budget ran out. ratio: geometric mean of the "
+            "pairs' candidate/baseline medians; interval: a t interval at the level each look "
+            f"may spend (Bonferroni over the looks); same: the interval inside ±{effect:.0%}; "
+            "pair spread: standard deviation of the pairs' log ratios."
+        )
+    )
+    noisy = verdicts[verdicts["noisy_machine"] != ""]
+    if not noisy.empty:
+        blocks.append(
+            Text(
+                "The machine watch flagged a noisy machine (other load, throttling or steal) for "
+                + "; ".join(
+                    sorted({f"{r.workload} ({r.noisy_machine})" for r in noisy.itertuples()})
+                )
+                + ": pairs share the machine, so the ratios stay fair, but their spread grows; "
+                "the verdict is computed as usual."
+            )
+        )
+    return render(Document(blocks), fmt) or ""
+
+
+def headline(verdicts: Any, budget_s: float, undecided: str) -> str:
+    """REGRESSION over any slower row; over undecided rows, what the run could not resolve;
+    'no regression' only when every row is same or faster."""
+    counts = verdicts["verdict"].value_counts().to_dict()
+    tally = ", ".join(
+        f"{counts[v]} {v}" for v in ("slower", "undecided", "same", "faster") if v in counts
+    )
+    if counts.get("slower"):
+        return f"❌ harness ab: REGRESSION ({tally})"
+    open_rows = verdicts[verdicts["verdict"] == "undecided"]
+    if not open_rows.empty:
+        effect = float(open_rows["min_effect"].iloc[0])
+        widest = open_rows.sort_values("resolution", na_position="first").iloc[-1]
+        spread = widest["pair_spread"]
+        icon = "❌" if undecided == "fail" else "⚠️"
+        return (
+            f"{icon} harness ab: undecided ({tally}): could not tell a {effect:.0%} change in "
+            f"{budget_s:g} s here ({widest['pairs']} pairs; pair spread "
+            f"±{spread:.1%}, interval ±{widest['resolution']:.1%})"
+            + (" — not a pass (--undecided fail)" if undecided == "fail" else "")
+        )
+    return f"✅ harness ab: no regression ({tally})"
+
+
+def _value(value: float, phase: str) -> str:
+    from harness.render.cells import format_seconds
+
+    return f"{value:,.0f}" if phase == "instructions" else format_seconds(value)

@@ -52,6 +52,13 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     )
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level")
     compare.add_argument(
+        "--min-processes",
+        type=int,
+        default=3,
+        help="fewest processes a side for a wall-time verdict (default 3, at least 2); rows "
+        "with fewer are unjudged",
+    )
+    compare.add_argument(
         "--instruction-threshold",
         type=float,
         default=0.01,
@@ -84,6 +91,11 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}.")
     if args.min_effect < 0:
         raise UserError(f"--min-effect must not be negative, got {args.min_effect}.")
+    if args.min_processes < 2:
+        raise UserError(
+            f"--min-processes must be at least 2 (one process cannot measure the spread between "
+            f"processes), got {args.min_processes}."
+        )
     check_format(args.format)
     result = compare_frames(
         load(baseline_files),
@@ -93,6 +105,7 @@ def handle(args: argparse.Namespace) -> int:
         phases=args.phase,
         allow_missing=args.allow_missing,
         instruction_threshold=args.instruction_threshold,
+        min_processes=args.min_processes,
     )
     text = render_comparison(result, args.format, args.output)
     if text is None:

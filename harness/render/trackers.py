@@ -5,14 +5,18 @@
 * ``bmf``: Bencher Metric Format, ``{benchmark: {"latency": {"value", "lower_value",
   "upper_value"}}}`` with latency in nanoseconds, Bencher's built-in measure.
 
-Values are medians in nanoseconds; the bounds are the median's 95% confidence interval
-(median ± precision × median), left out where the precision is unknown.
+Values are medians in nanoseconds; the bounds are the median's own 95% confidence interval
+(the report's ``ci_low_s`` / ``ci_high_s``: order statistics of one process's blocks, or the
+hierarchical bootstrap over processes), left out where it is unknown. Rows whose median is zero
+or negative (a phase obtained by subtraction, such as keras.step's backward at tiny sizes) are
+not latencies a tracker can plot: they are left out, with a note on stderr.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +27,29 @@ from harness.render.document import Document
 
 def _summary_rows(document: Document, fmt: str) -> list[dict[str, Any]]:
     data = document.data
-    needed = {"median_s", "precision", "setup", "phase", "params", "changed_params"}
+    needed = {"median_s", "ci_low_s", "ci_high_s", "setup", "phase", "params", "changed_params"}
     if data is None or not needed <= set(getattr(data, "columns", [])):
         raise UserError(f"--format {fmt} exports a report's medians; use it with harness report.")
-    return list(data.to_dict("records"))
+    rows = list(data.to_dict("records"))
+    positive = [(_number(r["median_s"]) or 0.0) > 0 for r in rows]
+    kept = [r for r, ok in zip(rows, positive, strict=True) if ok]
+    left_out = [r for r, ok in zip(rows, positive, strict=True) if not ok]
+    if left_out:
+        names = "; ".join(benchmark_name(r, False) for r in left_out)
+        print(
+            f"harness: {len(left_out)} row(s) left out of the {fmt} export, their median is zero "
+            f"or negative (a phase obtained by subtraction): {names}",
+            file=sys.stderr,
+        )
+    return kept
+
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None (missing, NaN)."""
+    if value is None:
+        return None
+    number = float(value)
+    return None if math.isnan(number) or math.isinf(number) else number
 
 
 def benchmark_name(row: dict[str, Any], multi_setup: bool) -> str:
@@ -37,11 +60,12 @@ def benchmark_name(row: dict[str, Any], multi_setup: bool) -> str:
     return f"{row['setup']} · {name}" if multi_setup else name
 
 
-def _half_width_ns(row: dict[str, Any]) -> float | None:
-    precision = row.get("precision")
-    if precision is None or (isinstance(precision, float) and math.isnan(precision)):
+def _bounds_ns(row: dict[str, Any]) -> tuple[float, float] | None:
+    """The median's 95% confidence interval in nanoseconds, or None when unknown."""
+    low, high = _number(row.get("ci_low_s")), _number(row.get("ci_high_s"))
+    if low is None or high is None:
         return None
-    return float(precision) * abs(float(row["median_s"])) * 1e9
+    return low * 1e9, high * 1e9
 
 
 def render_gab(document: Document, output: Path | None = None) -> str:
@@ -54,9 +78,9 @@ def render_gab(document: Document, output: Path | None = None) -> str:
             "unit": "ns",
             "value": float(row["median_s"]) * 1e9,
         }
-        half = _half_width_ns(row)
-        if half is not None:
-            entry["range"] = f"± {half:.6g}"
+        bounds = _bounds_ns(row)
+        if bounds is not None:
+            entry["range"] = f"{bounds[0]:.6g} to {bounds[1]:.6g} (95% CI)"
         entry["extra"] = (
             f"blocks: {row['count']}\nprocesses: {row['processes']}\n"
             f"stability: {row['stability']}"
@@ -73,8 +97,8 @@ def render_bmf(document: Document, output: Path | None = None) -> str:
     for row in rows:
         value = float(row["median_s"]) * 1e9
         metric: dict[str, float] = {"value": value}
-        half = _half_width_ns(row)
-        if half is not None:
-            metric.update(lower_value=value - half, upper_value=value + half)
+        bounds = _bounds_ns(row)
+        if bounds is not None:
+            metric.update(lower_value=bounds[0], upper_value=bounds[1])
         report[benchmark_name(row, multi)] = {"latency": metric}
     return json.dumps(report, indent=2) + "\n"
