@@ -67,6 +67,10 @@ class Comparison:
     allow_missing: bool = False
     #: instructions per step judged beside wall time (--measure instructions records)
     instructions: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: facts of the setups that differ between the sides (harness.setups.SETUP_FACTS), and
+    #: those only named (the host)
+    setup_differences: list[str] = field(default_factory=list)
+    noted_differences: list[str] = field(default_factory=list)
 
     @property
     def regressions(self) -> pd.DataFrame:
@@ -222,6 +226,10 @@ def compare_frames(
             f"baseline has {len(base_groups)}, candidate {len(cand_groups)}: "
             "run the same suite on both sides."
         )
+    from harness.setups import NOTED_FACTS, setup_differences
+
+    differences = setup_differences(baseline, candidate)
+    noted = setup_differences(baseline, candidate, NOTED_FACTS)
     rows = []
     for key in base_groups:
         common = {
@@ -246,7 +254,8 @@ def compare_frames(
                 "candidate_code": _one_code_version(cand_groups[key]),
             }
         )
-    return Comparison(pd.DataFrame(rows), [], only_cand, allow_missing, counted)
+    return Comparison(pd.DataFrame(rows), [], only_cand, allow_missing, counted, differences,
+                      noted)  # fmt: skip
 
 
 def judge_instructions(

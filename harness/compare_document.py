@@ -45,6 +45,8 @@ def comparison_document(result: Comparison) -> Document:
         result.only_candidate,
         result.allow_missing,
         result.instructions,
+        result.setup_differences,
+        result.noted_differences,
     )
     rows = [
         {
@@ -80,6 +82,17 @@ def comparison_document(result: Comparison) -> Document:
     if not result.instructions.empty:
         blocks.append(instructions_table(result.instructions))
     notes = []
+    if result.setup_differences or result.noted_differences:
+        notes.append(
+            "The two sides ran on different setups: "
+            + "; ".join(result.setup_differences + result.noted_differences)
+            + (
+                ". A difference between them may be the setup's, not the code's: a slowdown "
+                "is not a regression verdict (exit 2) unless --allow-different-setups."
+                if result.setup_differences
+                else " (the host alone: named, not held against the verdict)."
+            )
+        )
     unjudged = result.rows[result.rows["verdict"] == "unjudged"]
     if not unjudged.empty:
         notes.append(

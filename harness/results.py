@@ -35,7 +35,8 @@ items_per_step          items (samples, images) one step processes
 items_per_second        items_per_step / seconds
 setup                   the setup label: ``--label`` or host/launcher/image/framework versions
 host, cpu_model, ...    environment: host, cpu_model, usable_cores, gpu_name, launcher, image,
-                        framework_version, git_commit, git_branch
+                        framework_version, git_commit, git_branch, cpus_limit,
+                        memory_limit_bytes; thread_count (the worker's threads)
 first_step_s            latency of the first step (compile / trace), repeated per row
 peak_rss_bytes          the worker's peak resident memory
 phase_gap               (step median − sum of phase medians) / step median, for the record
@@ -63,6 +64,7 @@ from typing import Any
 
 from harness.errors import UserError
 from harness.record import Interrupted, Record, dumps, loads
+from harness.setups import framework_version, setup_label
 from harness.workload import counted_per_step
 
 
@@ -208,46 +210,6 @@ def load_records(
     return records
 
 
-SETUP_PACKAGES = (
-    ("torch", "torch"),
-    ("tensorflow", "tf"),
-    ("tensorflow-cpu", "tf"),
-    ("keras", "keras"),
-    ("jax", "jax"),
-    ("cupy", "cupy"),
-    ("numpy", "numpy"),
-)
-
-
-def setup_label(record: Record) -> str:
-    """The setup a record belongs to: its --label, else host · hardware · launcher[:image] ·
-    framework versions (those inside the container when it ran in one)."""
-    if record.label:
-        return str(record.label)
-    env = record.environment
-    hardware = env.get("gpu_name") or env.get("cpu_model") or "?"
-    place = env.get("launcher", "local")
-    if env.get("slurm_partition"):  # a fleet run: one setup per partition
-        place += f"[{env['slurm_partition']}]"
-    if env.get("image"):
-        place += f":{env['image']}"
-    packages = env.get("container_packages") or env.get("packages") or {}
-    versions: list[str] = []
-    for package, short in SETUP_PACKAGES:
-        version = packages.get(package)
-        if version and not any(v.startswith(short + " ") for v in versions):
-            versions.append(f"{short} {version.split('+')[0]}")
-    return " · ".join([str(env.get("host", "?")), hardware, place, " ".join(versions)])
-
-
-def framework_version(record: Record) -> str | None:
-    if record.runtime.get("framework_version"):
-        return str(record.runtime["framework_version"])
-    packages = record.environment.get("packages") or {}
-    framework = record.framework or ""
-    return packages.get(framework) or packages.get(f"{framework}-cpu")
-
-
 def _per_phase(metrics: dict[str, Any], what: str, phase: str) -> float | None:
     """FLOPs or bytes moved by one phase (``<what>_per_phase``), or the step (their sum, or
     ``<what>_per_step``), where the workload counts them."""
@@ -307,6 +269,9 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "launcher": env.get("launcher"),
             "image": env.get("image"),
             "framework_version": framework_version(record),
+            "thread_count": record.thread_count,
+            "cpus_limit": env.get("cpus_limit"),
+            "memory_limit_bytes": env.get("memory_limit_bytes"),
             "git_commit": env.get("git_commit"),
             "git_branch": env.get("git_branch"),
             "first_step_s": timing.first_step_s if timing else None,

@@ -52,6 +52,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     )
     compare.add_argument("--alpha", type=float, default=0.05, help="significance level")
     compare.add_argument(
+        "--allow-different-setups",
+        action="store_true",
+        help="let a slowdown between sides of different setups (CPU, launcher, limits, "
+        "threads, framework versions) exit 1; by default it exits 2, naming what differs",
+    )
+    compare.add_argument(
         "--min-processes",
         type=int,
         default=3,
@@ -112,4 +118,13 @@ def handle(args: argparse.Namespace) -> int:
         print(f"harness: comparison written to {args.output}", file=sys.stderr)
     else:
         print(text, end="")
-    return EXIT_FAILURES if not result.regressions.empty else EXIT_OK
+    if result.regressions.empty:
+        return EXIT_OK
+    if result.setup_differences and not args.allow_different_setups:
+        raise UserError(
+            "The two sides ran on different setups ("
+            + "; ".join(result.setup_differences)
+            + "), so the slowdown may be the setup's: compare runs of one setup, or add "
+            "--allow-different-setups to let it fail the gate."
+        )
+    return EXIT_FAILURES
