@@ -225,7 +225,9 @@ def main(argv: list[str] | None = None) -> int:
     text = args[1] if args[:1] == ["--task"] and len(args) == 2 else sys.stdin.read()
     task = json.loads(text)
     from harness import parent_watch
+    from harness.terminal_text import degrade_gracefully
 
+    degrade_gracefully()
     parent_watch.start()
     # Keep the real stdout for the record; everything else the workload prints goes to stderr.
     result_fd = os.dup(1)
