@@ -94,7 +94,7 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
             min_s=stats["min"],
             mean_s=stats["mean"],
             count=stats["count"],
-            processes=int(group["process"].nunique()),
+            processes=int(group["process_id"].nunique()),  # across merged files too
             items_per_second=(items / stats["median"]) if items and stats["median"] else None,
             precision=precision,
             precision_target=target_value,

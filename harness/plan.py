@@ -90,6 +90,9 @@ class RunPlan:
     tasks: list[Task]
     suite: str
     skipped: list[str] = field(default_factory=list)
+    #: tasks the selection declared more than once (two suite entries that an override made
+    #: equal, a workload named twice, a value swept twice): each runs once
+    merged: list[str] = field(default_factory=list)
 
 
 def build_plan(
@@ -196,12 +199,32 @@ def build_plan(
                             instruction_steps=instruction_steps,
                         )
                     )
+    tasks, merged = without_duplicates(tasks)
     if not tasks and not skipped:
         raise UserError(
             "The selection matches no workload: check --workload, --framework and --device "
             "against 'harness list'."
         )
-    return RunPlan(tasks, suite.name, skipped)
+    return RunPlan(tasks, suite.name, skipped, merged)
+
+
+def without_duplicates(tasks: list[Task]) -> tuple[list[Task], list[str]]:
+    """The tasks with identical ones (same workload code, parameters, device and process
+    index) kept once, renumbered; and one line per task that was declared more than once."""
+    import dataclasses
+    import json
+
+    kept: dict[str, Task] = {}
+    counts: dict[str, int] = {}
+    for task in tasks:
+        data = task.to_dict()
+        data.pop("index")
+        key = json.dumps(data, sort_keys=True, default=str)
+        counts[key] = counts.get(key, 0) + 1
+        kept.setdefault(key, task)
+    unique = [dataclasses.replace(task, index=i) for i, task in enumerate(kept.values())]
+    merged = [f"{kept[key].describe()} (declared {n} times)" for key, n in counts.items() if n > 1]
+    return unique, merged
 
 
 def _all_entries() -> list[SuiteEntry]:

@@ -29,6 +29,8 @@ class PlainEvents(RunEvents):
     def planned(self, plan: RunPlan, launcher: str, path: Path) -> None:
         for skipped in plan.skipped:
             print(f"harness: skipping {skipped}", file=self.out)
+        for merged in plan.merged:
+            print(f"harness: running once: {merged}", file=self.out)
         print(
             f"harness: {len(plan.tasks)} task(s) from suite '{plan.suite}' with the "
             f"{launcher} launcher -> {path}",

@@ -29,6 +29,7 @@ instructions_per_step   Callgrind's instructions per step (``--measure instructi
 phase                   ``step`` (the whole step) or a phase name (``forward``, ``save``...)
 sample                  index of the sample (one per measured block)
 process                 which repeat process produced it (``--processes N``)
+process_id              the process's identity across files: run, repeat, pid and start time
 seconds                 seconds per step (per phase) averaged over one block
 block_size              steps per block
 items_per_step          items (samples, images) one step processes
@@ -287,6 +288,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "instructions_per_step": (record.instructions or {}).get("per_step"),
             "message": record.error.message if record.error else None,
             "process": record.process_index,
+            "process_id": process_identity(record, position),
             "block_size": timing.block_size if timing else None,
             "items_per_step": record.items_per_step,
             "setup": setup_label(record),
@@ -347,6 +349,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "phase",
         "sample",
         "process",
+        "process_id",
         "seconds",
         "block_size",
         "items_per_step",
@@ -381,6 +384,13 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
     frame = frame[columns + extra]
     frame["items_per_second"] = frame["items_per_step"] / frame["seconds"]
     return frame
+
+
+def process_identity(record: Record, position: int) -> str:
+    """One worker process, the same in every copy of a file (else: file and line)."""
+    if record.run_id:
+        return f"{record.run_id}#{record.process_index}#{record.worker_pid}#{record.started_at}"
+    return f"{record.source or ''}#{record.index if record.index is not None else position}"
 
 
 def canonical(params: dict[str, Any]) -> str:
