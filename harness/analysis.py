@@ -100,6 +100,7 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
             precision_target=target_value,
             stop_reason=",".join(sorted(set(group["stop_reason"].dropna()) - {""})),
             noisy_machine=bool(group["noisy_machine"].fillna(False).astype(bool).any()),
+            loss_diverged=bool(group["loss_diverged"].fillna(False).astype(bool).any()),
             stability=stability(stats["median"], stats["iqr"], precision, target_value),
             first_step_s=group["first_step_s"].iloc[0],
             load_cache=load_cache(group) if key[GROUP.index("phase")] == "load" else None,
@@ -213,6 +214,13 @@ def noisy_tasks(frame: pd.DataFrame) -> pd.DataFrame:
     """Records the machine watch flagged, with the figures that tripped it."""
     columns = ["workload", "device", "params", "changed_params", "process", "noisy_reasons"]
     flagged = frame[frame["noisy_machine"].fillna(False).astype(bool)]
+    return flagged.drop_duplicates(["source", "record"])[columns]
+
+
+def diverged_tasks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Records whose training loss was not finite (NaN or infinite; harness.loss_check)."""
+    columns = ["workload", "device", "params", "changed_params", "process"]
+    flagged = frame[frame["loss_diverged"].fillna(False).astype(bool)]
     return flagged.drop_duplicates(["source", "record"])[columns]
 
 

@@ -51,6 +51,8 @@ class PlainEvents(RunEvents):
             if step
             else (record.error.message if record.error else "")
         )
+        if record.loss_diverged:
+            detail += " (the training loss was not finite: see the record's warnings)"
         print(f"[{done}/{total}] {record.status}: {detail}", file=self.out, flush=True)
 
     def launcher_status(self, text: str) -> None:

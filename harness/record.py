@@ -136,6 +136,9 @@ class Record:
     machine: dict[str, Any] | None = None
     #: joules per step above idle where a counter sees the device (harness.energy), else why not
     energy: dict[str, Any] | None = None
+    #: the training loss outside the timed blocks (harness.loss_check): first, final, checked,
+    #: non_finite, first_non_finite, finite; None where the workload has no loss
+    loss: dict[str, Any] | None = None
     memory: dict[str, int] = field(default_factory=dict)
     threads: dict[str, str | None] = field(default_factory=dict)
     thread_count: int | None = None
@@ -179,6 +182,10 @@ class Record:
     @property
     def noisy_machine(self) -> bool:
         return bool((self.machine or {}).get("noisy"))
+
+    @property
+    def loss_diverged(self) -> bool:
+        return (self.loss or {}).get("finite") is False
 
     @property
     def step_median(self) -> float | None:

@@ -45,6 +45,7 @@ stop_reason             why measuring stopped: precision (target reached), max-t
 precision_target        the precision the timer aimed for (0.01: the median to ±1%)
 noisy_machine           True when the machine watch flagged the task (harness.machine_watch)
 noisy_reasons           the figures that tripped it, joined by "; "
+loss_diverged           True when the training loss was not finite (harness.loss_check)
 load_cache              save/load: ``cold`` (every load read the disk, verified by mincore) or
                         ``warm`` (the page cache); empty for other kinds and older records
 started_at              when the record's process started (UTC ISO 8601)
@@ -309,6 +310,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "precision_target": timing.precision_target if timing else None,
             "noisy_machine": record.noisy_machine,
             "noisy_reasons": "; ".join((record.machine or {}).get("noisy_reasons") or []),
+            "loss_diverged": record.loss_diverged,
             "load_cache": record.metrics.get("load_cache"),
             "started_at": record.started_at,
         }
@@ -371,6 +373,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "precision_target",
         "noisy_machine",
         "noisy_reasons",
+        "loss_diverged",
         "load_cache",
         "started_at",
         "flops",

@@ -142,6 +142,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
     try:
         import numpy
 
+        from harness import loss_check
         from harness.machine_watch import MachineWatch
         from harness.stats import summarize
         from harness.timer import Timer
@@ -165,6 +166,9 @@ def run_task(task_data: dict[str, Any]) -> Record:
         measurement = Timer(task.timer).run(workload, watch=MachineWatch(task.device))
         record.timing = Timing(**measurement.to_dict())
         record.machine = measurement.machine
+        record.loss = measurement.loss
+        if loss_check.warning(record.loss):
+            record.warnings.append(str(loss_check.warning(record.loss)))
         record.samples = measurement.samples
         record.host_samples = measurement.host_samples
         record.summary = {name: summarize(v) for name, v in measurement.samples.items()}
