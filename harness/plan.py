@@ -62,6 +62,8 @@ class Task:
     measure: str = "time"
     #: instructions: steps of the shorter of the two counted processes (the other runs twice)
     instruction_steps: int = 20
+    #: on-disk compile caches (harness.compile_cache): "fresh" per task, or "keep" one shared
+    compile_cache: str = "fresh"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -109,6 +111,7 @@ def build_plan(
     check_installed: bool = True,
     measure: str = "time",
     instruction_steps: int = 20,
+    compile_cache: str = "fresh",
 ) -> RunPlan:
     for device in devices:
         if device not in DEVICES:
@@ -197,6 +200,7 @@ def build_plan(
                             index=len(tasks),
                             measure=measure,
                             instruction_steps=instruction_steps,
+                            compile_cache=compile_cache,
                         )
                     )
     tasks, merged = without_duplicates(tasks)

@@ -136,8 +136,9 @@ class Record:
     machine: dict[str, Any] | None = None
     #: joules per step above idle where a counter sees the device (harness.energy), else why not
     energy: dict[str, Any] | None = None
-    #: the training loss outside the timed blocks (harness.loss_check): first, final, checked,
-    #: non_finite, first_non_finite, finite; None where the workload has no loss
+    #: on-disk compile caches (harness.compile_cache): mode, folder, variables, files_at_start
+    compile_cache: dict[str, Any] | None = None
+    #: the training loss read outside the timed blocks (harness.loss_check); None: no loss
     loss: dict[str, Any] | None = None
     memory: dict[str, int] = field(default_factory=dict)
     threads: dict[str, str | None] = field(default_factory=dict)

@@ -122,6 +122,9 @@ def run_task(task_data: dict[str, Any]) -> Record:
         threads, thread_source = worker_threads()
     # Set before any math library is imported; what the launcher's environment said is replaced.
     os.environ.update(thread_environment(threads))
+    from harness import compile_cache
+
+    caches = compile_cache.prepare(task.compile_cache)  # before any framework is imported
     started = time.time()
     record = Record(
         workload=task.workload,
@@ -137,6 +140,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
         started_at=iso_time(started),
         worker_pid=os.getpid(),
         harness_root=str(Path(__file__).resolve().parent.parent),
+        compile_cache=caches.to_dict(),
     )
     workload = None
     try:
@@ -200,6 +204,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
                 workload.teardown()
             except Exception as error:  # a failed teardown must not lose the measurement
                 record.warnings.append(f"teardown failed: {error}")
+        caches.close()
     if task_data.get("collect_environment"):
         from harness.environment import collect
 
