@@ -3,6 +3,7 @@ only from the root: fake trees on disk, and a real child cgroup where this machi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -122,39 +123,53 @@ def test_unreadable_or_odd_files_are_no_limit(tmp_path):
     assert cpu_quota(root, tmp_path / "absent") is None
 
 
-# --- a real child cgroup (cgroup v1 cpu controller, as root) ---------------------------------
+# --- a real child cgroup (as root: the v1 cpu controller, else a v2 tree with cpu enabled) ----
 
 V1_CPU = Path("/sys/fs/cgroup/cpu")
+V2_ROOT = Path("/sys/fs/cgroup")
 
 
-def _real_group_unavailable() -> str | None:
+def _hierarchy() -> tuple[Path, str] | str:
+    """(where to make groups, "v1" or "v2"), or why no real group can be made here."""
     if os.geteuid() != 0:
         return "creating a cgroup needs root"
-    if not (V1_CPU / "cpu.cfs_quota_us").exists():
-        return "no writable cgroup v1 cpu controller at /sys/fs/cgroup/cpu"
-    if not os.access(V1_CPU, os.W_OK):
-        return "/sys/fs/cgroup/cpu is not writable here"
-    return None
+    if (V1_CPU / "cpu.cfs_quota_us").exists():
+        return V1_CPU, "v1"
+    try:
+        enabled = (V2_ROOT / "cgroup.subtree_control").read_text().split()
+    except OSError:
+        return "neither a cgroup v1 cpu controller nor a cgroup v2 tree at /sys/fs/cgroup"
+    if "cpu" not in enabled:
+        return "the cgroup v2 root does not enable the cpu controller for its children"
+    return V2_ROOT, "v2"
 
 
 @pytest.fixture
 def one_cpu_group():
-    """A nested child group parent/child with a 1-CPU quota on the parent, removed after."""
-    why = _real_group_unavailable()
-    if why:
-        pytest.skip(why)
-    parent = V1_CPU / f"harness-test-{uuid.uuid4().hex[:8]}"
+    """A nested child group parent/job with a 1-CPU quota on the parent, removed after."""
+    found = _hierarchy()
+    if isinstance(found, str):
+        pytest.skip(found)
+    root, version = found
+    parent = root / f"harness-test-{uuid.uuid4().hex[:8]}"
     child = parent / "job"
     try:
-        child.mkdir(parents=True)
-        (parent / "cpu.cfs_period_us").write_text("100000")
-        (parent / "cpu.cfs_quota_us").write_text("100000")
+        parent.mkdir()
+        if version == "v1":
+            (parent / "cpu.cfs_period_us").write_text("100000")
+            (parent / "cpu.cfs_quota_us").write_text("100000")
+        else:
+            (parent / "cpu.max").write_text("100000 100000")
+        child.mkdir()
     except OSError as error:
+        if parent.exists():
+            with contextlib.suppress(OSError):
+                parent.rmdir()
         pytest.skip(f"cannot create a child cgroup here: {error}")
     yield child
     for group in (child, parent):
         for pid in (group / "cgroup.procs").read_text().split():  # left-over workers
-            (V1_CPU / "cgroup.procs").write_text(pid)
+            (root / "cgroup.procs").write_text(pid)
         group.rmdir()
 
 
