@@ -105,7 +105,7 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
             min_s=stats["min"],
             mean_s=stats["mean"],
             count=stats["count"],
-            processes=int(group["process"].nunique()),
+            processes=int(group["process_id"].nunique()),  # across merged files too
             items_per_second=(items / stats["median"]) if items and stats["median"] else None,
             precision=precision,
             ci_low_s=interval[0] if interval else None,
@@ -113,6 +113,7 @@ def summary_frame(frame: pd.DataFrame) -> pd.DataFrame:
             precision_target=target_value,
             stop_reason=",".join(sorted(set(group["stop_reason"].dropna()) - {""})),
             noisy_machine=bool(group["noisy_machine"].fillna(False).astype(bool).any()),
+            loss_diverged=bool(group["loss_diverged"].fillna(False).astype(bool).any()),
             stability=stability(
                 stats["median"], stats["iqr"], precision, target_value, count=stats["count"]
             ),
@@ -230,6 +231,13 @@ def noisy_tasks(frame: pd.DataFrame) -> pd.DataFrame:
     """Records the machine watch flagged, with the figures that tripped it."""
     columns = ["workload", "device", "params", "changed_params", "process", "noisy_reasons"]
     flagged = frame[frame["noisy_machine"].fillna(False).astype(bool)]
+    return flagged.drop_duplicates(["source", "record"])[columns]
+
+
+def diverged_tasks(frame: pd.DataFrame) -> pd.DataFrame:
+    """Records whose training loss was not finite (NaN or infinite; harness.loss_check)."""
+    columns = ["workload", "device", "params", "changed_params", "process"]
+    flagged = frame[frame["loss_diverged"].fillna(False).astype(bool)]
     return flagged.drop_duplicates(["source", "record"])[columns]
 
 

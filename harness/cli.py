@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from harness import __version__
 from harness.commands import COMMANDS, EXIT_CODES_HELP
 from harness.errors import EXIT_OK, EXIT_USAGE, UserError
+from harness.terminal_text import degrade_gracefully
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    degrade_gracefully()  # a terminal that is not UTF-8 gets ASCII stand-ins, not a traceback
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:

@@ -59,6 +59,8 @@ class RunConfig:
     #: "time" (wall time, the default) or "instructions" (Callgrind; the local launcher)
     measure: str = "time"
     instruction_steps: int = 20
+    #: on-disk compile caches: "fresh" (each task its own) or "keep" (one shared folder)
+    compile_cache: str = "fresh"
 
     def __post_init__(self) -> None:
         if not self.timeout > 0:
@@ -75,6 +77,9 @@ class RunConfig:
             raise UserError(
                 f"--instruction-steps must be at least 1, got {self.instruction_steps}."
             )
+        from harness.compile_cache import check_mode
+
+        check_mode(self.compile_cache)
         if self.processes is not None and self.processes < 1:
             raise UserError(f"--processes must be at least 1, got {self.processes}.")
         from harness.launch import launcher_class

@@ -6,7 +6,6 @@ and never imports a framework. The worker adds the framework's own view (``runti
 
 from __future__ import annotations
 
-import math
 import os
 import platform
 import shutil
@@ -15,6 +14,8 @@ import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from harness import cgroups
 
 PACKAGES = (
     "trainstep-harness",
@@ -46,43 +47,29 @@ def cpu_model() -> str:
 
 
 def usable_cores() -> int:
-    """CPUs this process may run on (its affinity mask: a container's cpuset, taskset)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
+    """CPUs this process can really use: affinity ∩ cgroup cpusets, lowered to the tightest CPU
+    quota of its own cgroup and its ancestors (``harness.cgroups.usable_cores``)."""
+    return cgroups.usable_cores()
 
 
-def cpu_quota(cgroup_root: Path = Path("/sys/fs/cgroup")) -> float | None:
-    """The CPU bandwidth limit of this cgroup in CPUs (docker --cpus, Kubernetes limits), if any.
-
-    cgroup v2 ``cpu.max`` ("150000 100000" is 1.5 CPUs, "max 100000" no limit), else cgroup v1
-    ``cpu.cfs_quota_us`` / ``cpu.cfs_period_us`` (quota -1: no limit).
-    """
-    try:
-        quota, period = (cgroup_root / "cpu.max").read_text().split()
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:
-        quota_us = int((cgroup_root / "cpu" / "cpu.cfs_quota_us").read_text())
-        period_us = int((cgroup_root / "cpu" / "cpu.cfs_period_us").read_text())
-        return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
-    except (OSError, ValueError):
-        return None
+def cpu_quota(
+    cgroup_root: Path = cgroups.CGROUP_ROOT, self_cgroup: Path = cgroups.SELF_CGROUP
+) -> float | None:
+    """The tightest CPU bandwidth limit in CPUs (docker --cpus, Kubernetes limits, a systemd
+    slice, a batch job) over this process's cgroup and its ancestors, v1 or v2; None if none."""
+    return cgroups.cpu_quota_file(cgroup_root, self_cgroup)[0]
 
 
-def worker_threads(cgroup_root: Path = Path("/sys/fs/cgroup")) -> tuple[int, str]:
+def worker_threads(
+    cgroup_root: Path = cgroups.CGROUP_ROOT, self_cgroup: Path = cgroups.SELF_CGROUP
+) -> tuple[int, str]:
     """Threads a worker should use when --threads does not say: the CPUs it may really use.
 
-    The affinity mask (cpuset), lowered to the CPU quota rounded up (docker --cpus 1.5 -> 2).
-    Returns (count, where it came from).
+    The affinity mask ∩ cpusets, lowered to the CPU quota rounded up (docker --cpus 1.5 -> 2).
+    Returns (count, where it came from: "cpuset" or "cpu-quota").
     """
-    cores = usable_cores()
-    quota = cpu_quota(cgroup_root)
-    if quota is not None and math.ceil(quota) < cores:
-        return max(1, math.ceil(quota)), "cpu-quota"
-    return cores, "cpuset"
+    limits = cgroups.cpu_limits(cgroup_root, self_cgroup)
+    return limits.usable, limits.source
 
 
 def memory_bytes() -> int | None:
@@ -95,20 +82,23 @@ def memory_bytes() -> int | None:
     return None
 
 
-def cgroup_limits() -> dict[str, Any]:
-    """CPU quota and memory limit of this cgroup (v2), as a container sees them."""
-    limits: dict[str, Any] = {}
-    try:
-        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()
-        limits["cpu_quota"] = None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    try:
-        memory = Path("/sys/fs/cgroup/memory.max").read_text().strip()
-        limits["memory_max"] = None if memory == "max" else int(memory)
-    except (OSError, ValueError):
-        pass
-    return limits
+def cgroup_limits(
+    cgroup_root: Path = cgroups.CGROUP_ROOT, self_cgroup: Path = cgroups.SELF_CGROUP
+) -> dict[str, Any]:
+    """This process's CPU and memory limits from its own cgroup and its ancestors (v1 and v2):
+    cpu_quota (CPUs) and the file that sets it, cpuset_cpus, affinity_cpus, usable_cores,
+    memory_max (bytes; None: no limit) and the group it lives in."""
+    limits = cgroups.cpu_limits(cgroup_root, self_cgroup)
+    groups = cgroups.own_groups(self_cgroup)
+    return {
+        "group": groups.get("cpu") or groups.get(""),
+        "cpu_quota": limits.quota,
+        "cpu_quota_file": limits.quota_file,
+        "cpuset_cpus": limits.cpuset,
+        "affinity_cpus": limits.affinity,
+        "usable_cores": limits.usable,
+        "memory_max": cgroups.memory_limit(cgroup_root, self_cgroup),
+    }
 
 
 def package_versions() -> dict[str, str]:

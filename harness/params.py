@@ -107,6 +107,13 @@ def resolve_params(
     workloads selected, the CLI checks that every override is known to at least one of them and
     passes ``strict=False`` here, so ``--param batch_size=64`` applies to those that have it.
     """
+    names = [p.name for p in declared]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise UserError(
+            f"Workload '{workload_name}' declares parameter(s) {', '.join(twice)} more than once; "
+            "declare each parameter once (the later one silently replaced the earlier)."
+        )
     by_name = {p.name: p for p in declared}
     base: dict[str, ParamValue] = {p.name: p.default for p in declared}
     for key, value in fixed.items():

@@ -62,6 +62,8 @@ class Task:
     measure: str = "time"
     #: instructions: steps of the shorter of the two counted processes (the other runs twice)
     instruction_steps: int = 20
+    #: on-disk compile caches (harness.compile_cache): "fresh" per task, or "keep" one shared
+    compile_cache: str = "fresh"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -90,6 +92,9 @@ class RunPlan:
     tasks: list[Task]
     suite: str
     skipped: list[str] = field(default_factory=list)
+    #: tasks the selection declared more than once (two suite entries that an override made
+    #: equal, a workload named twice, a value swept twice): each runs once
+    merged: list[str] = field(default_factory=list)
 
 
 def build_plan(
@@ -106,6 +111,7 @@ def build_plan(
     check_installed: bool = True,
     measure: str = "time",
     instruction_steps: int = 20,
+    compile_cache: str = "fresh",
 ) -> RunPlan:
     for device in devices:
         if device not in DEVICES:
@@ -194,14 +200,35 @@ def build_plan(
                             index=len(tasks),
                             measure=measure,
                             instruction_steps=instruction_steps,
+                            compile_cache=compile_cache,
                         )
                     )
+    tasks, merged = without_duplicates(tasks)
     if not tasks and not skipped:
         raise UserError(
             "The selection matches no workload: check --workload, --framework and --device "
             "against 'harness list'."
         )
-    return RunPlan(tasks, suite.name, skipped)
+    return RunPlan(tasks, suite.name, skipped, merged)
+
+
+def without_duplicates(tasks: list[Task]) -> tuple[list[Task], list[str]]:
+    """The tasks with identical ones (same workload code, parameters, device and process
+    index) kept once, renumbered; and one line per task that was declared more than once."""
+    import dataclasses
+    import json
+
+    kept: dict[str, Task] = {}
+    counts: dict[str, int] = {}
+    for task in tasks:
+        data = task.to_dict()
+        data.pop("index")
+        key = json.dumps(data, sort_keys=True, default=str)
+        counts[key] = counts.get(key, 0) + 1
+        kept.setdefault(key, task)
+    unique = [dataclasses.replace(task, index=i) for i, task in enumerate(kept.values())]
+    merged = [f"{kept[key].describe()} (declared {n} times)" for key, n in counts.items() if n > 1]
+    return unique, merged
 
 
 def _all_entries() -> list[SuiteEntry]:

@@ -29,6 +29,8 @@ class PlainEvents(RunEvents):
     def planned(self, plan: RunPlan, launcher: str, path: Path) -> None:
         for skipped in plan.skipped:
             print(f"harness: skipping {skipped}", file=self.out)
+        for merged in plan.merged:
+            print(f"harness: running once: {merged}", file=self.out)
         print(
             f"harness: {len(plan.tasks)} task(s) from suite '{plan.suite}' with the "
             f"{launcher} launcher -> {path}",
@@ -49,6 +51,8 @@ class PlainEvents(RunEvents):
             if step
             else (record.error.message if record.error else "")
         )
+        if record.loss_diverged:
+            detail += " (the training loss was not finite: see the record's warnings)"
         print(f"[{done}/{total}] {record.status}: {detail}", file=self.out, flush=True)
 
     def launcher_status(self, text: str) -> None:

@@ -136,6 +136,10 @@ class Record:
     machine: dict[str, Any] | None = None
     #: joules per step above idle where a counter sees the device (harness.energy), else why not
     energy: dict[str, Any] | None = None
+    #: on-disk compile caches (harness.compile_cache): mode, folder, variables, files_at_start
+    compile_cache: dict[str, Any] | None = None
+    #: the training loss read outside the timed blocks (harness.loss_check); None: no loss
+    loss: dict[str, Any] | None = None
     memory: dict[str, int] = field(default_factory=dict)
     threads: dict[str, str | None] = field(default_factory=dict)
     thread_count: int | None = None
@@ -179,6 +183,10 @@ class Record:
     @property
     def noisy_machine(self) -> bool:
         return bool((self.machine or {}).get("noisy"))
+
+    @property
+    def loss_diverged(self) -> bool:
+        return (self.loss or {}).get("finite") is False
 
     @property
     def step_median(self) -> float | None:

@@ -41,7 +41,8 @@ def summary_table(summary: pd.DataFrame) -> Table:
             "items/s": format_rate(row["items_per_second"]) if row["phase"] == "step" else "",
             "n": str(row["count"]),
             "stability": row["stability"]
-            + (" · noisy-machine" if row.get("noisy_machine") else ""),
+            + (" · noisy-machine" if row.get("noisy_machine") else "")
+            + (" · loss-diverged" if row.get("loss_diverged") else ""),
         }
         if multi_setup:
             shown = {"setup": row["setup"], **shown}
@@ -199,6 +200,17 @@ def precision_text(summary: pd.DataFrame, frame: pd.DataFrame) -> str:
             lines.append(
                 f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}"
                 f"{f' #{r.process + 1}' if r.process else ''}: {r.noisy_reasons}"
+            )
+    diverged = analysis.diverged_tasks(frame)
+    if not diverged.empty:
+        lines.append(
+            "loss-diverged: the training loss was not finite (NaN or inf); these timings are "
+            "of NaN arithmetic, not of training (lower the learning rate):"
+        )
+        for r in diverged.itertuples():
+            lines.append(
+                f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}"
+                f"{f' #{r.process + 1}' if r.process else ''}"
             )
     return "\n".join(lines)
 

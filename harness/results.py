@@ -29,6 +29,7 @@ instructions_per_step   Callgrind's instructions per step (``--measure instructi
 phase                   ``step`` (the whole step) or a phase name (``forward``, ``save``...)
 sample                  index of the sample (one per measured block)
 process                 which repeat process produced it (``--processes N``)
+process_id              the process's identity across files: run, repeat, pid and start time
 seconds                 seconds per step (per phase) averaged over one block
 block_size              steps per block
 items_per_step          items (samples, images) one step processes
@@ -45,6 +46,7 @@ stop_reason             why measuring stopped: precision (target reached), max-t
 precision_target        the precision the timer aimed for (0.01: the median to ±1%)
 noisy_machine           True when the machine watch flagged the task (harness.machine_watch)
 noisy_reasons           the figures that tripped it, joined by "; "
+loss_diverged           True when the training loss was not finite (harness.loss_check)
 load_cache              save/load: ``cold`` (every load read the disk, verified by mincore) or
                         ``warm`` (the page cache); empty for other kinds and older records
 started_at              when the record's process started (UTC ISO 8601)
@@ -258,6 +260,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "instructions_per_step": (record.instructions or {}).get("per_step"),
             "message": record.error.message if record.error else None,
             "process": record.process_index,
+            "process_id": process_identity(record, position),
             "block_size": timing.block_size if timing else None,
             "items_per_step": record.items_per_step,
             "setup": setup_label(record),
@@ -281,6 +284,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "precision_target": timing.precision_target if timing else None,
             "noisy_machine": record.noisy_machine,
             "noisy_reasons": "; ".join((record.machine or {}).get("noisy_reasons") or []),
+            "loss_diverged": record.loss_diverged,
             "load_cache": record.metrics.get("load_cache"),
             "started_at": record.started_at,
         }
@@ -321,6 +325,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "phase",
         "sample",
         "process",
+        "process_id",
         "seconds",
         "block_size",
         "items_per_step",
@@ -342,6 +347,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "precision_target",
         "noisy_machine",
         "noisy_reasons",
+        "loss_diverged",
         "load_cache",
         "started_at",
         "flops",
@@ -355,6 +361,13 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
     frame = frame[columns + extra]
     frame["items_per_second"] = frame["items_per_step"] / frame["seconds"]
     return frame
+
+
+def process_identity(record: Record, position: int) -> str:
+    """One worker process, the same in every copy of a file (else: file and line)."""
+    if record.run_id:
+        return f"{record.run_id}#{record.process_index}#{record.worker_pid}#{record.started_at}"
+    return f"{record.source or ''}#{record.index if record.index is not None else position}"
 
 
 def canonical(params: dict[str, Any]) -> str:

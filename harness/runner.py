@@ -123,6 +123,7 @@ def plan_for(config: RunConfig, check_installed: bool) -> RunPlan:
         check_installed=check_installed,
         measure=config.measure,
         instruction_steps=config.instruction_steps,
+        compile_cache=config.compile_cache,
     )
 
 

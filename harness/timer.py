@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.errors import UserError, WorkloadError
+from harness.loss_check import LossCheck
 from harness.stats import precision_of
 from harness.workload import Workload
 
@@ -79,6 +80,8 @@ class Measurement:
     measured_s: float = 0.0
     #: what the machine did during the measured blocks (harness.machine_watch), when watched
     machine: dict[str, Any] | None = None
+    #: the training loss read outside the timed blocks (harness.loss_check); None: no loss
+    loss: dict[str, Any] | None = None
 
     @property
     def blocks(self) -> int:
@@ -186,6 +189,8 @@ class Timer:
         # 1. The first step on its own: compile / trace / allocation latency.
         first, first_phases, _ = self._block(workload, 1)
         self._check_phases(workload, first_phases)
+        losses = LossCheck(workload)
+        losses.read("first step")  # after the block: never inside a timed region
 
         # 2. Warm-up on a time budget with a step cap.
         warm_steps = 0
@@ -224,6 +229,7 @@ class Timer:
                 host_samples.setdefault(phase, []).append(value / steps)
             measured += elapsed
             blocks = len(samples["step"])
+            losses.read(f"measured block {blocks}")  # the block's clock has stopped
             if progress is not None:
                 progress(f"block {blocks}")
             reason = self._stop_reason(samples, measured)
@@ -247,6 +253,7 @@ class Timer:
             precision_target=s.precision,
             measured_s=measured,
             machine=machine,
+            loss=losses.result(),
         )
 
     def _stop_reason(self, samples: dict[str, list[float]], measured: float) -> str:

@@ -126,6 +126,9 @@ def run_task(task_data: dict[str, Any]) -> Record:
         threads, thread_source = worker_threads()
     # Set before any math library is imported; what the launcher's environment said is replaced.
     os.environ.update(thread_environment(threads))
+    from harness import compile_cache
+
+    caches = compile_cache.prepare(task.compile_cache)  # before any framework is imported
     started = time.time()
     record = Record(
         workload=task.workload,
@@ -141,11 +144,13 @@ def run_task(task_data: dict[str, Any]) -> Record:
         started_at=iso_time(started),
         worker_pid=os.getpid(),
         harness_root=str(Path(__file__).resolve().parent.parent),
+        compile_cache=caches.to_dict(),
     )
     workload = None
     try:
         import numpy
 
+        from harness import loss_check
         from harness.machine_watch import MachineWatch
         from harness.stats import summarize
         from harness.timer import Timer
@@ -169,6 +174,9 @@ def run_task(task_data: dict[str, Any]) -> Record:
         measurement = Timer(task.timer).run(workload, watch=MachineWatch(task.device))
         record.timing = Timing(**measurement.to_dict())
         record.machine = measurement.machine
+        record.loss = measurement.loss
+        if loss_check.warning(record.loss):
+            record.warnings.append(str(loss_check.warning(record.loss)))
         record.samples = measurement.samples
         record.host_samples = measurement.host_samples
         record.summary = {name: summarize(v) for name, v in measurement.samples.items()}
@@ -206,6 +214,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
                 workload.teardown()
             except Exception as error:  # a failed teardown must not lose the measurement
                 record.warnings.append(f"teardown failed: {error}")
+        caches.close()
     if task_data.get("collect_environment"):
         from harness.environment import collect
 
@@ -254,7 +263,9 @@ def main(argv: list[str] | None = None) -> int:
     text = args[1] if args[:1] == ["--task"] and len(args) == 2 else sys.stdin.read()
     task = json.loads(text)
     from harness import parent_watch
+    from harness.terminal_text import degrade_gracefully
 
+    degrade_gracefully()
     parent_watch.start()
     # Keep the real stdout for the record; everything else the workload prints goes to stderr.
     result_fd = os.dup(1)

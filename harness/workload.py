@@ -126,6 +126,11 @@ class Workload:
         """Extra figures: flops_per_step, bytes, final loss, framework settings..."""
         return {}
 
+    def loss_value(self) -> float | None:
+        """The latest training loss as a host float, or None where the workload has no loss.
+        The timer calls it only outside the measured blocks (it may synchronize the device)."""
+        return None
+
     def runtime_info(self) -> dict[str, Any]:
         """Framework versions and settings seen inside the worker (threads, TF32, device name)."""
         return {}

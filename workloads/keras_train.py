@@ -87,6 +87,9 @@ class _KerasTrain(Workload):
     def train_steps(self) -> int:
         return 1
 
+    def loss_value(self) -> float:
+        return self.final_loss()
+
     def final_loss(self) -> float:
         import numpy as np
 

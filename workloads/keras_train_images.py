@@ -93,7 +93,16 @@ class KerasTrainImages(Workload):
 
     def metrics(self) -> dict[str, Any]:
         flops = flops_per_step(self.model_params())
-        return {"flops_per_step": flops, "flops_per_phase": {"train": flops}}
+        return {
+            "flops_per_step": flops,
+            "flops_per_phase": {"train": flops},
+            "final_loss": self.loss_value(),
+        }
+
+    def loss_value(self) -> float | None:
+        import numpy as np
+
+        return None if self.loss is None else float(np.asarray(self.loss).reshape(-1)[0])
 
     def runtime_info(self) -> dict[str, Any]:
         return keras_runtime_info("tensorflow")

@@ -141,6 +141,9 @@ class _TorchStep(Workload):
             out["peak_gpu_memory_bytes"] = int(self.torch.cuda.max_memory_allocated())
         return out
 
+    def loss_value(self) -> float:
+        return float(self.loss)
+
     def runtime_info(self) -> dict[str, Any]:
         return torch_runtime_info(self.device)
 

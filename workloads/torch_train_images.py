@@ -28,7 +28,8 @@ class TorchTrainImages(TorchCNNStep):
     phases = ("data", "forward", "backward", "update")
     workers_param = "num_workers"
     params = (
-        *[p for p in COMMON if p.name not in ("batch_size",)],
+        # batch_size and classes are declared below and by the dataset (images per class)
+        *[p for p in COMMON if p.name not in ("batch_size", "classes")],
         Param("batch_size", "int", 32, "images per step", minimum=1),
         *DATASET_PARAMS,
         Param("resize", "int", 32, "side the images are resized to (the model's input)",

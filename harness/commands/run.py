@@ -120,6 +120,13 @@ def add_timing_options(parser: argparse.ArgumentParser) -> None:
         default=20,
         help="instructions: steps of the shorter of the two counted processes (default 20)",
     )
+    timing.add_argument(
+        "--compile-cache",
+        default="fresh",
+        choices=("fresh", "keep"),
+        help="fresh (default): each task compiles with its own empty inductor/Triton/XLA/CUDA "
+        "caches; keep: tasks share one cache folder, so a first step may come from it",
+    )
     timing.add_argument("--seed", type=int, default=0)
     timing.add_argument("--warmup-time", type=float, default=None)
     timing.add_argument("--min-time", type=float, default=None)
@@ -179,6 +186,7 @@ def config_from_args(args: argparse.Namespace, **given: Any) -> RunConfig:
         results_dir=getattr(args, "results_dir", Path("results")),
         measure=args.measure,
         instruction_steps=args.instruction_steps,
+        compile_cache=getattr(args, "compile_cache", "fresh"),
         label=getattr(args, "label", None),
     )
     fields.update(given)

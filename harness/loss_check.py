@@ -1,0 +1,63 @@
+"""Is the training loss still a number? Read outside the measured blocks only.
+
+A training step whose loss went NaN or infinite (``lr=1e30``) still runs, and often at another
+speed (NaN arithmetic, denormals, skipped work): its timing is not the timing of training. The
+timer reads the workload's loss (``Workload.loss_value``, which may synchronize the device)
+after the first step and after each measured block has been timed, never inside one, and the
+record says what it saw (``Record.loss``); the report flags the rows (``loss-diverged``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+class LossCheck:
+    """Collects the loss at the points the timer reads it."""
+
+    def __init__(self, workload: Any):
+        self.workload = workload
+        self.first: float | None = None
+        self.final: float | None = None
+        self.checked = 0
+        self.non_finite = 0
+        self.first_non_finite: str | None = None
+
+    def read(self, where: str) -> None:
+        """Read the loss now (``where``: "first step", "block 3"); nothing when it has none."""
+        value = self.workload.loss_value()
+        if value is None:
+            return
+        value = float(value)
+        if self.checked == 0:
+            self.first = value
+        self.final = value
+        self.checked += 1
+        if not math.isfinite(value):
+            self.non_finite += 1
+            self.first_non_finite = self.first_non_finite or where
+
+    def result(self) -> dict[str, Any] | None:
+        """What the record keeps (``Record.loss``); None for a workload without a loss."""
+        if not self.checked:
+            return None
+        return {
+            "first": self.first,
+            "final": self.final,
+            "checked": self.checked,
+            "non_finite": self.non_finite,
+            "first_non_finite": self.first_non_finite,
+            "finite": self.non_finite == 0,
+        }
+
+
+def warning(loss: dict[str, Any] | None) -> str | None:
+    """The record's warning for a loss that was not finite, else None."""
+    if not loss or loss.get("finite", True):
+        return None
+    return (
+        f"the training loss was not finite (first at the {loss['first_non_finite']}; final "
+        f"{loss['final']}): the timing of NaN/inf arithmetic is not the timing of training "
+        "(a learning rate too high, bad data, an overflow in low precision)"
+    )
