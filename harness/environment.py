@@ -220,7 +220,11 @@ def collect(launcher: str = "local", extra: dict[str, Any] | None = None) -> dic
         "git_branch": git_branch(),
         "launcher": launcher,
         "gpu_count": len(gpu_list),
-        "gpu_name": gpu_list[0]["name"] if gpu_list else None,
+        # the GPU the worker uses (harness.nvml_device marks it), else the first
+        "gpu_name": next(
+            (g["name"] for g in gpu_list if g.get("worker")),
+            gpu_list[0]["name"] if gpu_list else None,
+        ),
         "gpus": gpu_list,
     }
     if extra:

@@ -129,3 +129,18 @@ def test_the_inventory_marks_the_gpu_the_worker_uses(monkeypatch):
     assert [g["worker"] for g in nvml_gpus(TwoGpus())] == [False, True]
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
     assert [g["worker"] for g in nvml_gpus(TwoGpus())] == [True, False]
+
+
+class TwoNamedGpus(TwoGpus):
+    def nvmlDeviceGetName(self, handle):
+        return {"handle0": "NVIDIA A100-SXM4-80GB", "handle1": "NVIDIA H100 80GB HBM3"}[handle]
+
+
+def test_the_record_names_the_worker_s_gpu_not_gpu_0(monkeypatch):
+    from harness import environment, gpu_inventory
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-00000001-aaaa")
+    monkeypatch.setattr(gpu_inventory, "nvml_gpus", lambda: nvml_gpus(TwoNamedGpus()))
+    facts = environment.collect()
+    assert [g["name"] for g in facts["gpus"]] == ["NVIDIA A100-SXM4-80GB", "NVIDIA H100 80GB HBM3"]
+    assert facts["gpu_name"] == "NVIDIA H100 80GB HBM3"  # GPU 1, the worker's
