@@ -4,7 +4,7 @@ A launcher is one module with a class deriving from ``Launcher``: a ``Config`` d
 (validated in ``__post_init__``), the command-line ``options`` that fill it, and either
 ``run(task)`` (one fresh process per task; the default ``run_all`` calls it task by task) or its
 own ``run_all(tasks)`` (a batch scheduler submits them all at once). Records come back through
-``harness.record``; a process that produced none becomes ``record.failure(...)``.
+``harness.record``; a process that produced none becomes ``record_failures.failure(...)``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any, ClassVar
 
 from harness.errors import UserError
 from harness.plan import RunPlan, Task, workload_class
-from harness.record import Record, failure
+from harness.record import Record
+from harness.record_failures import failure
 from harness.workload import describe
 
 

@@ -33,7 +33,8 @@ from harness.launch.docker_engine import (
 from harness.launch.docker_limits import limit_problems, refusal
 from harness.params import parse_size
 from harness.plan import RunPlan, Task
-from harness.record import Record, parse_worker_output, stderr_tail
+from harness.record import Record
+from harness.record_failures import parse_worker_output, stderr_tail
 from harness.worker import thread_environment
 
 NVIDIA_HELP = (

@@ -16,7 +16,8 @@ from harness import parent_watch
 from harness.errors import UserError
 from harness.launch.base import Launcher, failure_record, memory_option
 from harness.plan import RunPlan, Task
-from harness.record import Record, iso_time, parse_worker_output
+from harness.record import Record, iso_time
+from harness.record_failures import parse_worker_output
 
 POLL_SECONDS = 0.05
 TERM_GRACE_SECONDS = 3.0
