@@ -248,6 +248,19 @@ def build_image(
     return tag
 
 
+def missing_toolchain(client: Any, base: str) -> list[str]:
+    """The Debian packages ``base`` lacks for torch.compile (TOOLCHAIN_PROBE, run in it with no
+    network); [] when it has them all, or is not here and cannot be pulled (the build says so)."""
+    import docker
+
+    try:
+        probe = client.containers.run(base, ["sh", "-c", TOOLCHAIN_PROBE], entrypoint=[],
+                                      user="0", network_mode="none", remove=True)  # fmt: skip
+    except (docker.errors.ContainerError, docker.errors.APIError):
+        return []  # absent and not pullable (ImageNotFound is an APIError), or no sh
+    return probe.decode().rpartition("missing:")[2].split()
+
+
 def toolchain_debs(client: Any, base: str) -> Path | None:
     """The .debs a base lacks for torch.compile (see TOOLCHAIN_PROBE), downloaded once by the
     base's own apt in a container with the network (like pip download, a host-side step; the
@@ -256,12 +269,7 @@ def toolchain_debs(client: Any, base: str) -> Path | None:
     UserError when they are missing and cannot be downloaded."""
     import docker
 
-    try:
-        probe = client.containers.run(base, ["sh", "-c", TOOLCHAIN_PROBE], entrypoint=[],
-                                      user="0", network_mode="none", remove=True)  # fmt: skip
-    except (docker.errors.ContainerError, docker.errors.APIError):
-        return None  # absent and not pullable (ImageNotFound is an APIError), or no sh
-    missing = probe.decode().rpartition("missing:")[2].split()
+    missing = missing_toolchain(client, base)
     if not missing:
         return None
     folder = WHEELHOUSE / "debs" / re.sub(r"[^A-Za-z0-9._-]+", "-", base)

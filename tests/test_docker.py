@@ -386,3 +386,48 @@ def test_peaks_measured_in_the_image_are_the_ones_its_records_find(cli, tmp_path
                        env["gpu_name"])  # fmt: skip
     assert found is not None, sorted(p.name for p in (results / "peaks").iterdir())
     assert found["cpu_fp32_flops"] > 0
+
+
+@pytest.fixture
+def base_without_a_compiler(engine):
+    """The tests' base with gcc, g++ and Python.h taken away: a stand-in for a base like
+    python:3.11-slim (no gcc), which cannot be pulled here."""
+    base = os.environ.get("HARNESS_BASE_IMAGE", "python:3.11-slim")
+    name, tag = "harness-test-nocc-maker", "harness-test-nocc:latest"
+    script = (
+        'rm -f /usr/bin/gcc /usr/bin/g++ && python3 -c "import os, sysconfig; '
+        "os.remove(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))\""
+    )
+    subprocess.run(["docker", "run", "--name", name, "--network", "none", "--user", "0",
+                    "--entrypoint", "sh", base, "-c", script], check=True, timeout=120)  # fmt: skip
+    try:
+        subprocess.run(["docker", "commit", name, tag], check=True, capture_output=True)
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], check=True, capture_output=True)
+    yield base, tag
+    subprocess.run(["docker", "rmi", "-f", tag], check=True, capture_output=True)
+
+
+def test_a_base_without_a_compiler_gets_its_packages_in_the_context(
+    base_without_a_compiler, tmp_path, monkeypatch
+):
+    from harness import images
+    from harness.launch.docker_engine import docker_client
+
+    base, bare = base_without_a_compiler
+    client = docker_client()
+    assert images.missing_toolchain(client, bare) == ["gcc", "libc6-dev", "g++", "python3-dev"]
+    if base.startswith("harness-base"):  # docker/bootstrap-base.sh's: nothing to add
+        assert images.missing_toolchain(client, base) == []
+        assert images.toolchain_debs(client, base) is None
+    # .debs downloaded before (by the base's apt, with the network) are reused, none fetched
+    monkeypatch.setattr(images, "WHEELHOUSE", tmp_path)
+    debs = tmp_path / "debs" / "harness-test-nocc-latest"
+    debs.mkdir(parents=True)
+    (debs / "gcc_12_amd64.deb").write_bytes(b"stand-in")
+    for folder in ("cpu", "project"):
+        (tmp_path / folder).mkdir()
+    assert images.toolchain_debs(client, bare) == debs
+    context = images.build_context("cpu", debs)
+    assert [p.name for p in (context / "debs").iterdir()] == ["gcc_12_amd64.deb"]
+    assert not client.containers.list(all=True, filters={"ancestor": bare})  # probes removed
