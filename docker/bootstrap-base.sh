@@ -8,8 +8,13 @@ set -euo pipefail
 name=${1:-harness-base:bookworm}
 mirror=${MIRROR:-http://deb.debian.org/debian}
 if docker image inspect "$name" >/dev/null 2>&1; then
-  echo "base image $name is present"
-  exit 0
+  # one made before the base carried the compiler is made again
+  if docker run --rm --network none --entrypoint sh "$name" -c \
+      'command -v gcc && command -v g++ && test -f /usr/include/python3.11/Python.h' >/dev/null 2>&1; then
+    echo "base image $name is present"
+    exit 0
+  fi
+  echo "base image $name has no C/C++ compiler or Python.h: making it again"
 fi
 command -v debootstrap >/dev/null || { echo "debootstrap is missing: apt-get install -y debootstrap" >&2; exit 2; }
 root=$(mktemp -d /tmp/harness-base.XXXXXX)
