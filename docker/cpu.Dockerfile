@@ -22,6 +22,17 @@ ENV PYTHONUNBUFFERED=1 \
 
 # /scratch: where the launcher mounts a volume for checkpoints (owned by the worker's user; a
 # fresh anonymous volume copies this ownership)
+# A C/C++ compiler and Python's headers: torch.compile needs them at run time (inductor builds
+# C++ on the CPU, Triton a C launcher on the GPU). A base made by docker/bootstrap-base.sh has
+# them; for one without (python:3.11-slim has the headers, not gcc), harness images build puts
+# the base's own .debs in the context's debs/, downloaded on the host (no network here).
+COPY debs /opt/debs
+RUN set -e; if ls /opt/debs/*.deb >/dev/null 2>&1; then dpkg -i /opt/debs/*.deb >/dev/null; fi; \
+    rm -rf /opt/debs; \
+    if ! { gcc --version && g++ --version && python3 -c "import os, sysconfig; \
+assert os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))"; } >/dev/null; \
+    then echo "the base has no C/C++ compiler or no Python.h: see docker/README.md" >&2; exit 1; fi
+
 RUN python3 -m venv /opt/venv && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness \
     && mkdir -p /scratch && chown 10001:10001 /scratch
 ENV PATH=/opt/venv/bin:$PATH

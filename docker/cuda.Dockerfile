@@ -10,8 +10,13 @@ ARG BASE=python:3.11-slim
 FROM ${BASE}
 
 ARG BASE
+# The CUDA version torch's wheels are built for (the highest nvidia-cuda-runtime in the lock;
+# harness images build passes it): the NVIDIA Container Toolkit refuses to start the container
+# on a driver too old for it, and make bench-gpu's preflight says so before the build.
+ARG CUDA_VERSION=13.0
 LABEL org.harness.target="cuda" \
-      org.harness.base="${BASE}"
+      org.harness.base="${BASE}" \
+      org.harness.cuda="${CUDA_VERSION}"
 
 ENV PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
@@ -24,7 +29,19 @@ ENV PYTHONUNBUFFERED=1 \
     HARNESS_SCRATCH_DIR=/scratch \
     TF_CPP_MIN_LOG_LEVEL=2 \
     NVIDIA_VISIBLE_DEVICES=all \
-    NVIDIA_DRIVER_CAPABILITIES=compute,utility
+    NVIDIA_DRIVER_CAPABILITIES=compute,utility \
+    NVIDIA_REQUIRE_CUDA="cuda>=${CUDA_VERSION}"
+
+# A C/C++ compiler and Python's headers: torch.compile needs them at run time (inductor builds
+# C++ on the CPU, Triton a C launcher on the GPU). A base made by docker/bootstrap-base.sh has
+# them; for one without (python:3.11-slim has the headers, not gcc), harness images build puts
+# the base's own .debs in the context's debs/, downloaded on the host (no network here).
+COPY debs /opt/debs
+RUN set -e; if ls /opt/debs/*.deb >/dev/null 2>&1; then dpkg -i /opt/debs/*.deb >/dev/null; fi; \
+    rm -rf /opt/debs; \
+    if ! { gcc --version && g++ --version && python3 -c "import os, sysconfig; \
+assert os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))"; } >/dev/null; \
+    then echo "the base has no C/C++ compiler or no Python.h: see docker/README.md" >&2; exit 1; fi
 
 RUN python3 -m venv /opt/venv && useradd --uid 10001 --no-create-home --shell /usr/sbin/nologin harness \
     && mkdir -p /scratch && chown 10001:10001 /scratch

@@ -2,14 +2,18 @@
 downloaded or built: ``make bench-gpu`` runs ``python3 -m harness.gpu_preflight`` first, with
 the system Python (standard library only, so it needs no virtual environment either).
 
-Two questions: does the host show an NVIDIA GPU (``nvidia-smi -L``), and does the Docker engine
-have the NVIDIA runtime (``docker info``: an ``nvidia`` runtime, or a CDI spec for NVIDIA
-devices)? Either missing: exit 2 with one sentence.
+Three questions: does the host show an NVIDIA GPU (``nvidia-smi -L``), is its driver new enough
+for the CUDA the image's torch is built for (``nvidia-smi``'s "CUDA Version: X.Y" against the
+highest ``nvidia-cuda-runtime`` in ``requirements/constraints-cuda.txt``, the version the image
+also sets in ``NVIDIA_REQUIRE_CUDA``), and does the Docker engine have the NVIDIA runtime
+(``docker info``: an ``nvidia`` runtime, or a CDI spec for NVIDIA devices)? Any missing: exit 2
+with one sentence.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +31,44 @@ NO_RUNTIME = (
     "--runtime=docker and restart Docker."
 )
 CDI_FOLDERS = (Path("/etc/cdi"), Path("/var/run/cdi"))
+CUDA_LOCK = Path(__file__).resolve().parents[1] / "requirements" / "constraints-cuda.txt"
+# The oldest Linux driver of each CUDA major version (NVIDIA's CUDA Toolkit release notes, table
+# "CUDA Toolkit and Corresponding Driver Versions"; minor versions run on it by minor-version
+# compatibility).
+MIN_DRIVER = {11: "450.80.02", 12: "525.60.13", 13: "580.65.06"}
+RUNTIME_PIN = re.compile(r"^nvidia-cuda-runtime(?:-cu\d+)?==(\d+)\.(\d+)", re.MULTILINE)
+
+
+def image_cuda(lock: str) -> tuple[int, int] | None:
+    """The CUDA (major, minor) the image needs: the highest ``nvidia-cuda-runtime[-cuNN]==X.Y.*``
+    pinned in the lock (torch's CUDA 13 stack above TensorFlow's CUDA 12 one), None if none."""
+    found = [(int(major), int(minor)) for major, minor in RUNTIME_PIN.findall(lock)]
+    return max(found) if found else None
+
+
+def driver_cuda(smi: str) -> tuple[int, int] | None:
+    """The highest CUDA version the driver supports, from ``nvidia-smi``'s header
+    ("| NVIDIA-SMI 550.54.15  Driver Version: 550.54.15  CUDA Version: 12.4 |")."""
+    found = re.search(r"CUDA Version:\s*(\d+)\.(\d+)", smi)
+    return (int(found.group(1)), int(found.group(2))) if found else None
+
+
+def check_driver(smi: str | None, lock: str) -> None:
+    """UserError with one sentence when the driver's CUDA is older than the image's; nothing
+    when it suffices, or when either version cannot be read (the toolkit still checks)."""
+    needed, has = image_cuda(lock), driver_cuda(smi or "")
+    if needed is None or has is None or has >= needed:
+        return
+    driver = re.search(r"Driver Version:\s*([0-9.]+)", smi or "")
+    minimum = MIN_DRIVER.get(needed[0])
+    raise UserError(
+        f"The CUDA image's torch is built for CUDA {needed[0]}.{needed[1]} "
+        f"(requirements/constraints-cuda.txt) and this host's driver"
+        + (f" {driver.group(1)}" if driver else "")
+        + f" supports CUDA {has[0]}.{has[1]} at most: update the NVIDIA driver"
+        + (f" to {minimum} or newer" if minimum else "")
+        + " (the NVIDIA Container Toolkit refuses to start the image on this one)."
+    )
 
 
 def gpu_names(listing: str) -> list[str]:
@@ -82,10 +124,14 @@ def main() -> int:
     specs = [str(p) for folder in CDI_FOLDERS if folder.is_dir() for p in folder.iterdir()]
     try:
         names = check(listing, runtimes, specs)
+        check_driver(_run(["nvidia-smi"]), CUDA_LOCK.read_text(encoding="utf-8"))
     except UserError as error:
         print(f"harness: {error}", file=sys.stderr)
         return EXIT_USAGE
-    print(f"harness: GPU preflight passed: {', '.join(names)}; the NVIDIA runtime is there.")
+    print(
+        f"harness: GPU preflight passed: {', '.join(names)}; its driver runs the image's CUDA; "
+        "the NVIDIA runtime is there."
+    )
     return EXIT_OK
 
 

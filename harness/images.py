@@ -3,6 +3,7 @@ build`` with no network inside (the Dockerfiles install with ``--no-index``).
 
     docker/wheelhouse/<target>/   every dependency's wheel + requirements.txt (from the lock)
     docker/wheelhouse/project/    this project's own wheel
+    docker/wheelhouse/debs/<base>/  a C/C++ compiler's .debs for a base that has none
 """
 
 from __future__ import annotations
@@ -65,6 +66,18 @@ TARGETS = {
     },
 }
 WHEELHOUSE = PROJECT_ROOT / "docker" / "wheelhouse"
+DEFAULT_BASE = "python:3.11-slim"  # the Dockerfiles' ARG BASE
+# Run in the base: prints the Debian packages it lacks for torch.compile (inductor's C++ on the
+# CPU, Triton's C launcher on the GPU): a C and a C++ compiler, libc's headers, Python.h.
+TOOLCHAIN_PROBE = r"""
+missing=""
+command -v gcc >/dev/null || missing="$missing gcc libc6-dev"
+command -v g++ >/dev/null || missing="$missing g++"
+python3 -c "import os, sysconfig, sys
+sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Python.h')))" \
+  || missing="$missing python3-dev"
+echo "missing:$missing"
+"""
 CONSTRAINTS = PROJECT_ROOT / "requirements" / "constraints.txt"
 
 
@@ -194,6 +207,12 @@ def build_image(
         return tag
     prepare_wheelhouse(target)
     build_args = {"SOURCE_HASH": wanted, **({"BASE": base} if base else {})}
+    if target == "cuda":
+        from harness.gpu_preflight import image_cuda
+
+        needed = image_cuda(constraints_for(target).read_text(encoding="utf-8"))
+        if needed:  # NVIDIA_REQUIRE_CUDA and the org.harness.cuda label
+            build_args["CUDA_VERSION"] = f"{needed[0]}.{needed[1]}"
     # Every package comes from the wheelhouse (--no-index): no network inside the build.
     network = "none"
     print(
@@ -202,7 +221,7 @@ def build_image(
         + " (no network inside the build)",
         file=sys.stderr,
     )
-    context = build_context(target)
+    context = build_context(target, toolchain_debs(client, base or DEFAULT_BASE))
     stream = client.api.build(
         path=str(context),
         dockerfile=str(PROJECT_ROOT / spec["dockerfile"]),
@@ -229,15 +248,68 @@ def build_image(
     return tag
 
 
-def build_context(target: str) -> Path:
-    """The build context of one target, and nothing else: its lock, its wheels and the
-    project's wheel, hard-linked (copied across filesystems) into docker/context/<target>, so
-    the CPU build never sends the CUDA wheelhouse's gigabytes to the engine."""
+def missing_toolchain(client: Any, base: str) -> list[str]:
+    """The Debian packages ``base`` lacks for torch.compile (TOOLCHAIN_PROBE, run in it with no
+    network); [] when it has them all, or is not here and cannot be pulled (the build says so)."""
+    import docker
+
+    try:
+        probe = client.containers.run(base, ["sh", "-c", TOOLCHAIN_PROBE], entrypoint=[],
+                                      user="0", network_mode="none", remove=True)  # fmt: skip
+    except (docker.errors.ContainerError, docker.errors.APIError):
+        return []  # absent and not pullable (ImageNotFound is an APIError), or no sh
+    return probe.decode().rpartition("missing:")[2].split()
+
+
+def toolchain_debs(client: Any, base: str) -> Path | None:
+    """The .debs a base lacks for torch.compile (see TOOLCHAIN_PROBE), downloaded once by the
+    base's own apt in a container with the network (like pip download, a host-side step; the
+    build itself stays offline), into docker/wheelhouse/debs/<base>/. None when the base has
+    them all (a base from docker/bootstrap-base.sh) or is not here (the build then says so).
+    UserError when they are missing and cannot be downloaded."""
+    import docker
+
+    missing = missing_toolchain(client, base)
+    if not missing:
+        return None
+    folder = WHEELHOUSE / "debs" / re.sub(r"[^A-Za-z0-9._-]+", "-", base)
+    if any(folder.glob("*.deb")):
+        return folder
+    (folder / "partial").mkdir(parents=True, exist_ok=True)
+    script = (
+        "apt-get update -qq && apt-get install -y -qq --download-only --no-install-recommends "
+        f"-o Dir::Cache::archives=/debs {' '.join(missing)} && rm -rf /debs/partial /debs/lock "
+        f"&& chown -R {os.getuid()}:{os.getgid()} /debs"
+    )
+    print(f"harness: downloading {' '.join(missing)} for {base} into {folder}", file=sys.stderr)
+    try:
+        client.containers.run(base, ["sh", "-c", script], entrypoint=[], user="0", remove=True,
+                              volumes={str(folder): {"bind": "/debs", "mode": "rw"}})  # fmt: skip
+    except (docker.errors.ContainerError, docker.errors.APIError) as error:
+        shutil.rmtree(folder, ignore_errors=True)
+        said = getattr(error, "stderr", None) or str(error).encode()
+        why = " ".join(said.decode("utf-8", "replace").split())[-200:]
+        raise UserError(
+            f"The base {base} has no {' '.join(missing)} (torch.compile needs them) and its apt "
+            f"could not download them ({why}): build on a base "
+            "that has them, like make base-image's harness-base:bookworm."
+        ) from None
+    return folder
+
+
+def build_context(target: str, debs: Path | None = None) -> Path:
+    """The build context of one target, and nothing else: its lock, its wheels, the project's
+    wheel and the base's missing .debs (``debs``, may be empty), hard-linked (copied across
+    filesystems) into docker/context/<target>, so the CPU build never sends the CUDA
+    wheelhouse's gigabytes to the engine."""
     context = PROJECT_ROOT / "docker" / "context" / target
     shutil.rmtree(context, ignore_errors=True)
     (context / "wheels").mkdir(parents=True)
     (context / "project").mkdir()
+    (context / "debs").mkdir()
     pairs = [(constraints_for(target), context / "constraints.txt")]
+    if debs is not None:
+        pairs += [(p, context / "debs" / p.name) for p in debs.glob("*.deb")]
     pairs += [(p, context / "wheels" / p.name) for p in (WHEELHOUSE / target).iterdir()]
     pairs += [(p, context / "project" / p.name) for p in (WHEELHOUSE / "project").iterdir()]
     for source, destination in pairs:

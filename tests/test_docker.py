@@ -412,3 +412,94 @@ def test_a_slurm_element_runs_its_task_in_the_image(cli, tmp_path, cpu_image, cl
     assert env["launcher"] == "slurm" and env["slurm_container"] == "docker"
     assert env["image"] == "harness:cpu" and env["image_id"].startswith("sha256:")
     assert env["container_packages"]["numpy"] and env["slurm_job_id"]
+
+
+def compiled_mlp_in(cli, tmp_path, image: str) -> dict:
+    """``torch.mlp compile=true`` at a tiny size in a container of ``image``, on the CPU:
+    inductor compiles C++ with the image's g++ and Python.h; its one record."""
+    out = tmp_path / f"compiled-{image}.jsonl"
+    run = cli(
+        "run", "--launcher", "docker", "--image", image, "--suite", "smoke", "--workload",
+        "torch.mlp", "--device", "cpu", "--param", "compile=true", "--param", "batch_size=8",
+        "--param", "features=8", "--param", "hidden=8", "--min-blocks", "3", "--max-blocks", "3",
+        "--output", str(out), timeout=1200,
+    )  # fmt: skip
+    assert run.returncode == 0, run
+    [record] = read_jsonl(out)
+    assert record["status"] == "ok", (record.get("error"), record.get("warnings"))
+    assert record["params"]["compile"] is True
+    return record
+
+
+def test_compile_true_runs_in_the_cpu_image(cli, tmp_path, cpu_image):
+    # before the image carried a compiler: inductor's InvalidCxxCompiler, status error
+    compiled_mlp_in(cli, tmp_path, "cpu")
+
+
+def test_peaks_measured_in_the_image_are_the_ones_its_records_find(cli, tmp_path, cpu_image):
+    """make bench-gpu's peaks step, run as written with the CPU image (no GPU here): the file it
+    writes is the one the report looks up for a docker run's records on this host."""
+    from harness import peaks
+
+    results = tmp_path / "results"
+    plan = subprocess.run(
+        ["make", "--no-print-directory", "-n", "bench-gpu", f"VENV={tmp_path / 'venv'}",
+         f"RESULTS={results}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.replace("\\\n", " ")  # fmt: skip
+    [command] = [line for line in plan.splitlines() if " harness peaks " in line]
+    command = command.replace("harness:cuda", "harness:cpu").replace("--gpus all", "")
+    (results / "peaks").mkdir(parents=True)
+    done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = linreg_in_docker(cli, tmp_path)
+    env = record["environment"]
+    found = peaks.find([results], env["host"], env["cpu_model"], env["usable_cores"],
+                       env["gpu_name"])  # fmt: skip
+    assert found is not None, sorted(p.name for p in (results / "peaks").iterdir())
+    assert found["cpu_fp32_flops"] > 0
+
+
+@pytest.fixture
+def base_without_a_compiler(engine):
+    """The tests' base with gcc, g++ and Python.h taken away: a stand-in for a base like
+    python:3.11-slim (no gcc), which cannot be pulled here."""
+    base = os.environ.get("HARNESS_BASE_IMAGE", "python:3.11-slim")
+    name, tag = "harness-test-nocc-maker", "harness-test-nocc:latest"
+    script = (
+        'rm -f /usr/bin/gcc /usr/bin/g++ && python3 -c "import os, sysconfig; '
+        "os.remove(os.path.join(sysconfig.get_paths()['include'], 'Python.h'))\""
+    )
+    subprocess.run(["docker", "run", "--name", name, "--network", "none", "--user", "0",
+                    "--entrypoint", "sh", base, "-c", script], check=True, timeout=120)  # fmt: skip
+    try:
+        subprocess.run(["docker", "commit", name, tag], check=True, capture_output=True)
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], check=True, capture_output=True)
+    yield base, tag
+    subprocess.run(["docker", "rmi", "-f", tag], check=True, capture_output=True)
+
+
+def test_a_base_without_a_compiler_gets_its_packages_in_the_context(
+    base_without_a_compiler, tmp_path, monkeypatch
+):
+    from harness import images
+    from harness.launch.docker_engine import docker_client
+
+    base, bare = base_without_a_compiler
+    client = docker_client()
+    assert images.missing_toolchain(client, bare) == ["gcc", "libc6-dev", "g++", "python3-dev"]
+    if base.startswith("harness-base"):  # docker/bootstrap-base.sh's: nothing to add
+        assert images.missing_toolchain(client, base) == []
+        assert images.toolchain_debs(client, base) is None
+    # .debs downloaded before (by the base's apt, with the network) are reused, none fetched
+    monkeypatch.setattr(images, "WHEELHOUSE", tmp_path)
+    debs = tmp_path / "debs" / "harness-test-nocc-latest"
+    debs.mkdir(parents=True)
+    (debs / "gcc_12_amd64.deb").write_bytes(b"stand-in")
+    for folder in ("cpu", "project"):
+        (tmp_path / folder).mkdir()
+    assert images.toolchain_debs(client, bare) == debs
+    context = images.build_context("cpu", debs)
+    assert [p.name for p in (context / "debs").iterdir()] == ["gcc_12_amd64.deb"]
+    assert not client.containers.list(all=True, filters={"ancestor": bare})  # probes removed
