@@ -23,6 +23,7 @@ from harness.machine_watch import (
     read_cpu_times,
     read_text,
 )
+from harness.mounts import filesystem_of
 
 SYS_CPU = Path("/sys/devices/system/cpu")
 MEMORY_FILESYSTEMS = ("tmpfs", "ramfs", "devtmpfs")
@@ -171,21 +172,6 @@ def check_swap(meminfo: str | None) -> Check:
             "free memory (or swapoff -a) before benchmarking",
         )
     return Check("swap", True, f"{total / 2**20:.1f} GiB configured, none in use")
-
-
-def filesystem_of(path: Path, mounts: str | None) -> str | None:
-    """The filesystem type of ``path``: the longest mount point that contains it."""
-    best, kind = "", None
-    resolved = str(path.resolve())
-    for line in (mounts or "").splitlines():
-        fields = line.split()
-        if len(fields) < 3:
-            continue
-        point = fields[1]
-        inside = resolved == point or resolved.startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            best, kind = point, fields[2]
-    return kind
 
 
 def check_scratch(mounts: str | None, folder: Path | None = None) -> Check:
