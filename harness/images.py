@@ -30,7 +30,7 @@ IMAGE_PATTERN = re.compile(
 def resolve_image(name: str) -> str:
     """cpu / cuda / a Docker image reference -> the tag to run."""
     tag = IMAGE_ALIASES.get(name, name)
-    if len(tag) > 255 or not IMAGE_PATTERN.match(tag):
+    if len(tag) > 255 or not IMAGE_PATTERN.fullmatch(tag):
         raise UserError(
             f"{name!r} is not a valid image name; use cpu, cuda or a Docker image reference "
             "like registry.example.com/team/harness:cpu."
