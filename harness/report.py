@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness import analysis, bottleneck, plots
+from harness.errors import UserError
 from harness.render import Document, Figure, Table, Text, check_format, write
 from harness.render.cells import format_rate, format_seconds, phase_label, short_params
 
@@ -227,13 +228,16 @@ def report_document(
     ):
         if text:
             blocks.append(Text(text))
-    blocks += [
-        Figure("Throughput by setup", lambda: plots.throughput(summary)),
-        Figure("Phase breakdown per workload", lambda: plots.phases(summary)),
-        Figure("History of each workload across runs", lambda: plots.history(frame)),
-        Figure("Pipeline images/s against workers", lambda: plots.pipeline_workers(summary)),
-        Figure("Roofline: each phase against the measured peaks", lambda: plots.roofline(summary)),
-    ]
+    if not summary.empty:  # every plot draws timed rows: none when every task failed
+        blocks += [
+            Figure("Throughput by setup", lambda: plots.throughput(summary)),
+            Figure("Phase breakdown per workload", lambda: plots.phases(summary)),
+            Figure("History of each workload across runs", lambda: plots.history(frame)),
+            Figure("Pipeline images/s against workers", lambda: plots.pipeline_workers(summary)),
+            Figure(
+                "Roofline: each phase against the measured peaks", lambda: plots.roofline(summary)
+            ),
+        ]
     sources = sorted({str(s) for s in frame["source"].dropna().unique()})
     return Document(blocks, data=summary, sources=sources)
 
@@ -244,4 +248,20 @@ def write_report(
     """Render ``fmt``; write it to ``output`` when given, else return the text to print."""
     check_format(fmt)
     document = report_document(frame, reference, speedups=fmt in ("table", "markdown", "html"))
+    if fmt in DATA_FORMATS and (document.data is None or document.data.empty):
+        raise UserError(
+            f"These results hold no timed samples (their records: {not_timed_counts(frame)}), "
+            f"so --format {fmt} has nothing to export; harness report FILE shows what they hold."
+        )
     return write(document, fmt, output)
+
+
+#: formats that export the summary's rows, and have nothing to say without them
+DATA_FORMATS = ("csv", "parquet", "gab", "bmf")
+
+
+def not_timed_counts(frame: pd.DataFrame) -> str:
+    """'2 failed, 1 skipped': the records of ``frame`` by status, for a message."""
+    records = frame.drop_duplicates(["source", "record"])
+    counts = records["status"].value_counts()
+    return ", ".join(f"{count} {status}" for status, count in counts.items()) or "no records"

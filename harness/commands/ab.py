@@ -85,6 +85,10 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError(
             "The two sides are the same; give at least one --baseline-* or --candidate-* option."
         )
+    if args.output is not None:
+        from harness.writable import check_writable
+
+        check_writable(args.output, "--output")  # before any pair is measured
     launcher = InterleavedLauncher(
         side_launcher(args, "baseline"), side_launcher(args, "candidate")
     )

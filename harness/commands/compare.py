@@ -69,6 +69,10 @@ def handle(args: argparse.Namespace) -> int:
     if args.min_effect < 0:
         raise UserError(f"--min-effect must not be negative, got {args.min_effect}.")
     check_format(args.format)
+    if args.output is not None:
+        from harness.writable import check_writable
+
+        check_writable(args.output, "--output")
     result = compare_frames(
         load(baseline_files),
         load(candidate_files),
