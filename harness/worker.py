@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from harness.errors import EXIT_USAGE, UserError
 from harness.record import OK, SKIPPED, Failure, PhaseGap, Record, Timing, dumps, iso_time
 
 THREAD_VARIABLES = (
@@ -220,10 +221,51 @@ def energy_per_step(workload: Any, device: str, items_per_step: int) -> dict[str
     )
 
 
+WORKER_USE = (
+    "harness.worker (the images' entrypoint) runs one task given as JSON, with --task JSON or on "
+    "stdin; for a shell in an image, run docker run --rm -it --entrypoint bash harness:cpu"
+)
+
+
+def read_task(args: list[str], stdin: Any) -> dict[str, Any]:
+    """The task of ``--task JSON`` or of ``stdin``; ``UserError`` (one sentence) when there is
+    none, it is not JSON, or it is not a task: a person who ran the image with a command (the
+    entrypoint is this worker) is told how to get a shell instead."""
+    from harness.plan import Task
+
+    if args[:1] == ["--task"] and len(args) == 2:
+        text, where = args[1], "--task"
+    elif args:
+        shown = " ".join(args)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise UserError(f"No task was given, only the arguments {shown!r}: {WORKER_USE}.")
+    elif stdin is None or stdin.isatty():
+        raise UserError(f"No task was given (stdin is a terminal): {WORKER_USE}.")
+    else:
+        text, where = stdin.read(), "stdin"
+    if not text.strip():
+        raise UserError(f"No task was given ({where} was empty): {WORKER_USE}.")
+    try:
+        task = json.loads(text)
+    except ValueError as error:
+        raise UserError(f"The task on {where} is not JSON ({error}): {WORKER_USE}.") from None
+    try:
+        if not isinstance(task, dict):
+            raise TypeError(f"a JSON {type(task).__name__}, not an object")
+        Task.from_dict({k: v for k, v in task.items() if k != "collect_environment"})
+    except (KeyError, TypeError, AttributeError) as error:
+        reason = f"no {error}" if isinstance(error, KeyError) else str(error)
+        raise UserError(f"The JSON on {where} is not a task ({reason}): {WORKER_USE}.") from None
+    return task
+
+
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    text = args[1] if args[:1] == ["--task"] and len(args) == 2 else sys.stdin.read()
-    task = json.loads(text)
+    try:
+        task = read_task(list(args), sys.stdin)
+    except UserError as error:
+        print(f"harness: {error}", file=sys.stderr)
+        return EXIT_USAGE
     from harness import parent_watch
 
     parent_watch.start()

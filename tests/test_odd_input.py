@@ -157,3 +157,60 @@ def test_a_writable_output_is_left_as_it_was(tmp_path):
     kept.write_text(json.dumps({"a": 1}) + "\n")
     check_writable(kept, "--output")
     assert kept.read_text() == '{"a": 1}\n'
+
+
+# --- the worker (the images' entrypoint) given no task, or not one -----------------------------
+
+
+def worker(*args: str, stdin: int | None = None, text: str | None = None):
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent)}
+    return subprocess.run(
+        [sys.executable, "-m", "harness.worker", *args],
+        input=text,
+        stdin=stdin if text is None else None,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment,
+    )
+
+
+@pytest.mark.parametrize(
+    "args, text, says",
+    [
+        (
+            ("python", "-c", "print(1)"),
+            "",
+            "only the arguments 'python -c print(1)'",
+        ),  # docker run IMAGE CMD
+        ((), "", "stdin was empty"),
+        ((), "{not json", "is not JSON"),
+        ((), "[1, 2]", "a JSON list, not an object"),
+        ((), '{"workload": "numpy.linreg"}', "is not a task (no 'timer')"),
+        (("--task", ""), None, "--task was empty"),
+        (("--task", '{"timer": {}}'), None, "is not a task"),
+    ],
+)
+def test_a_worker_given_no_task_says_so_in_one_sentence(args, text, says):
+    done = worker(*args, text=text if text is not None else "")
+    assert done.returncode == EXIT_USAGE
+    assert one_sentence(done.stderr) and says in done.stderr, done.stderr
+    assert "--entrypoint bash" in done.stderr  # how to get a shell in the image instead
+    assert done.stdout == ""  # no record: nothing was measured
+
+
+def test_a_worker_whose_stdin_is_a_terminal_does_not_wait_for_a_task():
+    import os
+
+    controller, terminal = os.openpty()
+    try:
+        done = worker(stdin=terminal)  # docker run -it IMAGE: a terminal, no task
+    finally:
+        os.close(controller)
+        os.close(terminal)
+    assert done.returncode == EXIT_USAGE and "stdin is a terminal" in done.stderr
+    assert one_sentence(done.stderr)
