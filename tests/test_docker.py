@@ -285,8 +285,13 @@ def test_a_container_that_exits_as_its_wait_times_out_is_no_error(engine, cpu_im
         container.remove(force=True)
 
 
-def test_an_interrupt_during_create_leaks_no_container(engine, cpu_image, monkeypatch):
+@pytest.mark.parametrize("to", ["this thread", "another thread"])
+def test_an_interrupt_during_create_leaks_no_container(to, engine, cpu_image, monkeypatch):
+    """Ctrl-C goes to the whole process, and the kernel gives it to any thread that does not
+    block it: sent here to this thread, then to another one, each on purpose."""
     import signal
+    import threading
+    import time
 
     from docker.models.containers import ContainerCollection
 
@@ -296,10 +301,20 @@ def test_an_interrupt_during_create_leaks_no_container(engine, cpu_image, monkey
     plan = build_plan(get_suite("smoke"), workloads=["numpy.linreg"])
     launcher.preflight(plan)
     real_create = ContainerCollection.create
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait, daemon=True)  # as the progress bar's thread
+    other.start()
 
     def create_then_interrupted(self, *args, **options):
         container = real_create(self, *args, **options)  # the engine has created it ...
-        os.kill(os.getpid(), signal.SIGINT)  # ... and Ctrl-C arrives before the reply is used
+        if to == "this thread":  # ... and Ctrl-C arrives before the reply is used
+            signal.raise_signal(signal.SIGINT)
+        else:
+            deferred = signal.getsignal(signal.SIGINT).__self__  # the deferral's note-taker
+            signal.pthread_kill(other.ident, signal.SIGINT)
+            deadline = time.monotonic() + 60
+            while not deferred.received and time.monotonic() < deadline:
+                time.sleep(0.001)  # the handler runs in this thread, here, when it runs
         return container
 
     monkeypatch.setattr(ContainerCollection, "create", create_then_interrupted)
@@ -307,6 +322,7 @@ def test_an_interrupt_during_create_leaks_no_container(engine, cpu_image, monkey
         with pytest.raises(KeyboardInterrupt):
             launcher.run(plan.tasks[0])
     finally:
+        idle.set()
         launcher.close()
     assert not engine_containers_left()
 
