@@ -14,10 +14,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class CliResult:
-    def __init__(self, completed: subprocess.CompletedProcess):
+    def __init__(self, completed: subprocess.CompletedProcess, pid: int = 0):
         self.returncode = completed.returncode
         self.stdout = completed.stdout
         self.stderr = completed.stderr
+        #: the harness process's id: what it created (containers, labelled host:pid) is its own
+        self.pid = pid
 
     def __repr__(self) -> str:
         return f"<rc={self.returncode}\nstdout={self.stdout[-2000:]}\nstderr={self.stderr[-2000:]}>"
@@ -29,15 +31,22 @@ def cli(tmp_path):
 
     def run(*args: str, timeout: float = 300, env: dict | None = None) -> CliResult:
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-        completed = subprocess.run(
+        with subprocess.Popen(
             [sys.executable, "-m", "harness", *args],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
             cwd=tmp_path,
             env=full_env,
-        )
-        return CliResult(completed)
+        ) as process:
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                raise
+        done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        return CliResult(done, process.pid)
 
     return run
 

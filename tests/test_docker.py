@@ -142,14 +142,20 @@ def test_crash_and_timeout_in_a_container(cli, tmp_path, cpu_image):
     crashed, hung = read_jsonl(out)
     assert crashed["status"] == "crashed" and crashed["error"]["signal"] == "SIGSEGV"
     assert hung["status"] == "timeout"
-    assert not engine_containers_left()
+    assert not engine_containers_left(run.pid)
 
 
-def engine_containers_left() -> list:
-    from harness.launch.docker import docker_client
+def engine_containers_left(*pids: int) -> list:
+    """Containers (any state) made by this process's launchers or by the ``harness`` processes
+    ``pids``: never another test's or another person's on a shared engine."""
+    import socket
+
+    from harness.launch.docker import LAUNCHER_LABEL, docker_client
 
     client = docker_client()
-    return client.containers.list(all=True, filters={"label": "org.harness.workload"})
+    owners = {f"{socket.gethostname()}:{pid}" for pid in (os.getpid(), *pids)}
+    found = client.containers.list(all=True, filters={"label": "org.harness.workload"})
+    return [c for c in found if c.labels.get(LAUNCHER_LABEL) in owners]
 
 
 @pytest.mark.parametrize(
@@ -198,7 +204,7 @@ def test_checkpoint_loads_in_a_container_read_the_disk(cli, tmp_path, cpu_image)
     assert metrics["scratch_filesystem"] != "tmpfs"
     assert metrics["load_cache"] == "cold" and metrics["load_cache_method"] == "mincore"
     assert metrics["load_gb_per_s"] > 0
-    assert not engine_containers_left()
+    assert not engine_containers_left(run.pid)
 
 
 def test_a_container_pinned_to_one_cpu_runs_one_thread(cli, tmp_path, cpu_image):
@@ -224,8 +230,9 @@ def test_a_cpu_quota_sets_the_container_threads(cli, tmp_path, cpu_image):
 
 def test_kill_9_of_a_docker_run_leaves_no_running_container(tmp_path, cpu_image):
     import signal
+    import socket
 
-    from harness.launch.docker import docker_client
+    from harness.launch.docker import LAUNCHER_LABEL, docker_client
 
     client = docker_client()
     run = subprocess.Popen(
@@ -251,17 +258,21 @@ def test_kill_9_of_a_docker_run_leaves_no_running_container(tmp_path, cpu_image)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    ours = {"label": f"{LAUNCHER_LABEL}={socket.gethostname()}:{run.pid}"}  # this run's only
     running: list = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not running:
-        running = client.containers.list(filters={"label": "org.harness.workload"})
+        running = client.containers.list(filters=ours)
         time.sleep(0.2)
     assert running, "the container never started"
-    time.sleep(2)  # the worker is inside its hang
     run.send_signal(signal.SIGKILL)
     run.wait()
-    time.sleep(2)
-    still = client.containers.list(filters={"label": "org.harness.workload"})  # running only
+    # the worker inside sees its stdin close and ends: wait for that, however busy the machine
+    deadline = time.monotonic() + 120
+    still = running
+    while still and time.monotonic() < deadline:
+        time.sleep(0.2)
+        still = client.containers.list(filters=ours)  # running ones only
     assert not still, [c.name for c in still]
     # the stopped container is removed by the next run's preflight
     from harness.launch.docker import DockerLauncher
@@ -269,7 +280,7 @@ def test_kill_9_of_a_docker_run_leaves_no_running_container(tmp_path, cpu_image)
     launcher = DockerLauncher(image="cpu")
     launcher.preflight(build_plan(get_suite("smoke"), workloads=["numpy.linreg"]))
     launcher.close()
-    assert not engine_containers_left()
+    assert not engine_containers_left(run.pid)
     client.close()
 
 
