@@ -260,15 +260,15 @@ def read_task(args: list[str], stdin: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from harness import parent_watch
+
+    parent_watch.start()  # first: a worker whose launcher is gone ends before anything else
     args = sys.argv[1:] if argv is None else argv
     try:
         task = read_task(list(args), sys.stdin)
     except UserError as error:
         print(f"harness: {error}", file=sys.stderr)
         return EXIT_USAGE
-    from harness import parent_watch
-
-    parent_watch.start()
     # Keep the real stdout for the record; everything else the workload prints goes to stderr.
     result_fd = os.dup(1)
     os.dup2(2, 1)
