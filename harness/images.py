@@ -187,6 +187,11 @@ def build_image(
 
     spec = _target(target)
     tag = resolve_image(tag or spec["tag"])
+    if base is not None and not IMAGE_PATTERN.fullmatch(base):
+        raise UserError(
+            f"--base {base!r} is not an image reference; give one like python:3.11-slim or "
+            "harness-base:bookworm."
+        )
     client = docker_client()
     wanted = source_hash(target)
     if if_stale and image_source_hash(client, tag) == wanted:

@@ -214,3 +214,12 @@ def test_a_worker_whose_stdin_is_a_terminal_does_not_wait_for_a_task():
         os.close(terminal)
     assert done.returncode == EXIT_USAGE and "stdin is a terminal" in done.stderr
     assert one_sentence(done.stderr)
+
+
+@pytest.mark.parametrize("base", ["python:3.11-slim\nRUN echo injected", "python 3", ""])
+def test_an_image_build_base_that_is_not_one_reference_is_refused(base):
+    from harness.errors import UserError
+    from harness.images import build_image
+
+    with pytest.raises(UserError, match="--base .* is not an image reference"):
+        build_image("cpu", base=base)  # refused before the engine is asked anything
