@@ -221,5 +221,5 @@ def test_an_image_build_base_that_is_not_one_reference_is_refused(base):
     from harness.errors import UserError
     from harness.images import build_image
 
-    with pytest.raises(UserError, match="--base .* is not an image reference"):
+    with pytest.raises(UserError, match=r"--base .* is not an image reference"):
         build_image("cpu", base=base)  # refused before the engine is asked anything
