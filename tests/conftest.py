@@ -25,6 +25,10 @@ class CliResult:
         return f"<rc={self.returncode}\nstdout={self.stdout[-2000:]}\nstderr={self.stderr[-2000:]}>"
 
 
+#: ids of the `harness` processes the cli fixture started this session
+HARNESS_PIDS: set[int] = set()
+
+
 @pytest.fixture
 def cli(tmp_path):
     """Run the real `harness` command in a fresh process, in a scratch folder."""
@@ -39,6 +43,7 @@ def cli(tmp_path):
             cwd=tmp_path,
             env=full_env,
         ) as process:
+            HARNESS_PIDS.add(process.pid)
             try:
                 stdout, stderr = process.communicate(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -95,12 +100,21 @@ def engine():
         pytest.skip(f"no Docker engine: {error}")
     started = time.time()
     yield client
-    # No test may leave a container behind, not even one created and never started
+    # No test may leave a container behind, not even one created and never started. Only this
+    # session's count: made by a launcher in this process or in a `harness` it started (the
+    # launcher label names host:pid), or unlabelled and made by this process's tests, never
+    # another person's on a shared engine.
+    import socket
+
+    from harness.launch.docker import LAUNCHER_LABEL
+
+    owners = {f"{socket.gethostname()}:{pid}" for pid in {os.getpid(), *HARNESS_PIDS}}
     left = [
         container
         for container in client.containers.list(all=True)
         if (container.attrs.get("Config", {}).get("Image", "") or "").startswith("harness")
         and _created_at(container) >= started - 1
+        and container.labels.get(LAUNCHER_LABEL, f"{socket.gethostname()}:{os.getpid()}") in owners
     ]
     for container in left:
         container.remove(force=True, v=True)
