@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.filesystems import MEMORY_FILESYSTEMS, filesystem_of
 from harness.machine_watch import (
     OTHER_CORES_LIMIT,
     STEAL_LIMIT,
@@ -24,6 +23,7 @@ from harness.machine_watch import (
     read_cpu_times,
     read_text,
 )
+from harness.mounts import MEMORY_FILESYSTEMS, filesystem_of
 
 SYS_CPU = Path("/sys/devices/system/cpu")
 

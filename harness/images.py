@@ -31,7 +31,7 @@ IMAGE_PATTERN = re.compile(
 def resolve_image(name: str) -> str:
     """cpu / cuda / a Docker image reference -> the tag to run."""
     tag = IMAGE_ALIASES.get(name, name)
-    if len(tag) > 255 or not IMAGE_PATTERN.match(tag):
+    if len(tag) > 255 or not IMAGE_PATTERN.fullmatch(tag):
         raise UserError(
             f"{name!r} is not a valid image name; use cpu, cuda or a Docker image reference "
             "like registry.example.com/team/harness:cpu."
@@ -200,6 +200,11 @@ def build_image(
 
     spec = _target(target)
     tag = resolve_image(tag or spec["tag"])
+    if base is not None and not IMAGE_PATTERN.fullmatch(base):
+        raise UserError(
+            f"--base {base!r} is not an image reference; give one like python:3.11-slim or "
+            "harness-base:bookworm."
+        )
     client = docker_client()
     wanted = source_hash(target)
     if if_stale and image_source_hash(client, tag) == wanted:

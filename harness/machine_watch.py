@@ -188,17 +188,21 @@ class MachineWatch:
         device: str = "cpu",
         kernel: Callable[[], Any] = reference_kernel,
         nvml: Any = None,
+        clock: Callable[[], float] = time.perf_counter,
     ):
         self.device = device
         self.kernel = kernel
         self.nvml = nvml
+        self.clock = clock  # injected by tests: a slowdown they know, not one they hope for
         self.before: CpuTimes | None = None
         self.reference_before = 0.0
         self.reference_before_precision = 0.0
         self.gpu: GpuWatch | None = None
 
     def start(self) -> None:
-        self.reference_before, self.reference_before_precision = time_reference(self.kernel)
+        self.reference_before, self.reference_before_precision = time_reference(
+            self.kernel, clock=self.clock
+        )
         if self.device == "cuda":
             self.gpu = GpuWatch(self.nvml)
             self.gpu.start()
@@ -207,7 +211,7 @@ class MachineWatch:
     def stop(self, precision_target: float) -> dict[str, Any]:
         after = read_cpu_times()
         gpu = self.gpu.stop() if self.gpu is not None else {}
-        reference_after, after_precision = time_reference(self.kernel)
+        reference_after, after_precision = time_reference(self.kernel, clock=self.clock)
         watch: dict[str, Any] = {
             "reference_before_s": self.reference_before,
             "reference_after_s": reference_after,

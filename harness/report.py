@@ -9,6 +9,7 @@ import pandas as pd
 
 from harness import analysis, bottleneck, plots
 from harness.aggregate import aggregate_frame
+from harness.errors import UserError
 from harness.findings import report_findings
 from harness.render import Document, Figure, Findings, Table, Text, check_format, write
 from harness.render.cells import format_rate, format_seconds, phase_label, short_params
@@ -269,19 +270,20 @@ def report_document(
         if text:
             blocks.append(Text(text))
     # one figure per question: how fast (with intervals), against what, where the time goes,
-    # what limits it
-    blocks += [
-        Figure("Throughput per workload and setup (median, bars: 95% interval)",
-               lambda: plots.throughput(summary)),
-        Figure("Performance profile: share of workloads within τ of the best setup",
-               lambda: plots.performance_profile(frame)),
-        Figure("Where the step's time goes: phase split per workload",
-               lambda: plots.phases(summary)),
-        Figure("Roofline per machine: each phase against that machine's measured peaks",
-               lambda: plots.roofline(summary)),
-        Figure("Pipeline images/s against workers", lambda: plots.pipeline_workers(summary)),
-        Figure("History of each workload across runs", lambda: plots.history(frame)),
-    ]  # fmt: skip
+    # what limits it; none when nothing was timed (every task failed)
+    if not summary.empty:
+        blocks += [
+            Figure("Throughput per workload and setup (median, bars: 95% interval)",
+                   lambda: plots.throughput(summary)),
+            Figure("Performance profile: share of workloads within τ of the best setup",
+                   lambda: plots.performance_profile(frame)),
+            Figure("Where the step's time goes: phase split per workload",
+                   lambda: plots.phases(summary)),
+            Figure("Roofline per machine: each phase against that machine's measured peaks",
+                   lambda: plots.roofline(summary)),
+            Figure("Pipeline images/s against workers", lambda: plots.pipeline_workers(summary)),
+            Figure("History of each workload across runs", lambda: plots.history(frame)),
+        ]  # fmt: skip
     if speedups:
         blocks.insert(0, Findings(report_findings(frame, summary, aggregated, found)))
     sources = sorted({str(s) for s in frame["source"].dropna().unique()})
@@ -294,4 +296,20 @@ def write_report(
     """Render ``fmt``; write it to ``output`` when given, else return the text to print."""
     check_format(fmt)
     document = report_document(frame, reference, speedups=fmt in ("table", "markdown", "html"))
+    if fmt in DATA_FORMATS and (document.data is None or document.data.empty):
+        raise UserError(
+            f"These results hold no timed samples (their records: {not_timed_counts(frame)}), "
+            f"so --format {fmt} has nothing to export; harness report FILE shows what they hold."
+        )
     return write(document, fmt, output)
+
+
+#: formats that export the summary's rows, and have nothing to say without them
+DATA_FORMATS = ("csv", "parquet", "gab", "bmf")
+
+
+def not_timed_counts(frame: pd.DataFrame) -> str:
+    """'2 failed, 1 skipped': the records of ``frame`` by status, for a message."""
+    records = frame.drop_duplicates(["source", "record"])
+    counts = records["status"].value_counts()
+    return ", ".join(f"{count} {status}" for status, count in counts.items()) or "no records"

@@ -47,8 +47,9 @@ precision_target        the precision the timer aimed for (0.01: the median to Â
 noisy_machine           True when the machine watch flagged the task (harness.machine_watch)
 noisy_reasons           the figures that tripped it, joined by "; "
 loss_diverged           True when the training loss was not finite (harness.loss_check)
-load_cache              save/load: ``cold`` (every load read the disk, verified by mincore) or
-                        ``warm`` (the page cache); empty for other kinds and older records
+load_cache              save/load: ``cold`` (every load read the disk, verified by mincore),
+                        ``warm`` (the page cache) or ``unverified`` (mincore could not be
+                        called); empty for other kinds and older records
 started_at              when the record's process started (UTC ISO 8601)
 ======================  =====================================================================
 """

@@ -20,6 +20,7 @@ from harness.launch.base import Launcher
 from harness.plan import RunPlan, Task, build_plan
 from harness.record import SKIPPED, Interrupted, Record
 from harness.results import ResultWriter, new_run_id, rescue_records, utc_now
+from harness.writable import check_writable
 
 
 class RunInterrupted(Exception):
@@ -88,11 +89,12 @@ def run(
             "Every selected workload was skipped; install the frameworks they need "
             "(make venv installs them all)."
         )
-    launcher.preflight(plan)
     label = config.label or ""
     device_tag = "-".join(sorted({t.device for t in plan.tasks}))
     run_id = new_run_id(f"{device_tag}-{launcher.name}{('-' + label) if label else ''}")
     path = config.output or (config.results_dir / f"{run_id}.jsonl")
+    check_writable(path, "--output" if config.output else "--results-dir")
+    launcher.preflight(plan)
     info = RunInfo(
         run_id,
         suite.name,

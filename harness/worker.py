@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from harness.errors import EXIT_USAGE, UserError
 from harness.record import OK, SKIPPED, Failure, PhaseGap, Record, Timing, dumps, iso_time
 
 THREAD_VARIABLES = (
@@ -188,10 +189,10 @@ def run_task(task_data: dict[str, Any]) -> Record:
         record.metrics = derived_metrics(workload.metrics(), record.summary, cls.phases)
         dataset = getattr(workload, "dataset_dir", None)
         if dataset is not None:  # where a pipeline's files were: disk, or memory (tmpfs)
-            from harness.filesystems import filesystem_of
+            from harness.mounts import filesystem_here
 
             record.metrics["data_dir"] = str(dataset)
-            record.metrics["data_filesystem"] = filesystem_of(Path(dataset))
+            record.metrics["data_filesystem"] = filesystem_here(Path(dataset))
         if extra:
             record.metrics["test_extra_work"] = extra
         record.energy = energy_per_step(workload, task.device, record.items_per_step)
@@ -258,15 +259,56 @@ def energy_per_step(
         }
 
 
+WORKER_USE = (
+    "harness.worker (the images' entrypoint) runs one task given as JSON, with --task JSON or on "
+    "stdin; for a shell in an image, run docker run --rm -it --entrypoint bash harness:cpu"
+)
+
+
+def read_task(args: list[str], stdin: Any) -> dict[str, Any]:
+    """The task of ``--task JSON`` or of ``stdin``; ``UserError`` (one sentence) when there is
+    none, it is not JSON, or it is not a task: a person who ran the image with a command (the
+    entrypoint is this worker) is told how to get a shell instead."""
+    from harness.plan import Task
+
+    if args[:1] == ["--task"] and len(args) == 2:
+        text, where = args[1], "--task"
+    elif args:
+        shown = " ".join(args)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        raise UserError(f"No task was given, only the arguments {shown!r}: {WORKER_USE}.")
+    elif stdin is None or stdin.isatty():
+        raise UserError(f"No task was given (stdin is a terminal): {WORKER_USE}.")
+    else:
+        text, where = stdin.read(), "stdin"
+    if not text.strip():
+        raise UserError(f"No task was given ({where} was empty): {WORKER_USE}.")
+    try:
+        task = json.loads(text)
+    except ValueError as error:
+        raise UserError(f"The task on {where} is not JSON ({error}): {WORKER_USE}.") from None
+    try:
+        if not isinstance(task, dict):
+            raise TypeError(f"a JSON {type(task).__name__}, not an object")
+        Task.from_dict({k: v for k, v in task.items() if k != "collect_environment"})
+    except (KeyError, TypeError, AttributeError) as error:
+        reason = f"no {error}" if isinstance(error, KeyError) else str(error)
+        raise UserError(f"The JSON on {where} is not a task ({reason}): {WORKER_USE}.") from None
+    return task
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    text = args[1] if args[:1] == ["--task"] and len(args) == 2 else sys.stdin.read()
-    task = json.loads(text)
     from harness import parent_watch
     from harness.terminal_text import degrade_gracefully
 
     degrade_gracefully()
-    parent_watch.start()
+    parent_watch.start()  # first: a worker whose launcher is gone ends before anything else
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        task = read_task(list(args), sys.stdin)
+    except UserError as error:
+        print(f"harness: {error}", file=sys.stderr)
+        return EXIT_USAGE
     # Keep the real stdout for the record; everything else the workload prints goes to stderr.
     result_fd = os.dup(1)
     os.dup2(2, 1)

@@ -1,10 +1,13 @@
 """The workload contract every framework's workloads share.
 
-A workload is a class with declared metadata (name, framework, kind, phases, parameters, devices)
-and four methods the timer calls: ``setup``, ``step(mark)``, ``synchronize`` and ``teardown``.
-Inside ``step`` the workload calls ``mark("forward")`` at the *end* of each phase, in the order
-``phases`` declares. Framework imports happen inside ``setup``, never at module import, so
-``harness list`` can read every workload's declaration without loading any framework.
+A workload is a class with declared metadata (name, framework, kind, phases, parameters,
+devices) and four methods the timer calls: ``setup``, ``step(mark)``, ``synchronize`` and
+``teardown``. Inside ``step`` the workload calls ``mark("forward")`` at the *end* of each phase,
+in the order ``phases`` declares; ``mark(UNTIMED)`` ends a stretch of the step that belongs to
+no phase (evicting a checkpoint from the page cache between ``save`` and ``load``): its time
+counts in the whole step but in no phase. Framework imports happen inside ``setup``, never at
+module import, so ``harness list`` can read every workload's declaration without loading any
+framework.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from harness.params import Param, ParamValue, to_json_value
 KINDS = ("train_step", "save_load", "pipeline")
 TRAIN_PHASES = ("forward", "backward", "update")
 CHECKPOINT_PHASES = ("save", "load")
+#: the mark that ends a stretch of a step timed in no phase (its time is dropped from the phases)
+UNTIMED = "(untimed)"
 
 Mark = Callable[[str], None]
 
@@ -47,7 +52,8 @@ class PhaseTimer:
         if self.synchronize is not None:
             self.synchronize()
         now = self.clock()
-        self.totals[phase] = self.totals.get(phase, 0.0) + (now - self.previous)
+        if phase != UNTIMED:
+            self.totals[phase] = self.totals.get(phase, 0.0) + (now - self.previous)
         self.previous = now
 
     def end_block(self) -> dict[str, float]:

@@ -14,13 +14,19 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class CliResult:
-    def __init__(self, completed: subprocess.CompletedProcess):
+    def __init__(self, completed: subprocess.CompletedProcess, pid: int = 0):
         self.returncode = completed.returncode
         self.stdout = completed.stdout
         self.stderr = completed.stderr
+        #: the harness process's id: what it created (containers, labelled host:pid) is its own
+        self.pid = pid
 
     def __repr__(self) -> str:
         return f"<rc={self.returncode}\nstdout={self.stdout[-2000:]}\nstderr={self.stderr[-2000:]}>"
+
+
+#: ids of the `harness` processes the cli fixture started this session
+HARNESS_PIDS: set[int] = set()
 
 
 @pytest.fixture
@@ -29,15 +35,23 @@ def cli(tmp_path):
 
     def run(*args: str, timeout: float = 300, env: dict | None = None) -> CliResult:
         full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
-        completed = subprocess.run(
+        with subprocess.Popen(
             [sys.executable, "-m", "harness", *args],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
             cwd=tmp_path,
             env=full_env,
-        )
-        return CliResult(completed)
+        ) as process:
+            HARNESS_PIDS.add(process.pid)
+            try:
+                stdout, stderr = process.communicate(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.communicate()
+                raise
+        done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+        return CliResult(done, process.pid)
 
     return run
 
@@ -86,12 +100,21 @@ def engine():
         pytest.skip(f"no Docker engine: {error}")
     started = time.time()
     yield client
-    # No test may leave a container behind, not even one created and never started
+    # No test may leave a container behind, not even one created and never started. Only this
+    # session's count: made by a launcher in this process or in a `harness` it started (the
+    # launcher label names host:pid), or unlabelled and made by this process's tests, never
+    # another person's on a shared engine.
+    import socket
+
+    from harness.launch.docker import LAUNCHER_LABEL
+
+    owners = {f"{socket.gethostname()}:{pid}" for pid in {os.getpid(), *HARNESS_PIDS}}
     left = [
         container
         for container in client.containers.list(all=True)
         if (container.attrs.get("Config", {}).get("Image", "") or "").startswith("harness")
         and _created_at(container) >= started - 1
+        and container.labels.get(LAUNCHER_LABEL, f"{socket.gethostname()}:{os.getpid()}") in owners
     ]
     for container in left:
         container.remove(force=True, v=True)

@@ -112,3 +112,163 @@ def test_checkpoint_on_a_tmpfs_is_warm_and_the_report_says_so(tmp_path, monkeypa
         None,
     )
     assert "warm cache" not in cold
+
+
+# --- a load whose eviction could not be checked is unverified, never "warm" ----------------------
+
+
+def test_a_load_where_mincore_cannot_be_called_is_unverified(tmp_path, monkeypatch):
+    import ctypes
+
+    def no_libc(*args, **kwargs):
+        raise OSError("no libc here")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_libc)  # as on a system without mincore
+    metrics = checkpoint_metrics(tmp_path, monkeypatch)
+    assert metrics["load_cache"] == "unverified"
+    assert metrics["load_cache_method"] == "unverified"
+
+
+def test_the_cache_state_says_unverified_unless_a_check_saw_the_pages(tmp_path, monkeypatch):
+    from workloads import checkpoint_files
+    from workloads.checkpoint_files import CacheCheck
+
+    answers = iter([None, (0, 4), None])  # mincore failed on some checks, cold on the other
+    monkeypatch.setattr(checkpoint_files, "resident_pages", lambda path: next(answers))
+    check = CacheCheck()
+    for _ in range(3):
+        check.after_evict(tmp_path)
+    assert check.state == "unverified"
+    answers = iter([None, (4, 4)])  # one check saw the pages still cached: warm is known
+    check = CacheCheck()
+    for _ in range(2):
+        check.after_evict(tmp_path)
+    assert check.state == "warm"
+    assert CacheCheck().state == "warm"  # nothing evicted (cold_read=false): the page cache
+
+
+# --- save is timed alone: eviction and the mincore scan are in no phase ------------------------
+
+
+class SteppedClock:
+    """A clock that moves only when told: the test knows every second it contains."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def slow_eviction(monkeypatch, clock: SteppedClock) -> None:
+    """Eviction takes 1 s and the mincore scan 10 s on ``clock``; nothing else moves it."""
+    from workloads import checkpoint_files
+
+    evict_, resident_ = checkpoint_files.evict, checkpoint_files.resident_pages
+
+    def evict(path):
+        evict_(path)
+        clock.now += 1.0
+
+    def resident(path):
+        clock.now += 10.0
+        return resident_(path)
+
+    monkeypatch.setattr(checkpoint_files, "evict", evict)
+    monkeypatch.setattr(checkpoint_files, "resident_pages", resident)
+
+
+def phases_of_one_step(workload, clock: SteppedClock) -> dict[str, float]:
+    from harness.workload import PhaseTimer
+
+    workload.setup()
+    try:
+        timer = PhaseTimer(clock, None)
+        timer.start_block()
+        workload.step(timer.mark)
+        return timer.end_block()
+    finally:
+        workload.teardown()
+
+
+def test_torch_save_times_exclude_the_eviction_and_the_mincore_scan(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    from workloads.torch_checkpoint import TorchCheckpoint
+
+    monkeypatch.setenv("HARNESS_SCRATCH_DIR", str(tmp_path))
+    clock = SteppedClock()
+    slow_eviction(monkeypatch, clock)
+    for fmt in ("state_dict", "full"):
+        values = {p.name: p.default for p in TorchCheckpoint.params}
+        values.update(hidden=(16,), features=8, format=fmt)
+        phases = phases_of_one_step(TorchCheckpoint(values, "cpu", seed=0, threads=1), clock)
+        assert phases == {"save": 0.0, "load": 0.0}, fmt
+    assert clock.now == 22.0  # both steps evicted and checked, outside every phase
+
+
+def test_keras_save_times_exclude_the_eviction_and_the_mincore_scan(tmp_path, monkeypatch):
+    pytest.importorskip("keras")
+    from workloads.keras_checkpoint import KerasCheckpoint
+
+    monkeypatch.setenv("HARNESS_SCRATCH_DIR", str(tmp_path))
+    clock = SteppedClock()
+    slow_eviction(monkeypatch, clock)
+    values = {p.name: p.default for p in KerasCheckpoint.params}
+    values.update(hidden=(8,), features=4, format="weights")
+    phases = phases_of_one_step(KerasCheckpoint(values, "cpu", seed=0, threads=1), clock)
+    assert phases == {"save": 0.0, "load": 0.0} and clock.now == 11.0
+
+
+def test_an_untimed_mark_drops_its_stretch_from_every_phase():
+    from harness.workload import UNTIMED, PhaseTimer
+
+    clock = SteppedClock()
+    timer = PhaseTimer(clock, None)
+    timer.start_block()
+    for seconds, phase in ((2.0, "a"), (5.0, UNTIMED), (3.0, "b"), (7.0, UNTIMED)):
+        clock.now += seconds
+        timer.mark(phase)
+    assert timer.end_block() == {"a": 2.0, "b": 3.0}
+
+
+# --- the filesystem of a path: whole path components, the longest mount wins ------------------
+
+MOUNTS = """\
+/dev/sda1 / ext4 rw 0 0
+/dev/sdb1 /data xfs rw 0 0
+tmpfs /datastore tmpfs rw 0 0
+/dev/sdc1 /data/fast btrfs rw 0 0
+/dev/sdd1 /mnt/my\\040disk ext3 rw 0 0
+"""
+
+
+@pytest.mark.parametrize(
+    "path, kind",
+    [
+        ("/datastore/run", "tmpfs"),  # /data is a prefix of the string, not of the path
+        ("/datastore", "tmpfs"),
+        ("/data/run", "xfs"),
+        ("/data", "xfs"),
+        ("/data/fast/x", "btrfs"),  # the longest mount point holding it
+        ("/data/faster", "xfs"),
+        ("/dat", "ext4"),
+        ("/mnt/my disk/x", "ext3"),  # /proc/mounts writes a space as \040
+        ("/mnt/my", "ext4"),
+    ],
+)
+def test_the_filesystem_of_a_path_matches_whole_mount_components(path, kind):
+    from harness.mounts import filesystem_of as of_mounts
+
+    assert of_mounts(Path(path), MOUNTS) == kind
+
+
+def test_the_scratch_filesystem_a_workload_records_matches_whole_components(tmp_path, monkeypatch):
+    import harness.mounts
+
+    table = tmp_path / "mounts"
+    table.write_text(MOUNTS)
+    monkeypatch.setattr(harness.mounts, "MOUNTS", table)
+    assert filesystem_of(Path("/datastore/scratch")) == "tmpfs"
+    assert filesystem_of(Path("/data/scratch")) == "xfs"
+    monkeypatch.setattr(harness.mounts, "MOUNTS", tmp_path / "absent")
+    assert filesystem_of(Path("/data")) == "unknown"

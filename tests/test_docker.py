@@ -144,14 +144,20 @@ def test_crash_and_timeout_in_a_container(cli, tmp_path, cpu_image):
     crashed, hung = read_jsonl(out)
     assert crashed["status"] == "crashed" and crashed["error"]["signal"] == "SIGSEGV"
     assert hung["status"] == "timeout"
-    assert not engine_containers_left()
+    assert not engine_containers_left(run.pid)
 
 
-def engine_containers_left() -> list:
-    from harness.launch.docker import docker_client
+def engine_containers_left(*pids: int) -> list:
+    """Containers (any state) made by this process's launchers or by the ``harness`` processes
+    ``pids``: never another test's or another person's on a shared engine."""
+    import socket
+
+    from harness.launch.docker import LAUNCHER_LABEL, docker_client
 
     client = docker_client()
-    return client.containers.list(all=True, filters={"label": "org.harness.workload"})
+    owners = {f"{socket.gethostname()}:{pid}" for pid in (os.getpid(), *pids)}
+    found = client.containers.list(all=True, filters={"label": "org.harness.workload"})
+    return [c for c in found if c.labels.get(LAUNCHER_LABEL) in owners]
 
 
 @pytest.mark.parametrize(
@@ -200,7 +206,7 @@ def test_checkpoint_loads_in_a_container_read_the_disk(cli, tmp_path, cpu_image)
     assert metrics["scratch_filesystem"] != "tmpfs"
     assert metrics["load_cache"] == "cold" and metrics["load_cache_method"] == "mincore"
     assert metrics["load_gb_per_s"] > 0
-    assert not engine_containers_left()
+    assert not engine_containers_left(run.pid)
 
 
 def test_a_container_pinned_to_one_cpu_runs_one_thread(cli, tmp_path, cpu_image):
@@ -226,8 +232,9 @@ def test_a_cpu_quota_sets_the_container_threads(cli, tmp_path, cpu_image):
 
 def test_kill_9_of_a_docker_run_leaves_no_running_container(tmp_path, cpu_image):
     import signal
+    import socket
 
-    from harness.launch.docker import docker_client
+    from harness.launch.docker import LAUNCHER_LABEL, docker_client
 
     client = docker_client()
     run = subprocess.Popen(
@@ -253,17 +260,21 @@ def test_kill_9_of_a_docker_run_leaves_no_running_container(tmp_path, cpu_image)
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    ours = {"label": f"{LAUNCHER_LABEL}={socket.gethostname()}:{run.pid}"}  # this run's only
     running: list = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not running:
-        running = client.containers.list(filters={"label": "org.harness.workload"})
+        running = client.containers.list(filters=ours)
         time.sleep(0.2)
     assert running, "the container never started"
-    time.sleep(2)  # the worker is inside its hang
     run.send_signal(signal.SIGKILL)
     run.wait()
-    time.sleep(2)
-    still = client.containers.list(filters={"label": "org.harness.workload"})  # running only
+    # the worker inside sees its stdin close and ends: wait for that, however busy the machine
+    deadline = time.monotonic() + 120
+    still = running
+    while still and time.monotonic() < deadline:
+        time.sleep(0.2)
+        still = client.containers.list(filters=ours)  # running ones only
     assert not still, [c.name for c in still]
     # the stopped container is removed by the next run's preflight
     from harness.launch.docker import DockerLauncher
@@ -271,7 +282,7 @@ def test_kill_9_of_a_docker_run_leaves_no_running_container(tmp_path, cpu_image)
     launcher = DockerLauncher(image="cpu")
     launcher.preflight(build_plan(get_suite("smoke"), workloads=["numpy.linreg"]))
     launcher.close()
-    assert not engine_containers_left()
+    assert not engine_containers_left(run.pid)
     client.close()
 
 
@@ -357,8 +368,13 @@ def test_a_container_that_exits_as_its_wait_times_out_is_no_error(engine, cpu_im
         container.remove(force=True)
 
 
-def test_an_interrupt_during_create_leaks_no_container(engine, cpu_image, monkeypatch):
+@pytest.mark.parametrize("to", ["this thread", "another thread"])
+def test_an_interrupt_during_create_leaks_no_container(to, engine, cpu_image, monkeypatch):
+    """Ctrl-C goes to the whole process, and the kernel gives it to any thread that does not
+    block it: sent here to this thread, then to another one, each on purpose."""
     import signal
+    import threading
+    import time
 
     from docker.models.containers import ContainerCollection
 
@@ -368,10 +384,20 @@ def test_an_interrupt_during_create_leaks_no_container(engine, cpu_image, monkey
     plan = build_plan(get_suite("smoke"), workloads=["numpy.linreg"])
     launcher.preflight(plan)
     real_create = ContainerCollection.create
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait, daemon=True)  # as the progress bar's thread
+    other.start()
 
     def create_then_interrupted(self, *args, **options):
         container = real_create(self, *args, **options)  # the engine has created it ...
-        os.kill(os.getpid(), signal.SIGINT)  # ... and Ctrl-C arrives before the reply is used
+        if to == "this thread":  # ... and Ctrl-C arrives before the reply is used
+            signal.raise_signal(signal.SIGINT)
+        else:
+            deferred = signal.getsignal(signal.SIGINT).__self__  # the deferral's note-taker
+            signal.pthread_kill(other.ident, signal.SIGINT)
+            deadline = time.monotonic() + 60
+            while not deferred.received and time.monotonic() < deadline:
+                time.sleep(0.001)  # the handler runs in this thread, here, when it runs
         return container
 
     monkeypatch.setattr(ContainerCollection, "create", create_then_interrupted)
@@ -379,6 +405,7 @@ def test_an_interrupt_during_create_leaks_no_container(engine, cpu_image, monkey
         with pytest.raises(KeyboardInterrupt):
             launcher.run(plan.tasks[0])
     finally:
+        idle.set()
         launcher.close()
     assert not engine_containers_left()
 

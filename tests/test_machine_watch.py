@@ -56,32 +56,64 @@ def test_each_reason_names_the_figure_that_tripped_it():
     assert noisy_reasons(calm, 0.01) == []  # 1.5% is within target + resolution
 
 
-class SlowingKernel:
-    """A reference kernel that becomes slower once slowed(): the machine changing speed."""
+class SteppedClock:
+    """A clock that moves only when the kernel says: every reference timing is known exactly."""
 
     def __init__(self):
-        self.factor = 1.0
+        self.now = 0.0
 
     def __call__(self):
-        total = 0
-        for i in range(int(3000 * self.factor)):
-            total += i * i
-        return total
+        return self.now
 
 
-def test_the_drift_check_flags_an_injected_slowdown_of_the_reference():
-    kernel = SlowingKernel()
-    watch = MachineWatch(kernel=kernel)
+class SlowingKernel:
+    """A reference kernel that takes ``seconds`` × ``factor`` on ``clock``: the machine
+    changing speed, injected, not hoped for from a real loop on a busy machine."""
+
+    def __init__(self, clock, seconds=2**-10):  # a power of two: the clock's sums are exact
+        self.clock = clock
+        self.seconds = seconds
+        self.factor = 1.0
+        self.calls = 0
+
+    def __call__(self):
+        self.calls += 1
+        self.clock.now += self.seconds * self.factor
+
+
+@pytest.mark.parametrize("factor, drift", [(1.5, 0.5), (1.125, 0.125), (0.75, -0.25)])
+def test_the_drift_check_flags_an_injected_slowdown_of_the_reference(factor, drift):
+    clock = SteppedClock()
+    kernel = SlowingKernel(clock)
+    watch = MachineWatch(kernel=kernel, clock=clock)
     watch.start()
-    kernel.factor = 1.5  # the machine slows by half during the task
+    kernel.factor = factor  # the machine changes speed during the task
     result = watch.stop(precision_target=0.01)
-    assert result["reference_drift"] > 0.3
+    assert result["reference_drift"] == drift
+    assert result["reference_resolution"] == 0.0  # every reading the same: known exactly
     assert result["noisy"] and "reference kernel drifted" in result["noisy_reasons"][0]
 
 
+def test_an_unchanged_reference_is_not_flagged():
+    clock = SteppedClock()
+    watch = MachineWatch(kernel=SlowingKernel(clock), clock=clock)
+    watch.start()
+    result = watch.stop(precision_target=0.01)
+    assert result["reference_drift"] == 0.0
+    assert not any("reference kernel" in reason for reason in result["noisy_reasons"])
+
+
 def test_an_unchanged_reference_is_timed_to_a_known_resolution():
-    seconds, precision = time_reference(SlowingKernel(), repeats=21)
-    assert seconds > 0 and 0 <= precision < 1
+    clock = SteppedClock()
+    kernel = SlowingKernel(clock, seconds=2**-9)
+    seconds, precision = time_reference(kernel, repeats=21, clock=clock)
+    assert seconds == 2**-9 and precision == 0.0
+    assert kernel.calls == 22  # one warm-up call, then the 21 timed
+
+
+def test_the_real_reference_kernel_times_to_a_positive_median():
+    seconds, precision = time_reference(repeats=5)  # this machine: no bound on either figure
+    assert seconds > 0 and precision >= 0
 
 
 class FakeNvml(types.SimpleNamespace):

@@ -66,8 +66,9 @@ def test_kill_9_of_a_run_leaves_no_worker(tmp_path):
     assert workers, "the worker never started"
     run.send_signal(signal.SIGKILL)
     run.communicate()
-    time.sleep(2)
-    alive = [w for w in workers if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
+    # the workers notice their parent is gone and end: wait for that, however busy the machine
+    _, alive = psutil.wait_procs(workers, timeout=120)
+    alive = [w for w in alive if w.is_running() and w.status() != psutil.STATUS_ZOMBIE]
     assert not alive, f"worker(s) outlived the killed run: {[w.pid for w in alive]}"
 
 

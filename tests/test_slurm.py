@@ -436,3 +436,77 @@ def test_a_refused_array_is_one_sentence_and_leaves_no_file(cli, cluster, tmp_pa
     assert result.returncode == 2, result
     assert "sbatch refused the array" in result.stderr and "feature" in result.stderr
     assert not out.exists()
+
+
+# --- every value written into the batch script stays on its line -------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "--mail type=END",  # whitespace in the key
+        "--exclusive\n#SBATCH --partition=other",
+        "--comment=ok\necho injected",  # a newline in the value: a command line of the script
+        "--comment=ok\r#SBATCH --qos=high",
+        "--\tcomment=x",
+        "--=x",
+    ],
+)
+def test_sbatch_options_that_would_add_script_lines_are_refused_in_one_sentence(line):
+    from harness.cli import build_parser
+
+    parser = build_parser()
+    with pytest.raises(UserError, match="--sbatch cannot take"):
+        config_from_args("slurm", parser.parse_args(["run", f"--sbatch={line}"]))
+    with pytest.raises(UserError, match="--sbatch cannot take"):
+        SlurmConfig(sbatch=(line,))  # a config built in code is checked the same way
+
+
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("partition", ("cpu\n#SBATCH --qos=high",)),
+        ("partition", ("cpu gpu",)),
+        ("account", "lab\necho injected"),
+        ("account", "lab one"),
+        ("qos", "high\r"),
+        ("gres", "gpu:1\n#SBATCH --exclusive"),
+        ("constraint", "h100 "),
+        ("job_folder", "/shared/runs\n#SBATCH --partition=x"),
+        ("image", "harness:cpu\n"),
+    ],
+)
+def test_other_values_that_reach_the_batch_script_stay_one_word(field, value):
+    with pytest.raises(UserError, match=r"\.$"):
+        SlurmConfig(**{field: value, **({"container": "docker"} if field == "image" else {})})
+
+
+@pytest.mark.parametrize("key", ["array=0-99", "output=/tmp/x", "mem=4G", "partition=gpu"])
+def test_sbatch_cannot_set_what_the_launcher_writes_itself(key):
+    with pytest.raises(UserError, match=f"cannot set --{key.partition('=')[0]}"):
+        SlurmConfig(sbatch=(f"--{key}",))
+
+
+def test_a_valid_value_with_spaces_stays_on_its_own_line(tmp_path):
+    from submitit.slurm.slurm import _make_sbatch_string
+
+    launcher = SlurmLauncher(
+        SlurmConfig(sbatch=("--comment=nightly run", "--mail_type=END"), job_folder="/a b")
+    )
+    launcher.time_limit = 5
+    parameters = launcher._parameters(None, 2)
+    parameters.pop("array_parallelism")
+    script = _make_sbatch_string(command="true", folder=tmp_path, map_count=2, **parameters)
+    assert "#SBATCH --comment='nightly run'" in script.splitlines()
+    assert "#SBATCH --mail-type=END" in script.splitlines()
+
+
+@pytest.mark.parametrize("network", ["none\n", "my net", "host;rm", ""])
+def test_docker_values_that_are_not_one_name_are_refused(network):
+    from harness.launch.docker import DockerConfig
+
+    with pytest.raises(UserError, match="--network takes"):
+        DockerConfig(network=network)
+    with pytest.raises(UserError, match="not a valid image name"):
+        DockerConfig(image="harness:cpu\n")
+    assert DockerConfig(network="container:db").network == "container:db"

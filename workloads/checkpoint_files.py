@@ -114,8 +114,9 @@ def resident_pages(path: Path) -> tuple[int, int] | None:
 class CacheCheck:
     """Whether every load really read from the disk: eviction verified by mincore each step.
 
-    ``state`` is ``cold`` only when every check found none of the file's pages cached (on a
-    tmpfs, where eviction does nothing, or where mincore is unavailable, it is ``warm``).
+    ``state`` is ``cold`` only when every check found none of the file's pages cached; ``warm``
+    when a check found pages still cached (a tmpfs, where eviction does nothing) or nothing was
+    evicted; ``unverified`` when mincore could not be called for a check and none was seen warm.
     """
 
     def __init__(self) -> None:
@@ -123,12 +124,14 @@ class CacheCheck:
         self.cold = 0
         self.worst_resident = 0.0
         self.unverifiable = False
+        self.unverified_checks = 0
 
     def after_evict(self, path: Path) -> None:
         found = resident_pages(path)
         self.checks += 1
         if found is None:
             self.unverifiable = True
+            self.unverified_checks += 1
             return
         resident, total = found
         share = resident / total if total else 0.0
@@ -138,7 +141,12 @@ class CacheCheck:
 
     @property
     def state(self) -> str:
-        return "cold" if self.checks and self.cold == self.checks else "warm"
+        if self.checks and self.cold == self.checks:
+            return "cold"
+        seen_warm = self.checks - self.cold - self.unverified_checks
+        if self.unverifiable and not seen_warm:
+            return "unverified"
+        return "warm"
 
     def metrics(self) -> dict[str, Any]:
         return {
@@ -179,7 +187,8 @@ class CheckpointWorkload(Workload):
     cache_check: CacheCheck | None = None
 
     def evict_and_check(self) -> None:
-        """Evict the checkpoint from the page cache (with ``cold_read``) and verify it."""
+        """Evict the checkpoint from the page cache (with ``cold_read``) and verify it; the
+        step calls it between ``mark("save")`` and ``mark(UNTIMED)``, so no phase times it."""
         if self.cache_check is None:
             self.cache_check = CacheCheck()
         if self.p.get("cold_read", True):

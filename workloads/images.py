@@ -16,6 +16,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from harness.mounts import filesystem_here
+
 MARKER = ".complete"
 
 
@@ -96,18 +98,9 @@ def list_images(root: Path) -> tuple[list[Path], list[int], list[str]]:
 
 
 def filesystem_of(path: Path) -> str:
-    """The filesystem type holding ``path`` (tmpfs, ext4, overlay...) from /proc/mounts."""
-    try:
-        mounts = Path("/proc/mounts").read_text().splitlines()
-    except OSError:
-        return "unknown"
-    best, kind = "", "unknown"
-    resolved = str(Path(path).resolve())
-    for line in mounts:
-        parts = line.split()
-        if len(parts) >= 3 and resolved.startswith(parts[1]) and len(parts[1]) > len(best):
-            best, kind = parts[1], parts[2]
-    return kind
+    """The filesystem type holding ``path`` (tmpfs, ext4, overlay...) from /proc/mounts, matched
+    by whole path components (``harness.mounts``); ``unknown`` where it cannot be read."""
+    return filesystem_here(path)
 
 
 IMAGE_PARAMS_HELP = "images per class in the synthetic dataset"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.errors import WorkloadError
-from harness.workload import PhaseTimer, Workload
+from harness.workload import UNTIMED, PhaseTimer, Workload
 
 
 def configure_torch(workload: Workload, tf32: bool = False) -> Any:
@@ -83,13 +83,16 @@ class CudaEventPhaseTimer(PhaseTimer):
     def mark(self, phase: str) -> None:
         self.events.append((phase, self._event()))
         now = self.clock()
-        self.host[phase] = self.host.get(phase, 0.0) + (now - self.previous)
+        if phase != UNTIMED:
+            self.host[phase] = self.host.get(phase, 0.0) + (now - self.previous)
         self.previous = now
 
     def end_block(self) -> dict[str, float]:
         self.torch.cuda.synchronize()
         totals: dict[str, float] = {}
         for (_, before), (phase, after) in zip(self.events, self.events[1:], strict=False):
+            if phase == UNTIMED:
+                continue
             totals[phase] = totals.get(phase, 0.0) + before.elapsed_time(after) / 1e3
         return totals
 

@@ -138,6 +138,10 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError(
             "The two sides are the same; give at least one --baseline-* or --candidate-* option."
         )
+    if args.output is not None:
+        from harness.writable import check_writable
+
+        check_writable(args.output, "--output")  # before any pair is measured
     rule = SequentialRule(min_effect, args.alpha, args.pairs)
     launcher = InterleavedLauncher(
         side_launcher(args, "baseline"), side_launcher(args, "candidate"), rule, args.budget

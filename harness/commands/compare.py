@@ -103,6 +103,10 @@ def handle(args: argparse.Namespace) -> int:
             f"processes), got {args.min_processes}."
         )
     check_format(args.format)
+    if args.output is not None:
+        from harness.writable import check_writable
+
+        check_writable(args.output, "--output")
     result = compare_frames(
         load(baseline_files),
         load(candidate_files),

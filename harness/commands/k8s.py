@@ -64,6 +64,9 @@ def handle(args: argparse.Namespace) -> int:
     )
     text = json.dumps(document, indent=2) + "\n"
     if args.output:
+        from harness.writable import check_writable
+
+        check_writable(args.output, "--output")
         args.output.write_text(text, encoding="utf-8")
         print(
             f"harness: {len(plan.tasks)} task(s) as an Indexed Job in {args.output}",

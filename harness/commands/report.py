@@ -42,7 +42,10 @@ def load(files: Sequence[Path]) -> Any:
 
 def handle(args: argparse.Namespace) -> int:
     from harness.report import write_report
+    from harness.writable import check_writable
 
+    if args.output is not None:
+        check_writable(args.output, "--output")
     text = write_report(load(args.files), args.format, args.output, reference=args.reference)
     if text is not None:
         print(text, end="")

@@ -207,6 +207,11 @@ def handle(args: argparse.Namespace) -> int:
     from harness.runner import run
 
     config = config_from_args(args)
+    if args.history:
+        from harness.history import DEFAULT_DB
+        from harness.writable import check_writable
+
+        check_writable(args.db or DEFAULT_DB, "--db")
     warn_if_the_machine_would_distort()
     events = events_for(not args.no_progress)
     try:

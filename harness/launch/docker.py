@@ -45,6 +45,8 @@ TMPFS_SIZE = "4g"
 #: Checkpoint scratch inside containers: an anonymous volume (the engine's disk), not the tmpfs.
 SCRATCH_MOUNT = "/scratch"
 LABEL = "org.harness.workload"
+#: a network name, or container:<name> (share another container's network)
+NETWORK_PATTERN = re.compile(r"(container:)?[A-Za-z0-9][A-Za-z0-9_.-]*")
 LAUNCHER_LABEL = "org.harness.launcher"  # host:pid of the harness that created the container
 
 
@@ -103,6 +105,11 @@ class DockerConfig:
             raise UserError(f"--cpus takes a positive number of CPUs like 1.5, got {self.cpus!r}.")
         if self.memory is not None and self.memory <= 0:
             raise UserError(f"--memory must be a positive size, got {self.memory}.")
+        if not NETWORK_PATTERN.fullmatch(self.network):
+            raise UserError(
+                f"--network takes a Docker network name like none, bridge or host (letters, "
+                f"digits, '.', '_', '-'), got {self.network!r}."
+            )
 
 
 class DockerLauncher(Launcher):

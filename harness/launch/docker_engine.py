@@ -68,19 +68,49 @@ def _first_line(error: BaseException) -> str:
     return text[0][:200] if text else type(error).__name__
 
 
+class DeferredSignals:
+    """The SIGINT/SIGTERM/SIGHUP that arrived while deferred, in order (each signal once)."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+
+    def record(self, signum: int, frame: Any) -> None:
+        if signum not in self.received:
+            self.received.append(signum)
+
+
 @contextlib.contextmanager
-def signals_deferred() -> Iterator[None]:
-    """SIGINT/SIGTERM/SIGHUP held back for the duration (delivered at the end, once we hold the
+def signals_deferred() -> Iterator[DeferredSignals]:
+    """SIGINT/SIGTERM/SIGHUP held back for the duration and delivered at its end (once we hold the
     handle of what was created), so a Ctrl-C cannot land between the engine creating a
-    container and this process knowing its ID."""
-    blocked = set(INTERRUPT_SIGNALS)
-    is_main = threading.current_thread() is threading.main_thread()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked) if is_main else None
+    container and this process knowing its ID.
+
+    Python runs signal handlers in the main thread whichever thread the kernel gave the signal
+    to, so the deferral swaps the Python handlers for one that only takes note, then restores
+    them and raises what was noted. (Blocking the signals with ``pthread_sigmask`` blocks them
+    in the calling thread only: a Ctrl-C, sent to the whole process, then goes to another
+    thread, such as the progress bar's, and its handler runs inside the region anyway.) Off the
+    main thread nothing can be deferred: handlers cannot be swapped there. Signals noted are
+    raised in the order they came; the first whose handler raises ends the region.
+    """
+    deferred = DeferredSignals()
+    if threading.current_thread() is not threading.main_thread():
+        yield deferred
+        return
+    previous = {
+        sig: handler
+        for sig in INTERRUPT_SIGNALS
+        if (handler := signal.getsignal(sig)) is not None  # None: set outside Python, kept
+    }
+    for sig in previous:
+        signal.signal(sig, deferred.record)
     try:
-        yield
+        yield deferred
     finally:
-        if previous is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for signum in deferred.received:
+            signal.raise_signal(signum)  # to this thread, to the handler just restored
 
 
 def stop_after_timeout(container: Any) -> None:

@@ -83,6 +83,10 @@ class LocalLauncher(Launcher):
             env["worker_source"] = self.config.source
         return env
 
+    def worker_command(self, task: Task) -> list[str]:
+        """The worker's argv (a launcher deriving from this one may wrap it: nice, taskset)."""
+        return [self.python, "-m", "harness.worker", "--task", json.dumps(task.to_dict())]
+
     def run(self, task: Task) -> Record:
         if task.measure == "instructions":
             return self._instructions(task)
@@ -97,7 +101,7 @@ class LocalLauncher(Launcher):
             )
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             process = subprocess.Popen(
-                [self.python, "-m", "harness.worker", "--task", json.dumps(task.to_dict())],
+                self.worker_command(task),
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=err,

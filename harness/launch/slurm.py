@@ -12,6 +12,7 @@ Ctrl-C cancels the arrays (``scancel``) and waits until ``squeue`` no longer lis
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 import time
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
+from harness.images import resolve_image
 from harness.launch.base import Launcher, Option, memory_option
 from harness.launch.slurm_element import ALLOCATED_GPUS, run_element
 from harness.launch.slurm_states import (
@@ -44,10 +46,53 @@ def _names(text: str) -> tuple[str, ...]:
     return names
 
 
+#: an sbatch option's name: letters, digits, hyphens (submitit turns underscores into hyphens)
+SBATCH_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+#: sbatch options the launcher writes itself: given again with --sbatch they would break the
+#: array it gathers, or fight the option named here
+OWN_SBATCH_KEYS = {
+    "array": "--array-parallelism",
+    "output": "--job-folder",
+    "error": "--job-folder",
+    "open-mode": None,
+    "signal": None,
+    "partition": "--partition",
+    "account": "--account",
+    "qos": "--qos",
+    "time": "--time-limit",
+    "mem": "--memory",
+    "cpus-per-task": "--cpus-per-task",
+    "gres": "--gres",
+    "constraint": "--constraint",
+}
+
+
 def _sbatch_line(text: str) -> str:
+    """``--key`` or ``--key=value``: one line of the batch script, never two."""
     if not text.startswith("--") or len(text) < 3:
         raise ValueError(text)
+    key, _, value = text[2:].partition("=")
+    if not SBATCH_KEY.fullmatch(key) or _has_control(value):
+        raise ValueError(text)
     return text
+
+
+def _has_control(text: str) -> bool:
+    """A newline, carriage return, tab or other control character: each could end a line of the
+    batch script and start another."""
+    return any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
+def _script_word(flag: str, value: str | None, spaces: bool = False) -> None:
+    """Refuse a value that would not stay one word (``spaces``: one line) of the batch script."""
+    if value is None:
+        return
+    if _has_control(value) or (not spaces and (not value or any(c.isspace() for c in value))):
+        what = "a control character" if _has_control(value) else "whitespace"
+        raise UserError(
+            f"{flag} {value!r} has {what if value else 'no value'}: it is written into the "
+            f"sbatch script, so give it {'on one line' if spaces else 'as one word'}."
+        )
 
 
 def _positive(text: str) -> int:
@@ -97,6 +142,28 @@ class SlurmConfig:
             raise UserError("--image with the Slurm launcher needs --container docker.")
         if self.memory is not None and self.memory <= 0:
             raise UserError(f"--memory must be a positive size, got {self.memory}.")
+        for partition in self.partition:
+            _script_word("--partition", partition)
+        for flag in ("account", "qos", "gres", "constraint"):
+            _script_word(f"--{flag}", getattr(self, flag))
+        if self.image is not None:
+            resolve_image(self.image)
+        _script_word("--job-folder", self.job_folder, spaces=True)
+        for line in self.sbatch:
+            try:
+                _sbatch_line(line)
+            except ValueError:
+                raise UserError(
+                    f"--sbatch cannot take {line!r}: give one sbatch option as --key or "
+                    "--key=value, its key letters, digits and hyphens, on one line."
+                ) from None
+            key = line[2:].partition("=")[0].replace("_", "-")
+            if key in OWN_SBATCH_KEYS:
+                instead = OWN_SBATCH_KEYS[key]
+                raise UserError(
+                    f"--sbatch cannot set --{key}: the Slurm launcher writes it itself"
+                    + (f"; use {instead}." if instead else ".")
+                )
 
 
 class SlurmLauncher(Launcher):

@@ -56,6 +56,11 @@ def write(document: Document, fmt: str, output: Path | None) -> str | None:
     text = render(document, fmt, output)
     if output is None or text is None:
         return text
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(text, encoding="utf-8")
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise UserError(
+            f"Writing {output} failed ({error.strerror or error}); choose another --output."
+        ) from None
     return None

@@ -18,11 +18,15 @@ def render_csv(document: Document, output: Path | None = None) -> str:
 def render_parquet(document: Document, output: Path | None = None) -> None:
     if output is None:
         raise UserError("--format parquet writes a binary file; give --output FILE.parquet.")
-    output.parent.mkdir(parents=True, exist_ok=True)
     try:
+        output.parent.mkdir(parents=True, exist_ok=True)
         document.data.to_parquet(output, index=False)
     except ImportError:
         raise UserError(
             "Parquet output needs pyarrow: pip install 'trainstep-harness[parquet]'."
+        ) from None
+    except OSError as error:
+        raise UserError(
+            f"Writing {output} failed ({error.strerror or error}); choose another --output."
         ) from None
     return None
