@@ -50,6 +50,7 @@ def comparison_document(result: Comparison) -> Document:
             "threshold": "—" if pd.isna(r.min_effect) else f"±{r.min_effect:.1%}",
             "verdict": r.verdict,
             "code": code_change(r.baseline_code, r.candidate_code),
+            **({"numerics": r.numerics} if "numerics" in result.rows else {}),
         }
         for r in result.rows.itertuples()
     ]
@@ -112,8 +113,15 @@ def comparison_document(result: Comparison) -> Document:
     ):
         if items:
             notes.append(f"{label}: " + "; ".join(items))
-    blocks += [Text(note) for note in notes]
+    notes.append(numerics_notes(result.rows))
+    blocks += [Text(note) for note in notes if note]
     return Document(blocks, data=result.rows, title="harness compare")
+
+
+def numerics_notes(rows: pd.DataFrame) -> str:
+    from harness.numerics import changed_text
+
+    return changed_text(rows)
 
 
 def code_change(baseline: str | None, candidate: str | None) -> str:

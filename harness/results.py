@@ -309,6 +309,12 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "noisy_reasons": "; ".join((record.machine or {}).get("noisy_reasons") or []),
             "load_cache": record.metrics.get("load_cache"),
             "started_at": record.started_at,
+            # the numerics check (harness/numerics.py): JSON text, so the cell stays hashable
+            "first_losses": (
+                json.dumps(record.metrics["first_losses"])
+                if record.metrics.get("first_losses")
+                else None
+            ),
         }
         for key, value in record.params.items():
             base[f"param_{key}"] = "x".join(map(str, value)) if isinstance(value, list) else value

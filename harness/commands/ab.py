@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.commands import EXIT_CODES_HELP
+from harness.commands.compare import add_numerics_option
 from harness.errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UserError
 
 
@@ -50,6 +51,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     judging.add_argument("--output", type=Path, default=None)
     judging.add_argument("--results-dir", type=Path, default=Path("results"))
     judging.add_argument("--no-progress", action="store_true")
+    add_numerics_option(judging)
 
 
 def side_launcher(args: argparse.Namespace, side: str) -> Any:
@@ -106,7 +108,13 @@ def handle(args: argparse.Namespace) -> int:
         print(render_comparison(result, args.format), end="")
         print(f"harness: results in {outcome.path}", file=sys.stderr)
         return EXIT_FAILURES if not result.regressions.empty or outcome.failed else EXIT_OK
-    verdicts = judge_frame(frame, args.min_effect)
+    from harness import numerics
+
+    verdicts = numerics.add_column(
+        judge_frame(frame, args.min_effect),
+        frame[frame["label"] == "baseline"],
+        frame[frame["label"] == "candidate"],
+    )
     print(render_verdicts(verdicts, args.format), end="")
     print(f"harness: results in {outcome.path}", file=sys.stderr)
     if outcome.interrupted:
@@ -114,7 +122,8 @@ def handle(args: argparse.Namespace) -> int:
     slower = not verdicts.empty and verdicts["verdict"].str.startswith("slower").any()
     if outcome.failed:
         print(f"harness: {len(outcome.failed)} task(s) failed.", file=sys.stderr)
-    return EXIT_FAILURES if slower or outcome.failed else EXIT_OK
+    numerics_failed = args.numerics == "fail" and numerics.any_changed(verdicts)
+    return EXIT_FAILURES if slower or outcome.failed or numerics_failed else EXIT_OK
 
 
 def render_verdicts(verdicts: Any, fmt: str) -> str:
@@ -137,6 +146,7 @@ def render_verdicts(verdicts: Any, fmt: str) -> str:
             "95% CI": f"[{r.ci_low:.3f}, {r.ci_high:.3f}]",
             "pairs": str(r.pairs),
             "verdict": r.verdict,
+            **({"numerics": r.numerics} if "numerics" in verdicts else {}),
         }
         for r in verdicts.itertuples()
     ]

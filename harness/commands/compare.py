@@ -52,6 +52,18 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     compare.add_argument(
         "--phase", action="append", default=[], help="phases to judge (default: all)"
     )
+    add_numerics_option(compare)
+
+
+def add_numerics_option(parser: argparse._ActionsContainer) -> None:
+    """``--numerics``: the first losses' check beside the verdict (harness/numerics.py)."""
+    parser.add_argument(
+        "--numerics",
+        choices=("report", "fail"),
+        default="report",
+        help="the numerics column (same/changed first losses): report it (default), or fail "
+        "(exit 1) when a workload's numerics changed",
+    )
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -69,18 +81,23 @@ def handle(args: argparse.Namespace) -> int:
     if args.min_effect < 0:
         raise UserError(f"--min-effect must not be negative, got {args.min_effect}.")
     check_format(args.format)
+    from harness import numerics
+
+    baseline_frame, candidate_frame = load(baseline_files), load(candidate_files)
     result = compare_frames(
-        load(baseline_files),
-        load(candidate_files),
+        baseline_frame,
+        candidate_frame,
         min_effect=args.min_effect,
         alpha=args.alpha,
         phases=args.phase,
         allow_missing=args.allow_missing,
         instruction_threshold=args.instruction_threshold,
     )
+    result.rows = numerics.add_column(result.rows, baseline_frame, candidate_frame)
     text = render_comparison(result, args.format, args.output)
     if text is None:
         print(f"harness: comparison written to {args.output}", file=sys.stderr)
     else:
         print(text, end="")
-    return EXIT_FAILURES if not result.regressions.empty else EXIT_OK
+    numerics_failed = args.numerics == "fail" and numerics.any_changed(result.rows)
+    return EXIT_FAILURES if not result.regressions.empty or numerics_failed else EXIT_OK
