@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import analysis, bottleneck, plots
+from harness import analysis, bottleneck, frameworks, plots
 from harness.render import Document, Figure, Table, Text, check_format, write
 from harness.render.cells import format_rate, format_seconds, phase_label, short_params
 
@@ -219,6 +219,9 @@ def report_document(
     found = bottleneck.verdicts(summary)
     if not found.empty:
         blocks.append(bottleneck_table(found, summary))
+    paired = frameworks.side_by_side(frame)
+    if not paired.empty:
+        blocks.append(frameworks.side_by_side_table(paired))
     for text in (
         precision_text(summary, frame),
         phase_gap_text(analysis.phase_gaps(frame)),
