@@ -63,6 +63,7 @@ def comparison_document(result: Comparison) -> Document:
             "verdict": r.verdict,
             "code": code_change(r.baseline_code, r.candidate_code),
             "machine": noisy_sides(r),
+            **({"numerics": r.numerics} if "numerics" in result.rows else {}),
         }
         for r in result.rows.itertuples()
     ]
@@ -156,7 +157,8 @@ def comparison_document(result: Comparison) -> Document:
     ):
         if items:
             notes.append(f"{label}: " + "; ".join(items))
-    blocks += [Text(note) for note in notes]
+    notes.append(numerics_notes(result.rows))
+    blocks += [Text(note) for note in notes if note]
     return Document(blocks, data=result.rows, title="harness compare")
 
 
@@ -174,6 +176,12 @@ def noisy_sides(row: object) -> str:
 
 def _flagged(value: object) -> bool:
     return bool(value) if isinstance(value, (bool, np.bool_)) else False
+
+
+def numerics_notes(rows: pd.DataFrame) -> str:
+    from harness.numerics import changed_text
+
+    return changed_text(rows)
 
 
 def code_change(baseline: str | None, candidate: str | None) -> str:

@@ -58,7 +58,7 @@ TARGETS = {
     },
     "cuda": {
         "python": "3.11",
-        "extras": ("torch", "tensorflow-cuda", "cupy", "gpu"),
+        "extras": ("torch", "vision", "tensorflow-cuda", "cupy", "gpu"),
         "dockerfile": "docker/cuda.Dockerfile",
         "tag": "harness:cuda",
         # its own lock: torch's CUDA build and TensorFlow's CUDA wheels (lock-cuda.sh)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness import analysis, bottleneck, plots
+from harness import analysis, bottleneck, frameworks, plots
 from harness.aggregate import aggregate_frame
 from harness.errors import UserError
 from harness.findings import report_findings
@@ -261,6 +261,9 @@ def report_document(
     found = bottleneck.verdicts(summary)
     if not found.empty:
         blocks.append(bottleneck_table(found, summary))
+    paired = frameworks.side_by_side(frame)
+    if not paired.empty:
+        blocks.append(frameworks.side_by_side_table(paired))
     for text in (
         precision_text(summary, frame),
         phase_gap_text(analysis.phase_gaps(frame)),

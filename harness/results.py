@@ -288,6 +288,12 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "loss_diverged": record.loss_diverged,
             "load_cache": record.metrics.get("load_cache"),
             "started_at": record.started_at,
+            # the numerics check (harness/numerics.py): JSON text, so the cell stays hashable
+            "first_losses": (
+                json.dumps(record.metrics["first_losses"])
+                if record.metrics.get("first_losses")
+                else None
+            ),
         }
         for key, value in record.params.items():
             base[f"param_{key}"] = "x".join(map(str, value)) if isinstance(value, list) else value

@@ -13,6 +13,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from harness import mfu
 from harness.config import RunConfig
 from harness.errors import INTERRUPT_SIGNALS, UserError
 from harness.launch import make_launcher
@@ -154,6 +155,7 @@ def execute(
                 record.wall_s = time.time() - started
                 # the launcher's facts about where the task ran win over the run's defaults
                 record.environment = {**info.environment, **record.environment}
+                mfu.stamp(record, [path.parent, Path("results")])  # needs the cached peaks
                 outcome.records.append(record)
                 try:
                     writer.append(record)

@@ -61,6 +61,12 @@ COMPARE_TIMER = TimerSettings(
 _TINY_IMAGES = {"classes": 2, "images_per_class": 8, "image_size": 32}
 _IMAGES = {"classes": 4, "images_per_class": 64, "image_size": 128}
 _CUDA = ("cuda",)
+_TINY_GPT = {"layers": 1, "d_model": 32, "heads": 2, "seq_len": 16, "vocab": 64, "batch_size": 2}
+#: GPT-2 small (124,439,808 parameters) and ResNet-50 at the sizes GPU tables use
+_GPT2_SMALL = {"layers": 12, "d_model": 768, "heads": 12, "seq_len": 1024, "vocab": 50257,
+               "batch_size": 8, "dtype": "bfloat16"}  # fmt: skip
+_RESNET50 = {"image_size": 224, "batch_size": 256, "classes": 1000, "dtype": "bfloat16",
+             "channels_last": True}  # fmt: skip
 
 _SMOKE = (
     SuiteEntry("numpy.linreg", {"batch_size": 32, "features": 16}),
@@ -77,6 +83,10 @@ _SMOKE = (
     SuiteEntry("keras.image_dataset", {**_TINY_IMAGES, "resize": 16, "batch_size": 4}),
     SuiteEntry("tf.data", {**_TINY_IMAGES, "resize": 16, "batch_size": 4}),
     SuiteEntry("keras.train_images", {**_TINY_IMAGES, "resize": 16, "batch_size": 4}),
+    SuiteEntry("torch.gpt", _TINY_GPT),
+    SuiteEntry("keras.gpt", _TINY_GPT),
+    SuiteEntry("torch.resnet", {"batch_size": 2}),
+    SuiteEntry("keras.resnet", {"batch_size": 1}),
 )
 
 _DEFAULT = (
@@ -109,6 +119,12 @@ _DEFAULT = (
     SuiteEntry("keras.image_dataset", _IMAGES),
     SuiteEntry("tf.data", _IMAGES),
     SuiteEntry("keras.train_images", _IMAGES),
+    # the real models at their tiny CPU defaults: the frameworks side by side
+    SuiteEntry("torch.gpt"),
+    SuiteEntry("keras.gpt"),
+    SuiteEntry("keras.gpt", {"backend": "torch"}),
+    SuiteEntry("torch.resnet", {"batch_size": 2}),
+    SuiteEntry("keras.resnet", {"batch_size": 2}),
 )
 
 _BIG_MLP = {"batch_size": 4096, "hidden": (4096, 4096)}
@@ -126,6 +142,12 @@ _GPU = (
     # Keras 3 on the torch backend: a GPU box with PyTorch and no TensorFlow measures Keras too.
     SuiteEntry("keras.fit", {**_BIG_MLP, "backend": "torch"}, _CUDA),
     SuiteEntry("keras.step", {**_BIG_MLP, "backend": "torch"}, _CUDA),
+    SuiteEntry("torch.gpt", _GPT2_SMALL, _CUDA),
+    SuiteEntry("torch.gpt", {**_GPT2_SMALL, "compile": True}, _CUDA),
+    SuiteEntry("keras.gpt", {**_GPT2_SMALL, "backend": "torch"}, _CUDA),
+    SuiteEntry("torch.resnet", _RESNET50, _CUDA),
+    SuiteEntry("torch.resnet", {**_RESNET50, "compile": True}, _CUDA),
+    SuiteEntry("keras.resnet", {**_RESNET50, "backend": "torch"}, _CUDA),
 )
 
 SUITES: dict[str, Suite] = {

@@ -215,6 +215,9 @@ def run_task(task_data: dict[str, Any]) -> Record:
                 workload.teardown()
             except Exception as error:  # a failed teardown must not lose the measurement
                 record.warnings.append(f"teardown failed: {error}")
+        if record.status == OK and record.kind == "train_step":
+            workload = None  # the measured instance goes before the fresh one is built
+            record_first_losses(record, task, threads)
         caches.close()
     if task_data.get("collect_environment"):
         from harness.environment import collect
@@ -226,6 +229,22 @@ def run_task(task_data: dict[str, Any]) -> Record:
     record.finished_at = iso_time(time.time())
     record.memory = peak_memory()
     return record
+
+
+def record_first_losses(record: Record, task: Any, threads: int) -> None:
+    """The numerics check's losses (harness/numerics.py), outside every timed region."""
+    from harness import numerics
+    from harness.workload import load_workload_class
+
+    try:
+        losses = numerics.first_losses(
+            load_workload_class(task.path), task.params, task.device, task.seed, threads
+        )
+    except Exception as error:  # the measurement stands; the check says why it is missing
+        record.warnings.append(f"numerics check: the first losses failed: {error}")
+        return
+    if losses is not None:
+        record.metrics["first_losses"] = losses
 
 
 def energy_per_step(

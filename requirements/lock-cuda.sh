@@ -20,10 +20,10 @@ index=${PIP_INDEX_URL:-https://pypi.org/simple}
 
 "$python" -m venv "$work/venv"
 "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check --index-url "$index" --upgrade pip
-echo "resolving .[torch,tensorflow-cuda,cupy,gpu] from $index ..." >&2
+echo "resolving .[torch,vision,tensorflow-cuda,cupy,gpu] from $index ..." >&2
 "$work/venv/bin/python" -m pip install --quiet --disable-pip-version-check --dry-run \
     --ignore-installed --index-url "$index" --report "$work/report.json" \
-    ".[torch,tensorflow-cuda,cupy,gpu]"
+    ".[torch,vision,tensorflow-cuda,cupy,gpu]"
 
 "$work/venv/bin/python" - "$work/report.json" "$output.new" <<'PY'
 import json

@@ -13,6 +13,7 @@ def test_every_section_is_registered_by_name():
         "overhead",
         "suite",
         "efficiency",
+        "models",
         "power",
         "instructions",
         "containers",

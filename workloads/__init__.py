@@ -14,6 +14,9 @@ CATALOGUE: dict[str, str] = {
     "torch.checkpoint": "workloads.torch_checkpoint:TorchCheckpoint",
     "torch.dataloader": "workloads.torch_pipeline:TorchDataLoader",
     "torch.train_images": "workloads.torch_train_images:TorchTrainImages",
+    # Real models (the same model in PyTorch and Keras: workloads/model_flops.py).
+    "torch.gpt": "workloads.torch_gpt:TorchGPTStep",
+    "torch.resnet": "workloads.torch_resnet:TorchResNetStep",
     # Keras 3 (tensorflow by default; torch or jax backends with backend=...).
     "keras.fit": "workloads.keras_train:KerasFit",
     "keras.step": "workloads.keras_train:KerasPhasedStep",
@@ -21,6 +24,8 @@ CATALOGUE: dict[str, str] = {
     "keras.image_dataset": "workloads.tf_pipeline:KerasImageDataset",
     "keras.train_images": "workloads.keras_train_images:KerasTrainImages",
     "tf.data": "workloads.tf_pipeline:TfDataPipeline",
+    "keras.gpt": "workloads.keras_gpt:KerasGPTStep",
+    "keras.resnet": "workloads.keras_resnet:KerasResNetStep",
     # The decode-only baseline for the image pipelines.
     "pillow.decode": "workloads.pillow_decode:PillowDecode",
     # A no-op workload: measures the harness's own overhead.

@@ -162,9 +162,13 @@ class KerasPhasedStep(_KerasTrain):
     params = TRAIN_PARAMS
     sync_phases = True
 
+    def make_data(self) -> tuple[Any, Any]:
+        """Inputs and targets as NumPy arrays (a subclass with another model replaces it)."""
+        return keras_models.make_data(self.p, self.seed)
+
     def prepare(self) -> None:
         keras = self.keras
-        x, y = keras_models.make_data(self.p, self.seed)
+        x, y = self.make_data()
         self.x = keras.ops.convert_to_tensor(x)
         self.y = keras.ops.convert_to_tensor(y)
         self.variables = self.model.trainable_variables

@@ -13,6 +13,7 @@ from benchmarks.selfbench import (
     containers,
     efficiency,
     instructions,
+    models,
     overhead,
     power,
     suite,
@@ -27,6 +28,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "overhead": overhead.measure,
     "suite": suite.measure,
     "efficiency": efficiency.measure,
+    "models": models.measure,
     "power": power.measure,
     "instructions": instructions.measure,
     "containers": containers.measure,
@@ -67,6 +69,11 @@ METHOD = """
   the same size in the same folder, measured in this run (1 MiB reads into a preallocated
   buffer). On a virtual machine the "disk" may be served from the host's cache; a ratio above 1
   says the checkpoint reader beats that plain read loop, not the device.
+- **Models.** `torch.gpt` at its defaults run by the harness (fresh process, the real CLI),
+  then the same class, parameters, seed and thread count stepped in a bare loop in this
+  process (5 warm-up steps, then the median of 40 steps each timed alone with
+  `time.perf_counter`): the ratio of the medians. Its MFU: the analytic model FLOPs per step
+  over the harness's median, against the measured fp32 matmul peak (`harness peaks`).
 - **Power of the gate.** Real workloads (`numpy.mlp`, `torch.mlp`) slowed by real work: with
   `HARNESS_TEST_EXTRA_WORK=0.05` every step also runs 5% more of the same step (a running
   credit adds one extra real step each time it reaches one). Rounds of five fresh processes in

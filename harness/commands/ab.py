@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from harness.commands.compare import add_numerics_option
 from harness.errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UserError
 from harness.sequential import DEFAULT_ALPHA, DEFAULT_MAX_PAIRS
 
@@ -93,6 +94,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     judging.add_argument("--output", type=Path, default=None)
     judging.add_argument("--results-dir", type=Path, default=Path("results"))
     judging.add_argument("--no-progress", action="store_true")
+    add_numerics_option(judging)
 
 
 def side_launcher(args: argparse.Namespace, side: str) -> Any:
@@ -154,7 +156,14 @@ def handle(args: argparse.Namespace) -> int:
         close = getattr(events, "close", None)
         if close is not None:
             close()
-    verdicts = judge_frame(load_frame([outcome.path]), rule)
+    from harness import numerics
+
+    frame = load_frame([outcome.path])
+    verdicts = numerics.add_column(
+        judge_frame(frame, rule),
+        frame[frame["label"] == "baseline"],
+        frame[frame["label"] == "candidate"],
+    )
     text = render_verdicts(verdicts, args.format, args.budget, args.undecided)
     print(text, end="")
     print(f"harness: results in {outcome.path}", file=sys.stderr)
@@ -162,7 +171,10 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if outcome.failed:
         print(f"harness: {len(outcome.failed)} task(s) failed.", file=sys.stderr)
-    return exit_code(verdicts, bool(outcome.failed), args.undecided)
+    code = exit_code(verdicts, bool(outcome.failed), args.undecided)
+    if code == EXIT_OK and args.numerics == "fail" and numerics.any_changed(verdicts):
+        return EXIT_FAILURES
+    return code
 
 
 def exit_code(verdicts: Any, failed: bool, undecided: str) -> int:
@@ -197,6 +209,7 @@ def render_verdicts(
             "pair spread": "—" if r.pair_spread != r.pair_spread else f"±{r.pair_spread:.1%}",
             "verdict": r.verdict,
             "machine": f"noisy: {r.noisy_machine}" if r.noisy_machine else "",
+            **({"numerics": r.numerics} if "numerics" in verdicts else {}),
         }
         for r in verdicts.itertuples()
     ]

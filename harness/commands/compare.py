@@ -73,6 +73,18 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     compare.add_argument(
         "--phase", action="append", default=[], help="phases to judge (default: all)"
     )
+    add_numerics_option(compare)
+
+
+def add_numerics_option(parser: argparse._ActionsContainer) -> None:
+    """``--numerics``: the first losses' check beside the verdict (harness/numerics.py)."""
+    parser.add_argument(
+        "--numerics",
+        choices=("report", "fail"),
+        default="report",
+        help="the numerics column (same/changed first losses): report it (default), or fail "
+        "(exit 1) when a workload's numerics changed",
+    )
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -107,9 +119,12 @@ def handle(args: argparse.Namespace) -> int:
         from harness.writable import check_writable
 
         check_writable(args.output, "--output")
+    from harness import numerics
+
+    baseline_frame, candidate_frame = load(baseline_files), load(candidate_files)
     result = compare_frames(
-        load(baseline_files),
-        load(candidate_files),
+        baseline_frame,
+        candidate_frame,
         min_effect=args.min_effect,
         alpha=args.alpha,
         phases=args.phase,
@@ -117,13 +132,15 @@ def handle(args: argparse.Namespace) -> int:
         instruction_threshold=args.instruction_threshold,
         min_processes=args.min_processes,
     )
+    result.rows = numerics.add_column(result.rows, baseline_frame, candidate_frame)
     text = render_comparison(result, args.format, args.output)
     if text is None:
         print(f"harness: comparison written to {args.output}", file=sys.stderr)
     else:
         print(text, end="")
+    numerics_failed = args.numerics == "fail" and numerics.any_changed(result.rows)
     if result.regressions.empty:
-        return EXIT_OK
+        return EXIT_FAILURES if numerics_failed else EXIT_OK
     if result.setup_differences and not args.allow_different_setups:
         raise UserError(
             "The two sides ran on different setups ("

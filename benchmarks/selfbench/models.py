@@ -1,0 +1,71 @@
+"""Models: the harness's median of ``torch.gpt`` against a bare timed loop of the same model and
+steps, and ``torch.gpt``'s CPU MFU against the measured fp32 peak."""
+
+from __future__ import annotations
+
+import importlib.util
+import statistics
+import time
+from pathlib import Path
+
+from benchmarks.selfbench.common import Row, log, measured_run, run_records, step_median
+
+#: the bare loop: steps after a warm-up, each timed alone with the host clock
+BARE_WARMUP, BARE_STEPS = 5, 40
+
+
+def bare_step_median(params: dict, threads: int, seed: int) -> float:
+    """Median seconds of one ``torch.gpt`` training step in a plain loop (no harness): the same
+    class, parameters, seed and thread count, in this process."""
+    from workloads.torch_gpt import TorchGPTStep
+
+    workload = TorchGPTStep(params, "cpu", seed=seed, threads=threads)
+    workload.setup()
+    for _ in range(BARE_WARMUP):
+        workload.step(lambda phase: None)
+    times = []
+    for _ in range(BARE_STEPS):
+        started = time.perf_counter()
+        workload.step(lambda phase: None)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def measure(quick: bool) -> list[Row]:
+    if importlib.util.find_spec("torch") is None:
+        return [Row("models", "torch.gpt figures", "not measured", "—", None, "no torch")]
+    log("models: torch.gpt in the harness, then in a bare loop")
+    [record] = run_records(workloads=("torch.gpt",), **{**measured_run(quick), "processes": 1})
+    harness_median = step_median(record)
+    bare = bare_step_median(record.params, int(record.runtime["num_threads"]), record.seed)
+    ratio = harness_median / bare
+    rows = [
+        Row(
+            "models",
+            "torch.gpt: harness median ÷ bare timed loop (same model, steps, threads)",
+            f"{ratio:.3f}",
+            "within ±2%",
+            abs(ratio - 1) <= 0.02,
+            f"harness {harness_median * 1e3:.2f} ms, bare loop {bare * 1e3:.2f} ms "
+            f"(median of {BARE_STEPS} steps)",
+        )
+    ]
+    from harness import mfu, peaks
+
+    cached = peaks.cached(Path("results"))
+    found = cached[0] if cached else peaks.measure(Path("results"))[0]
+    figures = mfu.mfu_metrics(record.metrics["flops_per_step"], harness_median, "cpu",
+                              record.params, found)  # fmt: skip
+    rows.append(
+        Row(
+            "models",
+            "torch.gpt CPU MFU (model FLOP/s ÷ measured fp32 matmul peak)",
+            f"{figures['mfu']:.1%}" if "mfu" in figures else "no peak",
+            "informational",
+            None,
+            f"{record.metrics['flops_per_step'] / harness_median / 1e9:.1f} GFLOP/s "
+            f"against {found.get('cpu_fp32_flops', 0) / 1e9:.1f} GFLOP/s; counter/analytic "
+            f"{record.metrics['flops_counter'] / record.metrics['flops_per_step']:.3f}",
+        )
+    )
+    return rows
