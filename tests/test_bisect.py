@@ -47,7 +47,7 @@ def test_noisy_probes_give_a_range_never_a_wrong_commit():
     """A noisy machine: half the probes are undecided; a decided one is always right."""
     rng = np.random.default_rng(11)
     n, wrong, ranges = 16, 0, 0
-    for trial in range(300):
+    for _trial in range(300):
         commits = [f"c{i:02d}" for i in range(n)]
         first_bad = int(rng.integers(0, n))
         right = exact_probe(commits, first_bad)
