@@ -17,6 +17,7 @@ def test_every_section_is_registered_by_name():
         "power",
         "instructions",
         "containers",
+        "bisection",
     ]
     assert all(callable(measure) for measure in SECTIONS.values())
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from benchmarks.selfbench import (
     accuracy,
+    bisection,
     containers,
     efficiency,
     instructions,
@@ -32,6 +33,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "power": power.measure,
     "instructions": instructions.measure,
     "containers": containers.measure,
+    "bisection": bisection.measure,
 }
 
 #: tables a section writes besides its own: the suite's run also gives the verdicts
@@ -88,6 +90,12 @@ METHOD = """
   steps (`HARNESS_TEST_EXTRA_STEPS`: a running credit adds one whole extra step each time it
   reaches one, so 2% of 50 steps is exactly one). Each comparison is one process against
   another, judged by `harness compare`'s instruction rule (1% threshold, or the spread).
+- **Bisection.** `harness bisect` on a generated git repository of 32 commits after the first,
+  one of which makes the step of a `module:Class` workload (64×64 matmuls) 2% (instructions) or
+  10% (wall time) more real work; the figure is the probes it took and its wall time, and
+  whether it named that commit (or, for wall time, a range holding it). The one number per setup
+  of `harness report` is checked by simulation: A/A comparisons (8 workloads, hierarchical noise)
+  whose 95% interval must cover 1.00.
 - **Containers.** The same workload and parameters, three fresh processes each, locally and in
   `harness:cpu`; the ratio of the medians of all block samples.
 
