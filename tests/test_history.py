@@ -9,7 +9,7 @@ from harness.results import ResultWriter, load_frame
 from tests.conftest import read_jsonl
 
 
-def write_runs(folder, medians, workload="numpy.mlp", seed=0):
+def write_runs(folder, medians, workload="numpy.mlp", seed=0, labels=None):
     """One results file per run, one record each, 10 blocks around the run's median."""
     rng = np.random.default_rng(seed)
     files = []
@@ -27,7 +27,7 @@ def write_runs(folder, medians, workload="numpy.mlp", seed=0):
                     changed_params={"batch_size": 8},
                     run_id=f"run-{index:02d}",
                     started_at=f"2026-11-{1 + index // 24:02d}T{index % 24:02d}:00:00+00:00",
-                    label="ci",
+                    label=labels[index] if labels else "ci",
                     items_per_step=8,
                     samples={"step": samples},
                     timing=Timing(block_size=10, precision_target=0.01),
@@ -87,7 +87,8 @@ def test_a_slowdown_undone_later_is_not_standing(tmp_path):
 def test_history_commands(cli, tmp_path):
     write_runs(tmp_path, series_with_a_step())
     files = [f"run{i:02d}.jsonl" for i in range(30)]
-    assert cli("history", "add", *files, "--db", "h.duckdb").returncode == 0
+    added = cli("history", "add", *files, "--db", "h.duckdb")
+    assert added.returncode == 0 and "warning" not in added.stderr, added
     show = cli("history", "show", "--workload", "numpy.mlp", "--db", "h.duckdb")
     assert show.returncode == 0 and "commit29" in show.stdout and "numpy.mlp" in show.stdout
     changed = cli("history", "changes", "--db", "h.duckdb")
@@ -116,3 +117,27 @@ def test_a_run_is_appended_with_history(cli, tmp_path):
     [record] = read_jsonl(tmp_path / "r.jsonl")
     show = cli("history", "show", "--db", "h.duckdb")
     assert record["run_id"] and "numpy.linreg" in show.stdout
+
+
+def test_history_add_warns_when_no_series_has_two_runs(cli, tmp_path):
+    """Hosted CI runners get a new host per job, and the default setup label names the host:
+    every run then starts its own series of one point, where no change point can ever show."""
+    write_runs(tmp_path, [1e-3, 1e-3, 1.2e-3], labels=["host-a", "host-b", "host-c"])
+    first = cli("history", "add", "run00.jsonl", "--db", "h.duckdb")
+    assert first.returncode == 0 and "warning" not in first.stderr, first  # one run: too early
+    rest = cli("history", "add", "run01.jsonl", "run02.jsonl", "--db", "h.duckdb")
+    assert rest.returncode == 0, rest
+    assert "every series in h.duckdb has a single run (3 runs, 3 series)" in rest.stderr
+    assert "--label" in rest.stderr
+
+
+def test_the_example_workflow_keeps_its_history_series_together():
+    """The example CI workflow's history runs carry a stable --label (see the warning above)."""
+    import yaml
+
+    from tests.conftest import ROOT
+
+    workflow = yaml.safe_load((ROOT / "docs/examples/regression-gate.yml").read_text())
+    commands = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    with_history = [c for c in commands if "--history" in c]
+    assert with_history and all(" --label " in c for c in with_history), with_history

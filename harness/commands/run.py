@@ -220,6 +220,11 @@ def handle(args: argparse.Namespace) -> int:
         database = args.db or DEFAULT_DB
         for run_id, _added in add_runs(load_frame([outcome.path]), database):
             print(f"harness: run {run_id} added to the history ({database})", file=sys.stderr)
+        from harness.history import unaligned_warning
+
+        warning = unaligned_warning(database)
+        if warning:
+            print(f"harness: warning: {warning}", file=sys.stderr)
     for record in outcome.failed:
         error = record.error
         print(
