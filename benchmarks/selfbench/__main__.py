@@ -68,8 +68,10 @@ METHOD = """
   buffer). On a virtual machine the "disk" may be served from the host's cache; a ratio above 1
   says the checkpoint reader beats that plain read loop, not the device.
 - **Power of the gate.** Real workloads (`numpy.mlp`, `torch.mlp`) slowed by real work: with
-  `HARNESS_TEST_EXTRA_WORK=0.05` every step also runs 5% more of the same step (a running
-  credit adds one extra real step each time it reaches one). Rounds of five fresh processes in
+  `HARNESS_TEST_EXTRA_WORK=0.05` every phase of every step also multiplies 32×32 float64
+  matrices (65,536 FLOP each) as many times as take 5% of that phase's time, counted once in
+  the warm-up and fixed from then on (`harness/extra_work.py`; the record carries the products
+  per step) — real arithmetic, not a wait on the clock. Rounds of five fresh processes in
   rotating order — baseline, a second baseline (A/A), +2%, +5%, +10% — give every figure from
   one schedule. `harness ab`: a comparison is four consecutive rounds, i.e. four pairs measured
   side by side, judged by the pairs (geometric mean of the ratios, t interval). `harness
