@@ -129,23 +129,18 @@ class Timer:
         self.settings = settings or TimerSettings()
         self.clock = clock
 
-    def _block(
-        self, workload: Workload, steps: int, step_samples: bool = True
-    ) -> tuple[float, dict[str, float], dict, float]:
-        """Run ``steps`` steps with GC off; return (seconds of the step sample's block, phase
-        totals, host phase totals, seconds of every block run). ``step_samples=False``: the
-        marked block alone (the first step, warm-up)."""
+    def _block(self, workload: Workload, steps: int) -> tuple[float, dict[str, float], dict]:
+        """Run ``steps`` steps with GC off; return (seconds, phase totals, host phase totals)."""
         phase_timer = workload.phase_timer(self.clock)
-        step, mark = workload.step, phase_timer.mark
         with gc_paused():
             workload.synchronize()
             start = self.clock()
             phase_timer.start_block()
+            step, mark = workload.step, phase_timer.mark  # no lookup or bound method per step
             for _ in range(steps):
                 step(mark)
             workload.synchronize()
             end = self.clock()
-        wall = end - start
         totals = dict(phase_timer.end_block())
         host = phase_timer.host_totals() or {}
         if workload.has_fused_step:
@@ -157,22 +152,18 @@ class Timer:
                     workload.fused_step()
                 workload.synchronize()
                 end = self.clock()
-            wall += end - start
-        elif workload.phases and (step_samples or workload.sync_phases):
-            # The step samples come from a block of the same steps whose marks do nothing: the
-            # loop torch.utils.benchmark times, one sync at each edge and none inside. Each
-            # mark reads the clock and adds to the phase totals (a few hundred nanoseconds a
-            # step, about 0.5% of a 70 µs step), and on an asynchronous device it synchronizes
-            # (no overlap of host and device, a sync's latency per phase).
+        elif workload.sync_phases:
+            # The phased block synchronized the device at every mark: no overlap of host and
+            # device, and a sync's latency per phase. The step samples come from a block of
+            # the same steps with no sync inside (one at each edge, as for any block).
             with gc_paused():
                 workload.synchronize()
                 start = self.clock()
                 for _ in range(steps):
-                    step(_unmarked)
+                    workload.step(_unmarked)
                 workload.synchronize()
                 end = self.clock()
-            wall += end - start
-        return end - start, totals, dict(host), wall
+        return end - start, totals, dict(host)
 
     def _check_phases(self, workload: Workload, totals: dict[str, float]) -> None:
         if tuple(totals) != tuple(workload.phases):
@@ -194,7 +185,7 @@ class Timer:
         target = max(s.min_block_time, s.overhead_factor * overhead)
 
         # 1. The first step on its own: compile / trace / allocation latency.
-        first, first_phases, _, _ = self._block(workload, 1, step_samples=False)
+        first, first_phases, _ = self._block(workload, 1)
         self._check_phases(workload, first_phases)
 
         # 2. Warm-up on a time budget with a step cap.
@@ -202,7 +193,7 @@ class Timer:
         warm_start = self.clock()
         estimate = first
         while warm_steps < s.warmup_max_steps and (self.clock() - warm_start) < s.warmup_time:
-            estimate, _, _, _ = self._block(workload, 1, step_samples=False)
+            estimate, _, _ = self._block(workload, 1)
             warm_steps += 1
         warm_elapsed = self.clock() - warm_start
 
@@ -210,7 +201,7 @@ class Timer:
         steps = max(1, math.ceil(round(target / estimate, 9))) if estimate > 0 else 1
         calibration = 0
         while True:
-            elapsed, totals, host, _ = self._block(workload, steps)
+            elapsed, totals, host = self._block(workload, steps)
             if elapsed >= target or steps >= 1_000_000_000:
                 break
             calibration += 1
@@ -222,7 +213,7 @@ class Timer:
         workload.on_measure_start()
         if watch is not None:
             watch.start()
-        elapsed, totals, host, wall = self._block(workload, steps)
+        elapsed, totals, host = self._block(workload, steps)
         samples: dict[str, list[float]] = {"step": []}
         host_samples: dict[str, list[float]] = {}
         measured = 0.0
@@ -232,14 +223,14 @@ class Timer:
                 samples.setdefault(phase, []).append(totals.get(phase, 0.0) / steps)
             for phase, value in host.items():
                 host_samples.setdefault(phase, []).append(value / steps)
-            measured += wall  # the budget is time spent measuring: every block of a sample
+            measured += elapsed
             blocks = len(samples["step"])
             if progress is not None:
                 progress(f"block {blocks}")
             reason = self._stop_reason(samples, measured)
             if reason:
                 break
-            elapsed, totals, host, wall = self._block(workload, steps)
+            elapsed, totals, host = self._block(workload, steps)
         machine = watch.stop(s.precision) if watch is not None else None
         workload.check_after_measure()
         return Measurement(

@@ -1,7 +1,6 @@
 """Timer arithmetic with a fake clock: exact numbers."""
 
 import gc
-import itertools
 
 import numpy as np
 import pytest
@@ -264,7 +263,7 @@ def test_on_measure_start_comes_after_calibration_and_before_every_measured_bloc
     )
     workload = CountsFromMeasureStart(clock)
     m = Timer(settings, clock=clock).run(workload)
-    measured_steps = 2 * m.blocks * m.block_size  # a marked and an unmarked block a sample
+    measured_steps = m.blocks * m.block_size
     # every step after on_measure_start belongs to a measured block, none to calibration
     assert workload.steps - workload.steps_at_measure_start == measured_steps
     # first step + 2 warm-up steps + at least one calibration block ran before it
@@ -344,61 +343,3 @@ def test_the_block_cap_stops_measuring_even_below_the_minimum_time():
 def test_a_precision_target_outside_zero_to_one_is_refused():
     with pytest.raises(UserError, match="precision target must be between 0 and 1"):
         TimerSettings(precision=1.5)
-
-
-class CountingClock(FakeClock):
-    """A fake clock that counts its reads, and which of them a step's marks made."""
-
-    def __init__(self):
-        super().__init__()
-        self.reads = 0
-
-    def __call__(self) -> float:
-        self.reads += 1
-        return super().__call__()
-
-
-class ReadsPerStep(ScriptedStep):
-    """Notes the clock's read count at the start of every step."""
-
-    def __init__(self, clock: CountingClock):
-        super().__init__(clock, first_extra=0.0)
-        self.reads_at_start: list[int] = []
-
-    def step(self, mark) -> None:
-        self.reads_at_start.append(self.clock.reads)
-        super().step(mark)
-
-
-def test_step_samples_come_from_a_block_without_clock_reads_in_its_steps():
-    """The step figure is the loop torch.utils.benchmark times: no clock read, no phase
-    bookkeeping inside a step (old code: the step samples were the marked block's, three clock
-    reads and three dict updates per step, about 0.5% of the seed's 70 µs step)."""
-    clock = CountingClock()
-    workload = ReadsPerStep(clock)
-    timer = Timer(TimerSettings(min_blocks=1, max_blocks=1), clock=clock)
-    before = clock.reads
-    elapsed, totals, _, wall = timer._block(workload, 5)
-    # a marked block: start, start_block and one read per mark, end; then an unmarked block
-    assert clock.reads - before == 3 + 3 * 5 + 2
-    marked, unmarked = workload.reads_at_start[:5], workload.reads_at_start[5:]
-    assert [b - a for a, b in itertools.pairwise(marked)] == [3] * 4
-    assert [b - a for a, b in itertools.pairwise(unmarked)] == [0] * 4
-    assert elapsed == pytest.approx(5 * 0.0035)
-    assert totals == pytest.approx({"forward": 0.005, "backward": 0.010, "update": 0.0025})
-    assert wall == pytest.approx(2 * 5 * 0.0035)  # the budget counts both blocks
-
-
-def test_the_first_step_and_warm_up_run_the_marked_block_alone():
-    clock = CountingClock()
-    workload = ReadsPerStep(clock)
-    settings = TimerSettings(warmup_time=1.0, warmup_max_steps=3, min_blocks=1, max_blocks=1)
-    m = Timer(settings, clock=clock).run(workload)
-    assert m.first_step_s == pytest.approx(0.0035)
-    assert m.warmup_steps == 3
-    first_and_warm = workload.reads_at_start[:5]
-    # between two steps: 3 marks and the block's end, (the warm-up's start,) the budget check,
-    # the next block's start and start_block; an unmarked step between would read the clock
-    # twice more and leave a gap of 2 before the step after it
-    gaps = [b - a for a, b in itertools.pairwise(first_and_warm)]
-    assert gaps == [8, 7, 7, 7]  # the last: the warm-up's end, into calibration
