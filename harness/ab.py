@@ -210,23 +210,29 @@ def _noisy_sides(frame: pd.DataFrame) -> dict[tuple, str]:
 
 def worktree_for(ref: str) -> str:
     """A git worktree of ``ref`` under .harness/worktrees/, made once per commit: its harness
-    and workloads are what the side's workers import (with this environment's packages)."""
+    and workloads are what the side's workers import (with this environment's packages). The
+    repository is the one the current directory is in (a project's own ``module:Class``
+    workloads), else harness's own."""
     import subprocess
+    from pathlib import Path
 
     from harness.environment import PROJECT_ROOT
     from harness.errors import UserError
 
+    here = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True)
+    root = Path(here.stdout.strip()) if here.returncode == 0 else PROJECT_ROOT
+
     def git(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
-            ["git", "-C", str(PROJECT_ROOT), *args], capture_output=True, text=True, check=False
+            ["git", "-C", str(root), *args], capture_output=True, text=True, check=False
         )
 
     found = git("rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if found.returncode != 0:
         raise UserError(f"{ref!r} is not a commit of this repository; give a branch, tag or SHA.")
     sha = found.stdout.strip()
-    folder = PROJECT_ROOT / ".harness" / "worktrees" / sha[:12]
-    if not (folder / "harness" / "worker.py").exists():
+    folder = root / ".harness" / "worktrees" / sha[:12]
+    if not (folder / ".git").exists():
         folder.parent.mkdir(parents=True, exist_ok=True)
         git("worktree", "prune")
         made = git("worktree", "add", "--detach", "--force", str(folder), sha)

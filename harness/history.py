@@ -126,6 +126,27 @@ def add(frame: pd.DataFrame, path: Path = DEFAULT_DB) -> list[tuple[str, bool]]:
     return done
 
 
+def unaligned_warning(path: Path = DEFAULT_DB) -> str | None:
+    """A warning when the history holds several runs but every series has one point: each run
+    got its own setup label (by default it names the host, and hosted CI runners get a new
+    host per job), so no series grows and ``changes`` can never find a change point."""
+    connection = connect(path)
+    try:
+        runs, longest, count = connection.execute(
+            "SELECT (SELECT count(*) FROM runs), max(points), count(*) FROM ("
+            " SELECT count(*) AS points FROM summaries GROUP BY " + ", ".join(SERIES) + ")"
+        ).fetchone()
+    finally:
+        connection.close()
+    if runs < 2 or not count or longest > 1:
+        return None
+    return (
+        f"every series in {path} has a single run ({runs} runs, {count} series): their setup "
+        "labels differ (by default the label names the host); give harness run a stable "
+        "--label so that runs line up in one series."
+    )
+
+
 def _add_run(connection: Any, run_id: str, run: pd.DataFrame) -> None:
     started = pd.to_datetime(run["started_at"].dropna(), utc=True, format="ISO8601")
     started_at = started.min() if not started.empty else pd.Timestamp.now(tz="UTC")

@@ -4,7 +4,10 @@ shared CI runners where wall time cannot resolve them.
 
 A task is counted in two fresh processes under ``valgrind --tool=callgrind``, one running N
 steps and one 2N, with the same set-up, one warm-up step and ``PYTHONHASHSEED=0``; the
-difference over N is the instructions of one step, with import and set-up cancelled. Math
+difference over N is the instructions of one step, with import and set-up cancelled. The
+process runs in the side's source tree (``cwd``: ``python -m`` puts the current directory first
+on ``sys.path``, before ``PYTHONPATH``), and says on its last stdout line which harness and which
+workload source it imported. Math
 libraries run one thread (a spinning OpenMP thread would count its waits). Callgrind slows code
 about fifty-fold and BLAS kernels more: this mode is sized for small steps and few of them,
 with its own timeout. It cannot see slowdowns that are not more instructions (memory stalls,
@@ -45,8 +48,19 @@ def parse_totals(text: str) -> int:
     raise ValueError("no totals line in the Callgrind output")
 
 
-def count(task: Any, steps: int, python: str, env: dict[str, str], timeout: float) -> int:
-    """Instructions of one process that sets the task up and runs ``steps`` steps."""
+FACTS_PREFIX = "harness-instructions-facts: "
+
+
+def count(
+    task: Any,
+    steps: int,
+    python: str,
+    env: dict[str, str],
+    timeout: float,
+    cwd: str | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Instructions of one process that sets the task up and runs ``steps`` steps, run in
+    ``cwd`` (None: this one); and what it imported: {"harness_root", "workload": describe()}."""
     from harness.worker import thread_environment
 
     with tempfile.TemporaryDirectory() as folder:
@@ -66,14 +80,29 @@ def count(task: Any, steps: int, python: str, env: dict[str, str], timeout: floa
         ]
         full_env = {**env, **thread_environment(1), "PYTHONHASHSEED": "0"}
         done = subprocess.run(
-            command, capture_output=True, text=True, timeout=timeout, env=full_env, check=False
+            command,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=full_env,
+            cwd=cwd,
+            check=False,
         )
         if done.returncode != 0 or not out.exists():
             tail = (done.stderr or "").strip().splitlines()[-8:]
             raise RuntimeError(
                 f"the Callgrind process exited with {done.returncode}: " + " | ".join(tail)
             )
-        return parse_totals(out.read_text())
+        return parse_totals(out.read_text()), parse_facts(done.stdout)
+
+
+def parse_facts(stdout: str) -> dict[str, Any]:
+    """The facts line ``run_steps`` prints ({} when there is none)."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(FACTS_PREFIX):
+            facts: dict[str, Any] = json.loads(line[len(FACTS_PREFIX) :])
+            return facts
+    return {}
 
 
 def measure(
@@ -82,18 +111,21 @@ def measure(
     python: str | None = None,
     env: dict[str, str] | None = None,
     timeout: float = TIMEOUT_S,
-) -> dict[str, Any]:
-    """{"per_step", "counts": [N steps, 2N steps], "steps", "tool"}: the difference method."""
+    cwd: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """({"per_step", "counts": [N steps, 2N steps], "steps", "tool"}, facts): the difference
+    method, and what the counted processes imported (``count``)."""
     python = python or sys.executable
     env = dict(os.environ if env is None else env)
-    single = count(task, steps, python, env, timeout)
-    double = count(task, 2 * steps, python, env, timeout)
-    return {
+    single, _ = count(task, steps, python, env, timeout, cwd)
+    double, facts = count(task, 2 * steps, python, env, timeout, cwd)
+    counted = {
         "per_step": (double - single) / steps,
         "counts": [single, double],
         "steps": steps,
         "tool": "callgrind",
     }
+    return counted, facts
 
 
 def run_steps(task_json: str, steps: int) -> None:
@@ -101,7 +133,7 @@ def run_steps(task_json: str, steps: int) -> None:
     import random
 
     from harness.plan import Task
-    from harness.workload import load_workload_class
+    from harness.workload import describe, load_workload_class
 
     task = Task.from_dict(json.loads(task_json))
     random.seed(task.seed)
@@ -127,6 +159,11 @@ def run_steps(task_json: str, steps: int) -> None:
     finally:
         gc.enable()
         workload.teardown()
+    facts = {
+        "harness_root": str(Path(__file__).resolve().parent.parent),
+        "workload": describe(cls, task.params),
+    }
+    print(FACTS_PREFIX + json.dumps(facts), flush=True)
 
 
 def _no_mark(phase: str) -> None:

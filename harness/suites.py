@@ -42,8 +42,8 @@ DEFAULT_TIMER = TimerSettings(
     warmup_max_steps=20,
     min_time=0.3,
     min_blocks=7,
-    max_blocks=200,
-    min_block_time=0.02,
+    max_blocks=2000,
+    min_block_time=0.001,
     precision=0.01,
     max_time=1.5,
 )
@@ -52,8 +52,8 @@ COMPARE_TIMER = TimerSettings(
     warmup_max_steps=50,
     min_time=1.0,
     min_blocks=10,
-    max_blocks=400,
-    min_block_time=0.02,
+    max_blocks=4000,
+    min_block_time=0.001,
     precision=0.01,
     max_time=3.0,
 )

@@ -22,6 +22,8 @@ from harness.stats import precision_of
 from harness.workload import Workload
 
 Clock = Callable[[], float]
+#: blocks on an asynchronous device last at least this: a synchronize at each edge
+DEVICE_MIN_BLOCK_TIME = 0.02
 
 
 @dataclass(frozen=True)
@@ -30,8 +32,13 @@ class TimerSettings:
     warmup_max_steps: int = 50  # ... or this many steps, whichever comes first
     min_time: float = 1.0  # measured seconds to collect at least
     min_blocks: int = 5
-    max_blocks: int = 200
-    min_block_time: float = 0.01  # a block lasts at least this, and 1000x the clock overhead
+    max_blocks: int = 2000
+    #: a block lasts at least this, and 1000x the clock overhead. Short, as blocked_autorange's
+    #: blocks of 10-100 steps: on a shared machine another process takes the CPU every few
+    #: milliseconds, and the median of blocks shorter than that gap escapes it, where every
+    #: block of 10-20 ms holds some (the seed's 63 µs step read 140-210 µs in 10 ms blocks and
+    #: 64 µs in 1 ms blocks, alternated, at a load of 6 on 2 cores)
+    min_block_time: float = 0.001
     overhead_factor: float = 1000.0
     #: past min_blocks and min_time, measure until the 95% confidence interval of the step's
     #: median, and of every phase's, is within ± this share of that median ...
@@ -139,8 +146,9 @@ class Timer:
             workload.synchronize()
             start = self.clock()
             phase_timer.start_block()
+            step, mark = workload.step, phase_timer.mark  # no lookup or bound method per step
             for _ in range(steps):
-                workload.step(phase_timer.mark)
+                step(mark)
             workload.synchronize()
             end = self.clock()
         totals = dict(phase_timer.end_block())
@@ -185,6 +193,8 @@ class Timer:
         s = self.settings
         overhead = estimate_clock_overhead(self.clock)
         target = max(s.min_block_time, s.overhead_factor * overhead)
+        if getattr(workload, "device", "cpu") != "cpu":  # a synchronize at each edge: ~10 µs
+            target = max(target, DEVICE_MIN_BLOCK_TIME)
 
         # 1. The first step on its own: compile / trace / allocation latency.
         first, first_phases, _ = self._block(workload, 1)

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import EXIT_USAGE, UserError
+from harness.extra_work import EXTRA_WORK_VARIABLE, add_extra_work
 from harness.record import OK, SKIPPED, Failure, PhaseGap, Record, Timing, dumps, iso_time
 
 THREAD_VARIABLES = (
@@ -65,43 +66,6 @@ def derived_metrics(
             if median:
                 out[f"{phase}_gb_per_s"] = out["bytes"] / median / 1e9
     return out
-
-
-#: Test-only: every phase of every step takes this share longer (0.05: 5%), spent busy right
-#: after the phase's own work, in proportion to the time that work just took. So a real
-#: workload is slowed by a known factor that follows the machine's own speed, in every phase
-#: and in the step. The self-benchmark measures the gate's power with it; the record says so
-#: (metrics.test_extra_work). Never set it otherwise.
-EXTRA_WORK_VARIABLE = "HARNESS_TEST_EXTRA_WORK"
-
-
-def add_extra_work(workload: Any, share: float, clock: Any = time.perf_counter) -> None:
-    """Stretch each phase (and the step) of ``workload`` by ``share`` of its own duration."""
-
-    def spin_for(started: float) -> float:
-        now = clock()
-        until = now + share * (now - started)
-        while now < until:
-            now = clock()
-        return now
-
-    def wrap(step: Any) -> Any:
-        def slowed(*args: Any) -> None:
-            since = [clock()]
-
-            def mark(phase: str) -> None:
-                spin_for(since[0])
-                args[0](phase)
-                since[0] = clock()
-
-            step(mark) if args else step()
-            spin_for(since[0])  # work after the last mark, or a step with no marks
-
-        return slowed
-
-    workload.step = wrap(workload.step)
-    if workload.has_fused_step:
-        workload.fused_step = wrap(workload.fused_step)
 
 
 class Skipped(Exception):
@@ -170,8 +134,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
         workload.setup()
         record.setup_s = time.perf_counter() - setup_start
         extra = float(os.environ.get(EXTRA_WORK_VARIABLE) or 0)
-        if extra:
-            add_extra_work(workload, extra)
+        injected = add_extra_work(workload, extra) if extra else []
         measurement = Timer(task.timer).run(workload, watch=MachineWatch(task.device))
         record.timing = Timing(**measurement.to_dict())
         record.machine = measurement.machine
@@ -195,6 +158,8 @@ def run_task(task_data: dict[str, Any]) -> Record:
             record.metrics["data_filesystem"] = filesystem_here(Path(dataset))
         if extra:
             record.metrics["test_extra_work"] = extra
+            products = [w.products_per_step() for w in injected[:1]]
+            record.metrics["test_extra_matmuls_per_step"] = products[0] if products else None
         record.energy = energy_per_step(workload, task.device, record.items_per_step)
         record.runtime = workload.runtime_info()
         record.phase_method = workload.phase_method() if cls.phases else None

@@ -41,12 +41,28 @@ class PhaseTimer:
         self.synchronize = synchronize
         self.totals: dict[str, float] = {}
         self.previous = 0.0
+        #: without a synchronize: [phase, time, phase, time, ...] as marked, summed at the end
+        self.stamps: list[Any] = []
 
     def start_block(self) -> None:
         self.totals = {}
         if self.synchronize is not None:
             self.synchronize()
-        self.previous = self.clock()
+            self.previous = self.clock()
+            return
+        # Inside a step a mark only reads the clock and appends (two appends and one clock
+        # read, about 2,700 instructions a step of three marks under Callgrind where adding to
+        # the totals at each mark took 4,700): the totals are summed after the block.
+        stamps: list[Any] = []
+        append, clock = stamps.append, self.clock
+
+        def mark(phase: str) -> None:
+            append(phase)
+            append(clock())
+
+        self.stamps = stamps
+        self.mark = mark  # type: ignore[method-assign]
+        self.previous = clock()
 
     def mark(self, phase: str) -> None:
         if self.synchronize is not None:
@@ -58,7 +74,13 @@ class PhaseTimer:
 
     def end_block(self) -> dict[str, float]:
         """Per-phase totals (seconds) for the block just measured."""
-        return self.totals
+        stamps, previous, totals = self.stamps, self.previous, self.totals
+        for index in range(0, len(stamps), 2):
+            phase, now = stamps[index], stamps[index + 1]
+            totals[phase] = totals.get(phase, 0.0) + (now - previous)
+            previous = now
+        self.stamps, self.previous = [], previous
+        return totals
 
     def host_totals(self) -> dict[str, float] | None:
         """Host-side dispatch time per phase where it differs from device time, else None."""

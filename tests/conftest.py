@@ -60,6 +60,49 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+TINY_WORKLOAD = '''
+from harness.workload import Workload
+
+
+class Tiny(Workload):
+    """A user's own workload in a user's own repository: pure Python, so Callgrind is quick."""
+
+    name = "tiny"
+    framework = "python"
+
+    def step(self, mark):
+        total = 0
+        for i in range({n}):
+            total += i * i
+        mark("forward")
+        mark("backward")
+        mark("update")
+'''
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+def project_with_two_commits(folder: Path) -> Path:
+    """A user's git repository with a ``module:Class`` workload (``tiny_work:Tiny``) and two
+    commits: HEAD's step does 20% more work than HEAD~1's."""
+    repo = folder / "project"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    (repo / "tiny_work.py").write_text(TINY_WORKLOAD.format(n=2000))
+    _git(repo, "add", "tiny_work.py")
+    _git(repo, "commit", "-q", "-m", "base")
+    (repo / "tiny_work.py").write_text(TINY_WORKLOAD.format(n=2400))
+    _git(repo, "commit", "-q", "-am", "more work")
+    return repo
+
+
 def _cluster_answers() -> str | None:
     """None when a Slurm cluster answers with an idle node, else why not."""
     if shutil.which("sinfo") is None:

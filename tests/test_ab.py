@@ -14,7 +14,6 @@ from harness.plan import Task
 from harness.record import Record
 from harness.sequential import SequentialRule, judge_pairs, looks_for
 from harness.timer import TimerSettings
-from harness.worker import add_extra_work
 from tests.conftest import ROOT, read_jsonl
 
 
@@ -156,45 +155,6 @@ def frame_of(records):
     for index, record in enumerate(records):
         record.source, record.index = "ab.jsonl", index
     return frame_from_records(records)
-
-
-class FakeClock:
-    def __init__(self):
-        self.now = 0.0
-
-    def __call__(self):
-        self.now += 1e-6  # each read costs a microsecond
-        return self.now
-
-
-class Scripted:
-    """forward takes 1 ms, backward 2 ms, then 0.5 ms after the last mark (fake time)."""
-
-    has_fused_step = False
-
-    def __init__(self, clock):
-        self.clock = clock
-        self.marks = []
-
-    def step(self, mark):
-        for phase, cost in (("forward", 1e-3), ("backward", 2e-3)):
-            self.clock.now += cost
-            mark(phase)
-            self.marks.append((phase, self.clock.now))
-        self.clock.now += 0.5e-3
-
-
-def test_extra_work_stretches_every_phase_by_its_share():
-    clock = FakeClock()
-    workload = Scripted(clock)
-    add_extra_work(workload, 0.25, clock=clock)
-    start = clock()
-    workload.step(lambda phase: None)
-    end = clock()
-    (_, forward_end), (_, backward_end) = workload.marks
-    assert forward_end - start == pytest.approx(1.25e-3, abs=2e-5)
-    assert backward_end - forward_end == pytest.approx(2.5e-3, abs=2e-5)
-    assert end - start == pytest.approx(3.5e-3 * 1.25, abs=3e-5)
 
 
 @pytest.mark.slow

@@ -10,9 +10,10 @@ from tests.conftest import read_jsonl
 
 
 def write_runs(folder, medians, workload="numpy.mlp", seed=0, label="ci", hosts=None,
-               versions=None, noisy=()):  # fmt: skip
+               versions=None, noisy=(), labels=None):  # fmt: skip
     """One results file per run, one record each, 10 blocks around the run's median; run i on
-    host ``hosts[i]`` with numpy ``versions[i]``, flagged noisy-machine when i is in ``noisy``."""
+    host ``hosts[i]`` with numpy ``versions[i]``, labelled ``labels[i]`` (else ``label``),
+    flagged noisy-machine when i is in ``noisy``."""
     rng = np.random.default_rng(seed)
     files = []
     for index, median in enumerate(medians):
@@ -29,7 +30,7 @@ def write_runs(folder, medians, workload="numpy.mlp", seed=0, label="ci", hosts=
                     changed_params={"batch_size": 8},
                     run_id=f"run-{index:02d}",
                     started_at=f"2026-11-{1 + index // 24:02d}T{index % 24:02d}:00:00+00:00",
-                    label=label,
+                    label=labels[index] if labels else label,
                     items_per_step=8,
                     samples={"step": samples},
                     timing=Timing(block_size=10, precision_target=0.01),
@@ -101,7 +102,8 @@ def test_a_slowdown_undone_later_is_not_standing(tmp_path):
 def test_history_commands(cli, tmp_path):
     write_runs(tmp_path, series_with_a_step())
     files = [f"run{i:02d}.jsonl" for i in range(30)]
-    assert cli("history", "add", *files, "--db", "h.duckdb").returncode == 0
+    added = cli("history", "add", *files, "--db", "h.duckdb")
+    assert added.returncode == 0 and "warning" not in added.stderr, added
     show = cli("history", "show", "--workload", "numpy.mlp", "--db", "h.duckdb")
     assert show.returncode == 0 and "commit29" in show.stdout and "numpy.mlp" in show.stdout
     changed = cli("history", "changes", "--db", "h.duckdb")
@@ -200,3 +202,27 @@ def test_a_locked_history_does_not_hide_the_run_outcome(cli, tmp_path):
     assert "FAILED workloads.faults:Raise" in run.stderr and "results in" in run.stderr
     assert "not added to the history" in run.stderr
     assert "harness history add" in run.stderr and "r.jsonl" in run.stderr
+
+
+def test_history_add_warns_when_no_series_has_two_runs(cli, tmp_path):
+    """Hosted CI runners get a new host per job, and the default setup label names the host:
+    every run then starts its own series of one point, where no change point can ever show."""
+    write_runs(tmp_path, [1e-3, 1e-3, 1.2e-3], labels=["host-a", "host-b", "host-c"])
+    first = cli("history", "add", "run00.jsonl", "--db", "h.duckdb")
+    assert first.returncode == 0 and "warning" not in first.stderr, first  # one run: too early
+    rest = cli("history", "add", "run01.jsonl", "run02.jsonl", "--db", "h.duckdb")
+    assert rest.returncode == 0, rest
+    assert "every series in h.duckdb has a single run (3 runs, 3 series)" in rest.stderr
+    assert "--label" in rest.stderr
+
+
+def test_the_example_workflow_keeps_its_history_series_together():
+    """The example CI workflow's history runs carry a stable --label (see the warning above)."""
+    import yaml
+
+    from tests.conftest import ROOT
+
+    workflow = yaml.safe_load((ROOT / "docs/examples/regression-gate.yml").read_text())
+    commands = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
+    with_history = [c for c in commands if "--history" in c]
+    assert with_history and all(" --label " in c for c in with_history), with_history

@@ -3,13 +3,15 @@ counts that catch a few percent of extra real work where wall time could not."""
 
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 
 from harness.compare import judge_instructions
 from harness.errors import UserError
 from harness.instructions import parse_totals
-from tests.conftest import read_jsonl
+from tests.conftest import ROOT, project_with_two_commits, read_jsonl
 
 CALLGRIND_OUT = """# callgrind format
 version: 1
@@ -90,3 +92,45 @@ def test_ab_judges_instructions_too(cli, tmp_path):
     records = read_jsonl(tmp_path / "ab.jsonl")
     assert {r["measure"] for r in records} == {"instructions"}
     assert [r["label"] for r in records] == ["baseline", "candidate", "candidate", "baseline"]
+
+
+@pytest.mark.slow
+@needs_valgrind
+def test_ab_between_two_refs_from_the_repository_root_counts_each_side(tmp_path):
+    """Run from the repository root, as the Makefile and the CI example do: the current
+    directory comes first on a ``python -m`` process's path, so a Callgrind process left there
+    counted the current checkout on both sides (old code: ratio 1.000, exit 0)."""
+    repo = project_with_two_commits(tmp_path)  # HEAD has 20% more work than HEAD~1
+    result = subprocess.run(
+        [sys.executable, "-m", "harness", "ab", "--workload", "tiny_work:Tiny",
+         "--measure", "instructions", "--instruction-steps", "20", "--pairs", "2",
+         "--baseline-ref", "HEAD~1", "--candidate-ref", "HEAD", "--output", "ab.jsonl",
+         "--no-progress"],
+        cwd=repo, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "instructions: 1 slower" in result.stdout
+    records = read_jsonl(repo / "ab.jsonl")
+    assert all(r["status"] == "ok" for r in records), records
+    per_step = {side: [r["instructions"]["per_step"] for r in records if r["label"] == side]
+                for side in ("baseline", "candidate")}  # fmt: skip
+    assert min(per_step["candidate"]) / max(per_step["baseline"]) > 1.10
+    versions = {r["label"]: r["code_version"] for r in records}
+    assert versions["baseline"] != versions["candidate"]  # each side hashed its own source
+    roots = {r["harness_root"] for r in records}
+    assert roots == {str(ROOT)}  # the project has no harness of its own: the installed one
+
+
+@pytest.mark.slow
+@needs_valgrind
+def test_instruction_records_say_which_harness_they_counted(cli, tmp_path):
+    result = cli(
+        "ab", "--suite", "smoke", "--workload", "numpy.linreg", "--measure", "instructions",
+        "--instruction-steps", "5", "--pairs", "2", "--output", "ab.jsonl",
+        "--baseline-ref", "HEAD",
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result
+    roots = {r["label"]: r["harness_root"] for r in read_jsonl(tmp_path / "ab.jsonl")}
+    assert ".harness/worktrees/" in roots["baseline"]
+    assert roots["candidate"] == str(ROOT)

@@ -1,6 +1,8 @@
 """The self-benchmark (benchmarks/selfbench): its sections and the page it writes, rendered by
 the shared Markdown renderer. The figures themselves come from `make bench-harness`."""
 
+import pytest
+
 from benchmarks.selfbench.__main__ import SECTIONS, document
 from benchmarks.selfbench.common import Row
 from harness.environment import collect
@@ -50,3 +52,23 @@ def test_the_cpu_limit_comes_from_cores_clock_and_flags():
     assert limit == 2 * 2445.406e6 * 32 and "avx2" in how
     assert cpu_limit(cpuinfo.replace("avx2", "avx512f avx2"), 1)[0] == 2445.406e6 * 64
     assert cpu_limit("model name\t: unknown\n", 4) is None
+
+
+def test_accuracy_rows_are_paired_by_round():
+    """Each round's ratio cancels the machine's drift between rounds: a side twice as slow in
+    one round for both timers moves nothing (old code: median of each side, then the ratio)."""
+    import math
+
+    from benchmarks.selfbench.accuracy import paired, paired_row
+
+    ours = [1.005, 2.01, 1.005, 1.005]  # round 2: the machine ran at half speed for both sides
+    theirs = [1.0, 2.0, 1.0, 1.0]
+    ratio, low, high = paired(ours, theirs)
+    assert ratio == pytest.approx(1.005) and low == pytest.approx(1.005)
+    assert high == pytest.approx(1.005)
+    ratio, low, high = paired([1.0, 1.1], [1.0, 1.0])
+    half = 12.706 * (math.log(1.1) / math.sqrt(2)) / math.sqrt(2)  # t(1) on two logs
+    assert ratio == pytest.approx(math.sqrt(1.1))
+    assert math.log(high / ratio) == pytest.approx(half, rel=1e-3)
+    row = paired_row("x", ours, theirs, tolerance=0.01)
+    assert row.value == "1.005 [1.005, 1.005]" and row.passed

@@ -343,3 +343,35 @@ def test_the_block_cap_stops_measuring_even_below_the_minimum_time():
 def test_a_precision_target_outside_zero_to_one_is_refused():
     with pytest.raises(UserError, match="precision target must be between 0 and 1"):
         TimerSettings(precision=1.5)
+
+
+class TenthOfAMillisecond(Workload):
+    """One phase of 0.1 ms of fake time."""
+
+    name = "tenth"
+    phases = ("forward",)
+
+    def __init__(self, clock: FakeClock, device: str = "cpu"):
+        super().__init__({}, device)
+        self.clock = clock
+
+    def step(self, mark) -> None:
+        self.clock.advance(1e-4)
+        mark("forward")
+
+
+@pytest.mark.parametrize("device, steps", [("cpu", range(10, 11)), ("cuda", range(200, 401))])
+def test_blocks_are_short_on_a_cpu_and_long_where_each_edge_synchronizes(device, steps):
+    """1 ms blocks on a CPU (blocked_autorange's 10-100 steps: their median escapes other
+    processes' time slices on a shared machine; old code: 10 ms, 100 steps), 20 ms on a device
+    with a synchronize at each block edge."""
+    from harness.suites import get_suite
+
+    clock = FakeClock()
+    settings = TimerSettings(warmup_max_steps=1, min_time=0, min_blocks=1, max_blocks=1)
+    m = Timer(settings, clock=clock).run(TenthOfAMillisecond(clock, device))
+    assert m.block_size in steps  # (20 ms of 0.1 ms steps in floating point: 200 or 400)
+    for suite in ("default", "compare"):
+        timer = get_suite(suite).timer
+        assert timer.min_block_time == 0.001
+        assert timer.max_blocks * timer.min_block_time >= timer.max_time  # the cap is not hit

@@ -148,7 +148,7 @@ class _Prefixes(PhaseTimer):
     differences of consecutive prefixes."""
 
     def end_block(self) -> dict[str, float]:
-        prefix = dict(self.totals)
+        prefix = dict(super().end_block())
         return {
             "forward": prefix["forward"],
             "backward": prefix["backward"] - prefix["forward"],

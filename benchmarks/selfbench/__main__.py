@@ -43,12 +43,17 @@ METHOD = """
 - **Accuracy.** Each function (NumPy matmuls, the NumPy MLP step, a torch MLP step) is timed
   in one process by the harness's `Timer`, by `torch.utils.benchmark.Timer.blocked_autorange`
   (with the same thread count) and by pytest-benchmark (`pytest.main` in the same process),
-  interleaved over several rounds so that drift in the machine's speed reaches all three alike.
-  The figure is the ratio of medians. All three time the same Python callable; agreement within
-  3% says the harness's blocks, GC handling and clock use add no bias. Each row also gives
-  every timer's round-to-round spread: the machine's noise floor for that kernel. A ratio
-  outside the band by no more than that spread is noise, not bias; small multi-threaded BLAS
-  kernels are the noisiest on a shared 2-core machine.
+  interleaved over several rounds (each timer first in turn) so that drift in the machine's
+  speed reaches all three alike. The figure is paired, as `harness ab` pairs processes: each
+  round's ratio harness / other, their geometric mean with a 95% Student-t interval on the
+  logs (rounds are the independent units; drift between rounds cancels in each ratio), and
+  the median and range of the rounds' ratios. All three time the same Python callable;
+  agreement within 3% says the harness's blocks, GC handling and clock use add no bias.
+  The seed's linear-regression step (batch 1024, 256 features, float64, one thread, three
+  marks) is also run as a user runs it, `harness run --workload
+  workloads.numpy_train:LinearRegressionStep` (the real CLI, a fresh worker), against
+  `blocked_autorange` on the same step in a fresh process of its own, alternated over 10
+  rounds; its target is 1%.
 - **Overhead.** An empty step and a step with three `mark` calls, timed by the harness itself:
   the difference over three is the cost of a phase boundary. A whole suite run is timed from
   outside; the measured regions are the blocks' own seconds (sum of samples × block size).
@@ -77,8 +82,10 @@ METHOD = """
   `time.perf_counter`): the ratio of the medians. Its MFU: the analytic model FLOPs per step
   over the harness's median, against the measured fp32 matmul peak (`harness peaks`).
 - **Power of the gate.** Real workloads (`numpy.mlp`, `torch.mlp`) slowed by real work: with
-  `HARNESS_TEST_EXTRA_WORK=0.05` every step also runs 5% more of the same step (a running
-  credit adds one extra real step each time it reaches one). Rounds of five fresh processes in
+  `HARNESS_TEST_EXTRA_WORK=0.05` every phase of every step also multiplies 32×32 float64
+  matrices (65,536 FLOP each) as many times as take 5% of that phase's time, counted once in
+  the warm-up and fixed from then on (`harness/extra_work.py`; the record carries the products
+  per step) — real arithmetic, not a wait on the clock. Rounds of five fresh processes in
   rotating order — baseline, a second baseline (A/A), +2%, +5%, +10% — give every figure from
   one schedule. `harness ab`: a comparison is four consecutive rounds, i.e. four pairs measured
   side by side, judged by the pairs (geometric mean of the ratios, t interval). `harness

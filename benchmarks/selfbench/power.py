@@ -2,8 +2,9 @@
 10% slowdowns of numpy.mlp and torch.mlp, for `harness ab` (pairs interleaved) and for
 `harness compare` on separate runs.
 
-The slowdown is real work: HARNESS_TEST_EXTRA_WORK makes every step do that share more of the
-same step (harness.worker.add_extra_work). One schedule serves every figure: rounds of five
+The slowdown is real work: HARNESS_TEST_EXTRA_WORK makes every phase of every step also run
+32×32 matrix products for about that share of its time, their number counted in the warm-up and
+fixed from then on (harness.extra_work). One schedule serves every figure: rounds of five
 fresh processes in rotating order (baseline, a second baseline for A/A, +2%, +5%, +10%), each
 arm launched by its own LocalLauncher, through the public run API.
 

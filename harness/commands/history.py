@@ -53,11 +53,16 @@ def handle(args: argparse.Namespace) -> int:
 def add(args: argparse.Namespace) -> int:
     from harness.commands.report import load
     from harness.history import add as add_runs
+    from harness.history import unaligned_warning
 
     for run_id, added in add_runs(load(args.files), args.db):
         state = "added" if added else "already there"
         print(f"harness: run {run_id}: {state} ({args.db})", file=sys.stderr)
-    warn_if_too_short(args.db)
+    warning = unaligned_warning(args.db)
+    if warning:
+        print(f"harness: warning: {warning}", file=sys.stderr)
+    else:
+        warn_if_too_short(args.db)
     return EXIT_OK
 
 

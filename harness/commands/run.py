@@ -270,6 +270,11 @@ def add_to_history(args: argparse.Namespace, path: Path) -> bool:
     try:
         for run_id, _added in add_runs(load_frame([path]), database):
             print(f"harness: run {run_id} added to the history ({database})", file=sys.stderr)
+        from harness.history import unaligned_warning
+
+        warning = unaligned_warning(database)
+        if warning:
+            print(f"harness: warning: {warning}", file=sys.stderr)
     except UserError as error:
         print(
             f"harness: the run was not added to the history: {error} Add it later with "

@@ -140,7 +140,9 @@ class LocalLauncher(Launcher):
             )
         started = time.time()
         try:
-            counted = measure(task, task.instruction_steps, self.python, env, task.timeout)
+            counted, facts = measure(
+                task, task.instruction_steps, self.python, env, task.timeout, self.config.source
+            )
         except subprocess.TimeoutExpired:
             return failure_record(
                 task, "timeout", f"Callgrind ran past the timeout of {task.timeout:g} s"
@@ -161,6 +163,10 @@ class LocalLauncher(Launcher):
             started_at=iso_time(started),
             **describe(load_workload_class(task.path), task.params),
         )
+        # What the counted process imported (the side's worktree), not what this one did.
+        record.harness_root = facts.get("harness_root")
+        for key, value in facts.get("workload", {}).items():
+            setattr(record, key, value)
         extra = env.get(EXTRA_STEPS_VARIABLE)
         if extra:
             record.metrics["test_extra_steps"] = float(extra)
