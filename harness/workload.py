@@ -77,7 +77,8 @@ class PhaseTimer:
         stamps, previous, totals = self.stamps, self.previous, self.totals
         for index in range(0, len(stamps), 2):
             phase, now = stamps[index], stamps[index + 1]
-            totals[phase] = totals.get(phase, 0.0) + (now - previous)
+            if phase != UNTIMED:  # a stretch of the step that belongs to no phase
+                totals[phase] = totals.get(phase, 0.0) + (now - previous)
             previous = now
         self.stamps, self.previous = [], previous
         return totals
