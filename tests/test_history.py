@@ -153,7 +153,7 @@ def test_a_new_host_every_run_stays_one_series_and_an_upgrade_is_named(cli, tmp_
 def test_series_too_short_to_judge_are_said_so(cli, tmp_path):
     write_runs(tmp_path, [1e-3, 1.3e-3], label=None, hosts=["a", "b"])
     added = cli("history", "add", "run00.jsonl", "run01.jsonl", "--db", "h.duckdb")
-    assert added.returncode == 0 and "fewer than 3 runs" in added.stderr, added
+    assert added.returncode == 0 and "warning" not in added.stderr, added  # two runs: early
     changed = cli("history", "changes", "--db", "h.duckdb")
     assert changed.returncode == 0
     assert "1 of 1 series have fewer than 3 runs" in changed.stderr

@@ -70,8 +70,10 @@ def warn_if_too_short(database: Path) -> None:
     """One line when no series of the history has enough runs for a change point yet."""
     from harness.history import MIN_RUNS, series, short_series
 
-    short, total = short_series(series(database))
-    if total and short == total:
+    history = series(database)
+    short, total = short_series(history)
+    runs = history["run_id"].nunique() if not history.empty else 0
+    if total and short == total and runs >= MIN_RUNS:  # enough runs, none lined up yet
         print(
             f"harness: warning: all {total} series in {database} have fewer than {MIN_RUNS} "
             "runs, too few to find a change point; series are keyed by --label, else by "
