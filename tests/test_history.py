@@ -226,3 +226,11 @@ def test_the_example_workflow_keeps_its_history_series_together():
     commands = [step.get("run", "") for job in workflow["jobs"].values() for step in job["steps"]]
     with_history = [c for c in commands if "--history" in c]
     assert with_history and all(" --label " in c for c in with_history), with_history
+
+
+def test_runs_that_line_up_in_series_too_short_to_judge_are_warned_about(cli, tmp_path):
+    write_runs(tmp_path, [1e-3, 1e-3, 1.1e-3, 1.1e-3], labels=["a", "b", "a", "b"])
+    files = [f"run{i:02d}.jsonl" for i in range(4)]
+    added = cli("history", "add", *files, "--db", "h.duckdb")
+    assert added.returncode == 0 and "all 2 series" in added.stderr, added
+    assert "fewer than 3 runs" in added.stderr
