@@ -95,7 +95,8 @@ def list_baselines(folder: Path) -> dict[str, list[str]]:
     for entry in sorted(folder.iterdir()):
         if entry.is_dir() and not entry.name.startswith("."):
             manifest = read_manifest(entry)
-            found[entry.name] = list(manifest.get("files", [])) if manifest else []
+            files = list(manifest.get("files", [])) if manifest else []
+            found[entry.name] = [f if (entry / f).is_file() else f"{f} (missing)" for f in files]
     return found
 
 
@@ -107,6 +108,11 @@ def baseline_files(name: str, folder: Path) -> list[Path]:
     _check_name(name)
     target = folder / name
     manifest = read_manifest(target)
+    if manifest is None and target.is_dir():
+        raise UserError(
+            f"Baseline folder {target} has no manifest (saved by an older harness, or by "
+            f"hand): save it again with harness baseline save {name} FILE... --replace."
+        )
     if manifest is None:
         known = ", ".join(list_baselines(folder)) or "none"
         raise UserError(

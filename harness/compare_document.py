@@ -32,6 +32,8 @@ def comparison_document(result: Comparison) -> Document:
     not_judged = int((timed["verdict"] == "unjudged").sum())
     judged_rows = len(timed) - not_judged + len(result.instructions)
     status = "REGRESSION" if regressed else "no regression"
+    if regressed and result.setup_differences:
+        status = "REGRESSION across different setups (not a verdict: --allow-different-setups)"
     icon = "❌" if regressed else ("⚠️" if not_judged else "✅")
     if not_judged:
         if not regressed:

@@ -63,6 +63,7 @@ ALTER TABLE summaries ADD COLUMN IF NOT EXISTS host TEXT;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS versions TEXT;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS noisy BOOLEAN;
 ALTER TABLE summaries ADD COLUMN IF NOT EXISTS noisy_reasons TEXT;
+ALTER TABLE summaries ADD COLUMN IF NOT EXISTS facts TEXT;
 """
 
 
@@ -189,6 +190,7 @@ def _add_run(connection: Any, run_id: str, run: pd.DataFrame) -> None:
         rows["series"] = [by_case.loc[case, "series"] for case in cases]
         rows["host"] = [by_case.loc[case, "host"] for case in cases]
         rows["versions"] = [by_case.loc[case, "framework_version"] for case in cases]
+        rows["facts"] = [_facts_of(by_case.loc[case]) for case in cases]
         rows["noisy"] = summary["noisy_machine"].astype(bool)
         keys = zip(summary["setup"], summary["workload"], summary["params"], summary["device"],
                    strict=True)  # fmt: skip
@@ -348,12 +350,32 @@ def changes(
     return found
 
 
+def _facts_of(row: pd.Series) -> str:
+    """The setup facts of a run's case (harness.setups.SETUP_FACTS but the framework version,
+    kept as ``versions``), as JSON: what a change point compares either side."""
+    import json
+
+    from harness.setups import SETUP_FACTS
+
+    facts = {name: row.get(column) for column, name in SETUP_FACTS
+             if column != "framework_version"}  # fmt: skip
+    return json.dumps({k: (None if pd.isna(v) else str(v)) for k, v in facts.items()})
+
+
 def _changed_facts(before: pd.Series, after: pd.Series) -> tuple[str, ...]:
+    """The volatile facts and setup facts that differ between two runs of a series."""
+    import json
+
     facts = []
     for column, name in (("host", "host"), ("versions", "framework")):
         old, new = before.get(column), after.get(column)
         if pd.notna(old) and pd.notna(new) and old != new:
             facts.append(f"{name} {old} → {new}")
+    olds, news = (json.loads(side.get("facts") or "{}") if isinstance(side.get("facts"), str)
+                  else {} for side in (before, after))  # fmt: skip
+    for name in olds.keys() & news.keys():
+        if olds[name] != news[name]:
+            facts.append(f"{name} {olds[name] or 'none'} → {news[name] or 'none'}")
     return tuple(facts)
 
 

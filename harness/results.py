@@ -37,7 +37,7 @@ items_per_second        items_per_step / seconds
 setup                   the setup label: ``--label`` or host/launcher/image/framework versions
 host, cpu_model, ...    environment: host, cpu_model, usable_cores, gpu_name, launcher, image,
                         framework_version, git_commit, git_branch, cpus_limit,
-                        memory_limit_bytes; thread_count (the worker's threads)
+                        memory_limit_bytes, python; thread_count (the worker's threads)
 first_step_s            latency of the first step (compile / trace), repeated per row
 peak_rss_bytes          the worker's peak resident memory
 phase_gap               (step median − sum of phase medians) / step median, for the record
@@ -273,6 +273,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "launcher": env.get("launcher"),
             "image": env.get("image"),
             "framework_version": framework_version(record),
+            "python": env.get("python"),
             "thread_count": record.thread_count,
             "cpus_limit": env.get("cpus_limit"),
             "memory_limit_bytes": env.get("memory_limit_bytes"),

@@ -36,7 +36,8 @@ def setup_label(record: Record) -> str:
         version = packages.get(package)
         if version and not any(v.startswith(short + " ") for v in versions):
             versions.append(f"{short} {version.split('+')[0]}")
-    return " · ".join([str(env.get("host", "?")), hardware, place, " ".join(versions)])
+    parts = [str(env.get("host", "?")), hardware, place, " ".join(versions)]
+    return " · ".join(part for part in parts if part)
 
 
 def framework_version(record: Record) -> str | None:
@@ -59,6 +60,7 @@ SETUP_FACTS = (
     ("memory_limit_bytes", "memory limit"),
     ("thread_count", "threads"),
     ("framework_version", "framework version"),
+    ("python", "Python"),
 )
 #: named in a comparison's notes, but no reason to refuse it: hosted CI runs on a new host
 #: every job
@@ -75,7 +77,10 @@ def setup_differences(baseline: pd.DataFrame, candidate: pd.DataFrame,
     for column, name in facts:
         if column not in baseline or column not in candidate:
             continue
-        if column in ABSENT_MEANS_NONE:
+        if column == "memory_limit_bytes":
+            before = sorted({_size(v) for v in baseline[column].unique()})
+            after = sorted({_size(v) for v in candidate[column].unique()})
+        elif column in ABSENT_MEANS_NONE:
             before = sorted({str(v) for v in baseline[column].fillna("none").unique()})
             after = sorted({str(v) for v in candidate[column].fillna("none").unique()})
         else:
@@ -84,3 +89,10 @@ def setup_differences(baseline: pd.DataFrame, candidate: pd.DataFrame,
         if before and after and before != after:
             found.append(f"{name}: {', '.join(before)} → {', '.join(after)}")
     return found
+
+
+def _size(value: object) -> str:
+    """A memory limit as people write it (``1.0 GiB``), ``none`` when there is none."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "none"
+    return f"{float(value) / 2**30:.1f} GiB"  # type: ignore[arg-type]

@@ -58,3 +58,16 @@ def test_a_file_given_twice_is_refused(cli, tmp_path):
     write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3})
     twice = cli("baseline", "save", "main", "a.jsonl", "a.jsonl", "--dir", "b")
     assert twice.returncode == 2 and "twice" in twice.stderr, twice
+
+
+def test_a_folder_without_a_manifest_says_how_to_save_it_again(cli, tmp_path):
+    write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3})
+    (tmp_path / "b" / "legacy").mkdir(parents=True)
+    (tmp_path / "b" / "legacy" / "a.jsonl").write_text((tmp_path / "a.jsonl").read_text())
+    refused = cli("compare", "--baseline", "legacy", "--baselines-dir", "b", "a.jsonl")
+    assert refused.returncode == 2 and "no manifest" in refused.stderr, refused
+    assert "--replace" in refused.stderr
+    assert cli("baseline", "save", "kept", "a.jsonl", "--dir", "b").returncode == 0
+    (tmp_path / "b" / "kept" / "a.jsonl").unlink()
+    listed = cli("baseline", "list", "--dir", "b")
+    assert "kept: a.jsonl (missing)" in listed.stdout, listed

@@ -234,3 +234,45 @@ def test_runs_that_line_up_in_series_too_short_to_judge_are_warned_about(cli, tm
     added = cli("history", "add", *files, "--db", "h.duckdb")
     assert added.returncode == 0 and "all 2 series" in added.stderr, added
     assert "fewer than 3 runs" in added.stderr
+
+
+def test_a_change_of_quota_and_threads_is_marked_at_the_change_point(cli, tmp_path):
+    rng = np.random.default_rng(4)
+    files = []
+    for index in range(10):
+        limited = index >= 6
+        path = tmp_path / f"q{index:02d}.jsonl"
+        with ResultWriter(path) as writer:
+            writer.append(
+                Record(
+                    workload="numpy.mlp",
+                    framework="numpy",
+                    kind="train_step",
+                    device="cpu",
+                    params={"batch_size": 8},
+                    changed_params={},
+                    run_id=f"q-{index:02d}",
+                    started_at=f"2026-11-01T{index:02d}:00:00+00:00",
+                    label="ci",
+                    items_per_step=8,
+                    samples={
+                        "step": list(
+                            1e-3 * (1.8 if limited else 1.0) * (1 + rng.normal(0, 0.002, 10))
+                        )
+                    },
+                    timing=Timing(block_size=10),
+                    thread_count=1 if limited else 2,
+                    environment={
+                        "cpu_model": "Xeon",
+                        "launcher": "docker",
+                        "usable_cores": 2,
+                        "cpus_limit": 0.5 if limited else None,
+                        "python": "3.11.7",
+                    },
+                )
+            )
+        files.append(path.name)
+    assert cli("history", "add", *files, "--db", "h.duckdb").returncode == 0
+    changed = cli("history", "changes", "--db", "h.duckdb")
+    assert changed.returncode == 1 and "(run 7 of 10" in changed.stdout, changed
+    assert "CPU quota none → 0.5" in changed.stdout and "threads 2 → 1" in changed.stdout

@@ -417,8 +417,11 @@ def test_slurm_s_ending_decides_a_record_of_a_worker_killed_by_a_signal(
          "submission failed: Invalid argument", "Invalid --cpus-per-task argument: x"),
         ("Command '['sbatch', '/tmp/x.sh']' returned non-zero exit status 1.\nsbatch: error: "
          "Batch job submission failed: Invalid feature specification\n",
-         "Batch job submission failed: Invalid feature specification"),
+         "Batch job submission failed: Invalid feature specification (change --constraint)"),
         ("something else went wrong", "something else went wrong"),
+        ("sbatch: error: Memory specification can not be satisfied\nsbatch: error: Batch job "
+         "submission failed: Requested node configuration is not available",
+         "Memory specification can not be satisfied (change --memory)"),
     ],
 )  # fmt: skip
 def test_sbatch_s_refusal_is_the_line_that_says_what_was_wrong(output, reason):
@@ -510,3 +513,23 @@ def test_docker_values_that_are_not_one_name_are_refused(network):
     with pytest.raises(UserError, match="not a valid image name"):
         DockerConfig(image="harness:cpu\n")
     assert DockerConfig(network="container:db").network == "container:db"
+
+
+def test_a_sigterm_handler_that_raises_still_gets_slurm_s_timeout(tmp_path, monkeypatch):
+    """Lightning- or Accelerate-style handlers raise on SIGTERM: the worker's record is a plain
+    error, and Slurm's TIMEOUT must still decide it."""
+    from harness.launch.base import failure_record
+    from harness.launch.slurm_element import record_path
+    from harness.results import ResultWriter
+
+    ended = parse_show_job(
+        "JobId=8 ArrayJobId=7 ArrayTaskId=0 JobState=TIMEOUT Reason=TimeLimit ExitCode=0:0 "
+        "NodeList=vm StdErr=/tmp/e\n"
+    )
+    array = _array(tmp_path, monkeypatch, [ended])
+    raised = failure_record(array.tasks[0], "error", "RuntimeError: got SIGTERM, stopping")
+    with ResultWriter(record_path(tmp_path, "cpu-00000")) as writer:
+        writer.append(raised)
+    array.poll(tmp_path, 1)
+    record = array.records[0]
+    assert record.status == "timeout" and "got SIGTERM" in record.error.message

@@ -398,14 +398,37 @@ class SlurmLauncher(Launcher):
         self.cancel()
 
 
+#: words of an sbatch error -> the harness option that asked for it
+SBATCH_OPTIONS = (
+    ("memory", "--memory"),
+    ("mem-per", "--memory"),
+    ("cpus-per-task", "--cpus-per-task"),
+    ("cpu count", "--cpus-per-task"),
+    ("time limit", "--time-limit"),
+    ("partition", "--partition"),
+    ("gres", "--gres"),
+    ("gpu", "--gres"),
+    ("feature", "--constraint"),
+    ("constraint", "--constraint"),
+    ("account", "--account"),
+    ("qos", "--qos"),
+)
+
+
 def sbatch_reason(text: str) -> str:
-    """The line of sbatch's output that says what was wrong: an error naming an option
-    (``--cpus-per-task``), else sbatch's last error line, else the last line."""
+    """The line of sbatch's output that says what was wrong, with the option to change: an
+    error naming an option (``--cpus-per-task``) or a resource (``Memory specification can not
+    be satisfied``) before sbatch's generic last line, else that line, else the last line."""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-    errors = [line for line in lines if "error:" in line]
+    errors = [line.split("error:", 1)[-1].strip() for line in lines if "error:" in line]
     naming = [line for line in errors if "--" in line or "option" in line.lower()]
-    chosen = (naming or errors[-1:] or lines[-1:] or ["no reason given"])[0]
-    return chosen.split("error:", 1)[-1].strip() if "error:" in chosen else chosen
+    resource = [line for line in errors
+                if any(word in line.lower() for word, _ in SBATCH_OPTIONS)]  # fmt: skip
+    chosen = (naming or resource or errors[-1:] or lines[-1:] or ["no reason given"])[0]
+    option = next((name for word, name in SBATCH_OPTIONS if word in chosen.lower()), None)
+    if option and option not in chosen:
+        chosen = f"{chosen.rstrip('.')} (change {option})"
+    return chosen
 
 
 def _key(partition: str | None, index: int) -> str:

@@ -44,7 +44,7 @@ NEVER_STARTS = {
 #: (SIGTERM at the time limit, SIGKILL of an OOM kill) is Slurm's doing, not the workload's
 SLURM_ENDED = {"TIMEOUT", "DEADLINE", "CANCELLED", "OUT_OF_MEMORY", "PREEMPTED", "NODE_FAIL",
                "BOOT_FAIL"}  # fmt: skip
-#: seconds a record of a worker killed by a signal waits for the element's terminal state
+#: seconds a failure record waits for the element's terminal state
 SIGNAL_RECORD_WAIT_SECONDS = 30.0
 
 #: states after which an element will not run again
@@ -289,11 +289,11 @@ class SubmittedArray:
 
     def _decide(self, task: Task, position: int, record: Record, state: ElementState | None,
                 minutes: int | None, now: float, final: bool) -> Record | None:  # fmt: skip
-        """The element's own record, unless its worker died by a signal that Slurm sent: then
-        Slurm's terminal state (TIMEOUT, CANCELLED, OUT_OF_MEMORY, ...) decides. None: wait
+        """The element's own record, unless it is a failure and Slurm ended the element: then
+        Slurm's terminal state (TIMEOUT, CANCELLED, OUT_OF_MEMORY, ...) decides, whether the
+        worker died of Slurm's signal or its own SIGTERM handler raised or exited. None: wait
         for that state a little longer."""
-        killed = record.error is not None and bool(record.error.signal)
-        if not killed:
+        if record.ok or record.status == "skipped":
             return record
         if state is not None and state.terminal:
             if state.state not in SLURM_ENDED:
