@@ -533,3 +533,23 @@ def test_a_sigterm_handler_that_raises_still_gets_slurm_s_timeout(tmp_path, monk
     array.poll(tmp_path, 1)
     record = array.records[0]
     assert record.status == "timeout" and "got SIGTERM" in record.error.message
+
+
+def test_the_record_grace_stays_under_min_job_age_and_a_known_ending_outlives_forgetting(
+    tmp_path, monkeypatch
+):
+    from harness.launch.slurm_states import RECORD_GRACE_SECONDS, record_grace
+
+    assert record_grace(None) == RECORD_GRACE_SECONDS and record_grace(300) == RECORD_GRACE_SECONDS
+    assert record_grace(6) == 3.0 and record_grace(1) == 2.0  # never under one poll
+    timed_out = parse_show_job(
+        "JobId=8 ArrayJobId=7 ArrayTaskId=0-1 JobState=TIMEOUT Reason=TimeLimit ExitCode=0:0 "
+        "NodeList=vm StdErr=/tmp/e\n"
+    )
+    gone = NoAnswer(True, "slurm_load_jobs error: Invalid job id specified")
+    array = _array(tmp_path, monkeypatch, [timed_out] + [gone] * 10)
+    for _ in range(6):
+        array.poll(tmp_path, 1)
+    # Slurm forgot the job (a short MinJobAge) before the records' grace ran out: the state it
+    # gave last still names what happened
+    assert [array.records[i].status for i in (0, 1)] == ["timeout", "timeout"]

@@ -168,6 +168,24 @@ def answer_of_error(stderr: str) -> NoAnswer:
     return NoAnswer("invalid job id" in text.lower(), text[:200])
 
 
+def min_job_age() -> float | None:
+    """Slurm's MinJobAge (seconds a finished job stays listed), from ``scontrol show config``."""
+    try:
+        done = subprocess.run(["scontrol", "show", "config"], capture_output=True, text=True,
+                              timeout=30, check=False)  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    found = re.search(r"^MinJobAge\s*=\s*(\d+)", done.stdout, flags=re.MULTILINE)
+    return float(found.group(1)) if found else None
+
+
+def record_grace(age: float | None) -> float:
+    """The record grace under MinJobAge ``age``: never past half of it, never under a poll."""
+    if age is None:
+        return RECORD_GRACE_SECONDS
+    return max(POLL_SECONDS, min(RECORD_GRACE_SECONDS, age / 2))
+
+
 def never_starts(states: dict[int, ElementState]) -> ElementState | None:
     """A pending element whose reason never clears by waiting, if any."""
     for state in states.values():
@@ -231,6 +249,10 @@ class SubmittedArray:
         self.ended_at: dict[int, float] = {}
         self.forgotten = 0
         self.forgotten_since: float | None = None
+        #: how long an ended element's record may take to show: RECORD_GRACE_SECONDS, but under
+        #: half of Slurm's MinJobAge (set by the launcher), so the element's own state is still
+        #: there to read when the record never comes
+        self.record_grace = RECORD_GRACE_SECONDS
         self.no_answer: NoAnswer | None = None
         self.given_up = False  # a record was made for an element Slurm may still run
         self.signal_records_at: dict[int, float] = {}
@@ -263,7 +285,10 @@ class SubmittedArray:
         for position, task in enumerate(self.tasks):
             if position in self.records or position in self.handed_on:
                 continue
-            state = None if forgotten else self.states.get(position)
+            # the last state scontrol gave: a terminal one outlives Slurm forgetting the job
+            state = self.states.get(position)
+            if forgotten and state is not None and not state.terminal:
+                state = None
             path = record_path(folder, self.keys[position])
             if path.exists():
                 found = [r for r in read_records(path) if isinstance(r, Record)]
@@ -275,7 +300,9 @@ class SubmittedArray:
                     continue
             if cancelled:
                 continue
-            if forgotten:
+            if forgotten and state is not None:  # it ended, and Slurm said how, before forgetting
+                self.records[position] = self._failure(task, position, state, minutes)
+            elif forgotten:
                 self.given_up = True
                 self.records[position] = failure_record(
                     task, "error", f"Slurm no longer lists element {self.array_id}_{position} "
@@ -283,7 +310,7 @@ class SubmittedArray:
                     "record")  # fmt: skip
             elif state is not None and state.terminal:
                 ended = self.ended_at.setdefault(position, now)
-                grace = RECORD_GRACE_SECONDS if state.state == "COMPLETED" else 2 * POLL_SECONDS
+                grace = self.record_grace if state.state == "COMPLETED" else 2 * POLL_SECONDS
                 if now - ended >= grace:
                     self.records[position] = self._failure(task, position, state, minutes)
 
