@@ -9,6 +9,7 @@ COMMANDS: dict[str, str] = {
     "report": "harness.commands.report",
     "compare": "harness.commands.compare",
     "ab": "harness.commands.ab",
+    "explain": "harness.commands.explain",
     "baseline": "harness.commands.baseline",
     "history": "harness.commands.history",
     "env": "harness.commands.env",
