@@ -18,7 +18,7 @@ at each cut, so each kernel falls inside its phase. Profilers:
   (each operator's *self* CPU time; the range's own self time is ``(outside operators)``: Python
   and anything no operator covers) and ``cuda time`` (each kernel's device time), µs per step.
 * ``callgrind``: Valgrind's Callgrind, one dump per segment (``--dump-before`` on a C function
-  the worker calls at each cut, ``Py_GetBuildInfo``); measure ``instructions``: each function's
+  the worker calls at each cut, ``sys.getswitchinterval``); measure ``instructions``: each function's
   *self* instruction count per step (exact; math libraries on one thread).
 * ``tensorflow``: ``tf.profiler.experimental`` traces the steps (one ``Trace`` range per
   segment); the XSpace it writes is read with the protobuf classes TensorFlow ships
@@ -38,9 +38,10 @@ from collections.abc import Callable
 from typing import Any
 
 PROFILERS = ("torch", "callgrind", "tensorflow", "python")
-#: the C function whose entry cuts a Callgrind dump (a Python C-API getter nothing else calls
-#: while steps run; the dumps before ours, from start-up, are counted as set-up)
-CALLGRIND_MARKER = "Py_GetBuildInfo"
+#: the C function whose entry cuts a Callgrind dump: the one behind ``sys.getswitchinterval``,
+#: which nothing else calls while steps run (a Python whose own symbols are stripped cannot be
+#: cut: the dumps do not match the segments and the worker says so)
+CALLGRIND_MARKER = "sys_getswitchinterval"
 SETUP, BETWEEN, AFTER, EXIT = "(set-up)", "(between steps)", "(after the last mark)", "(exit)"
 OUTSIDE = "(outside operators)"
 #: {(phase, measure, op): {step: [value, calls]}}
@@ -337,10 +338,7 @@ def profile_callgrind(task: dict[str, Any], steps: int, warmup: int) -> list[dic
 
 def callgrind_inner(task: dict[str, Any], steps: int, warmup: int, labels_file: str) -> None:
     """Inside Callgrind: each cut calls the marker function, so Callgrind dumps there."""
-    import ctypes
-
-    marker = getattr(ctypes.pythonapi, CALLGRIND_MARKER)
-    marker.restype = ctypes.c_char_p
+    marker = sys.getswitchinterval
     labels: list[str] = []
     workload = load_workload(task)
     workload.setup()

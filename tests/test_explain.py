@@ -1,0 +1,208 @@
+"""harness explain: the ranking arithmetic on stated inputs, Callgrind's dump parser on a real
+dump's format, the hint compare/ab print, and real profiled processes of workloads with an
+injected cause (tests/fixtures/explain_workloads.py), where the cause must rank first."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+
+from harness.cli import build_parser, main
+from harness.explain import (
+    ProfileSide,
+    explain_frame,
+    explain_hint,
+    profile_process,
+    top_cause,
+)
+from harness.plan import build_plan
+from harness.profile_worker import callgrind_self_costs, numbered, per_step
+from harness.suites import get_suite
+
+TORCH_FIXTURE = "tests.fixtures.explain_workloads:TorchInjected"
+NUMPY_FIXTURE = "tests.fixtures.explain_workloads:NumpyInjected"
+
+
+def rows(side: str, process: int, values: dict[tuple[str, str], float]) -> list[dict]:
+    return [
+        {"side": side, "process": process, "phase": phase, "measure": "cpu time", "op": op,
+         "value": value, "calls": 1.0}
+        for (phase, op), value in values.items()
+    ]  # fmt: skip
+
+
+def test_ranks_by_change_until_the_cover_and_shares_add_up():
+    base = {("backward", "mm"): 100.0, ("backward", "add"): 10.0, ("backward", "t"): 5.0}
+    cand = {("backward", "mm"): 170.0, ("backward", "add"): 30.0, ("backward", "t"): 4.0,
+            ("backward", "svd"): 10.0}  # fmt: skip
+    frame = pd.DataFrame(rows("baseline", 0, base) + rows("candidate", 0, cand))
+    out = explain_frame(frame, cover=0.8)
+    # changes +70, +20, +10, -1: shares of the growth (100) are 70%, 20%, 10%
+    assert out["op"].tolist() == ["mm", "add"]
+    assert out["share"].tolist() == pytest.approx([0.7, 0.2])
+    assert out["cumulative"].tolist() == pytest.approx([0.7, 0.9])
+    assert out["phase_change"].iloc[0] == pytest.approx(99.0)
+    assert explain_frame(frame, cover=1.0)["op"].tolist() == ["mm", "add", "svd"]
+
+
+def test_a_faster_phase_ranks_the_largest_fall_and_medians_take_the_middle_process():
+    base = [rows("baseline", p, {("update", "step"): 50.0, ("update", "norm"): 10.0})
+            for p in range(3)]  # fmt: skip
+    cand = [
+        rows("candidate", 0, {("update", "step"): 20.0, ("update", "norm"): 10.0}),
+        rows("candidate", 1, {("update", "step"): 25.0, ("update", "norm"): 11.0}),
+        rows("candidate", 2, {("update", "step"): 900.0}),  # a preempted process; norm absent
+    ]
+    frame = pd.DataFrame([r for group in base + cand for r in group])
+    out = explain_frame(frame)
+    assert out["op"].tolist() == ["step"]
+    assert out["candidate"].iloc[0] == pytest.approx(25.0)  # median of 20, 25, 900
+    assert out["change"].iloc[0] == pytest.approx(-25.0)
+
+
+def test_unchanged_phases_list_nothing_and_a_bad_cover_is_an_error():
+    same = {("forward", "mm"): 5.0}
+    frame = pd.DataFrame(rows("baseline", 0, same) + rows("candidate", 0, same))
+    assert explain_frame(frame).empty
+    from harness.errors import UserError
+
+    with pytest.raises(UserError):
+        explain_frame(frame, cover=1.5)
+
+
+def test_per_step_values_are_medians_over_steps_absent_steps_count_zero():
+    totals = {("forward", "cpu time", "mm"): {0: [10.0, 1], 1: [12.0, 1], 2: [500.0, 1]},
+              ("forward", "cpu time", "rare"): {1: [90.0, 1]}}  # fmt: skip
+    out = {r["op"]: r for r in per_step(totals, steps=3)}
+    assert out["mm"]["value"] == 12.0
+    assert out["rare"]["value"] == 0.0 and out["rare"]["calls"] == pytest.approx(1 / 3)
+    assert numbered(["forward", "(after the last mark)", "forward"]) == [
+        ("forward", 0), ("(after the last mark)", 0), ("forward", 1)
+    ]  # fmt: skip
+
+
+def test_callgrind_self_costs_leave_the_calls_inclusive_cost_to_the_callee():
+    dump = """# callgrind format
+events: Ir
+ob=(1) /usr/lib/libopenblas.so
+fl=(1) ???
+fn=(1) cblas_sgemm
+0 100
+cfn=(2) sgemm_kernel
+calls=3 0
+0 9000
+fn=(2)
+0 9000
+ob=(2) /usr/bin/python
+fn=(3) 0x00000000001234
+0 7
+"""
+    costs = callgrind_self_costs(dump)
+    assert costs["cblas_sgemm"] == (100, 0)
+    assert costs["sgemm_kernel"] == (9000, 3)
+    assert costs["0x00000000001234 [python]"] == (7, 0)
+
+
+def test_the_hint_is_a_command_line_explain_accepts():
+    row = SimpleNamespace(
+        workload="torch.mlp", device="cpu", params='{"batch_size": 64, "hidden": [32, 16]}',
+        changed_params='{"hidden": [32, 16]}', phase="backward",
+    )  # fmt: skip
+    hint = explain_hint(row, "--baseline-ref main --candidate-ref HEAD")
+    assert hint.startswith("harness explain --workload torch.mlp --device cpu")
+    args = build_parser().parse_args(shlex.split(hint)[1:])
+    assert args.command == "explain" and args.param == ["hidden=32x16"]
+    assert args.phase == ["backward"] and args.candidate_ref == "HEAD"
+
+
+def test_same_sides_and_a_bad_side_are_one_sentence_errors(capsys):
+    assert main(["explain", "--workload", "numpy.mlp"]) == 2
+    assert "same" in capsys.readouterr().err
+    assert main(["explain", "--workload", "numpy.mlp", "--candidate-env", "NOEQUALS"]) == 2
+    assert "KEY=VALUE" in capsys.readouterr().err
+
+
+def fixture_task(path: str, **params: str):
+    from harness.params import parse_override
+
+    overrides = tuple(parse_override(f"{k}={v}") for k, v in params.items())
+    return build_plan(get_suite("smoke"), workloads=[path], overrides=overrides).tasks[0]
+
+
+def injected(cause: str) -> ProfileSide:
+    return ProfileSide("candidate", env=(f"EXPLAIN_FIXTURE_CAUSE={cause}",))
+
+
+@pytest.fixture(scope="module")
+def torch_baseline():
+    pytest.importorskip("torch")
+    task = fixture_task(TORCH_FIXTURE)
+    frames = [
+        profile_process(task, ProfileSide("baseline"), "torch", 15, 3, 1).assign(
+            side="baseline", process=p
+        )
+        for p in range(2)
+    ]
+    return task, frames
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("cause", "phase", "expected"),
+    [
+        ("matmul", "backward", {"aten::mm"}),
+        ("svd", "forward", {"aten::_linalg_svd", "aten::linalg_svd"}),
+        ("sync", "update", {"aten::item", "aten::_local_scalar_dense"}),
+        ("collate", "batch", {"enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__"}),
+    ],
+)
+def test_torch_profiler_ranks_the_injected_cause_first(torch_baseline, cause, phase, expected):
+    task, baseline = torch_baseline
+    candidate = [
+        profile_process(task, injected(cause), "torch", 15, 3, 1).assign(
+            side="candidate", process=p
+        )
+        for p in range(2)
+    ]
+    explained = explain_frame(pd.concat(baseline + candidate, ignore_index=True))
+    assert top_cause(explained, phase) in expected, explained[explained["phase"] == phase]
+
+
+@pytest.mark.slow
+def test_callgrind_ranks_the_extra_matmul_first_and_exactly():
+    pytest.importorskip("numpy")
+    task = fixture_task(NUMPY_FIXTURE)
+    frame = pd.concat(
+        [
+            profile_process(task, ProfileSide("baseline"), "callgrind", 2, 1, 1).assign(
+                side="baseline", process=0
+            ),
+            profile_process(task, injected("matmul"), "callgrind", 2, 1, 1).assign(
+                side="candidate", process=0
+            ),
+        ],
+        ignore_index=True,
+    )
+    explained = explain_frame(frame)
+    assert "gemm" in top_cause(explained, "backward", "instructions")
+    forward = explained[explained["phase"] == "forward"]
+    assert forward.empty or forward["phase_change"].abs().max() < 1000  # unchanged: exact
+
+
+@pytest.mark.slow
+def test_the_command_explains_an_injected_svd_and_exits_0():
+    pytest.importorskip("torch")
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "explain", "--workload", TORCH_FIXTURE,
+         "--candidate-env", "EXPLAIN_FIXTURE_CAUSE=svd", "--processes", "1", "--steps", "8",
+         "--phase", "forward", "--format", "markdown"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    table = [line for line in done.stdout.splitlines() if line.startswith("| forward")]
+    assert table and "svd" in table[0], done.stdout
