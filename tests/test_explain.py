@@ -157,7 +157,7 @@ def torch_baseline():
     [
         ("matmul", "backward", {"aten::mm"}),
         ("svd", "forward", {"aten::_linalg_svd", "aten::linalg_svd"}),
-        ("sync", "update", {"aten::item", "aten::_local_scalar_dense"}),
+        ("sync", "update", {"aten::copy_", "aten::_to_copy"}),
         ("collate", "batch", {"enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__"}),
     ],
 )
