@@ -8,6 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from harness.compare import MIN_PROCESSES, NOT_MEASURED, SLOWER, VERDICTS, Comparison
+from harness.explain import explain_notes
 from harness.render import Document, Heading, Table, Text, check_format, write
 from harness.render.cells import format_seconds, short_params
 
@@ -112,6 +113,7 @@ def comparison_document(result: Comparison) -> Document:
     ):
         if items:
             notes.append(f"{label}: " + "; ".join(items))
+    notes += explain_notes(result.rows)  # the command line that explains each flagged row
     blocks += [Text(note) for note in notes]
     return Document(blocks, data=result.rows, title="harness compare")
 

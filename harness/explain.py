@@ -225,3 +225,32 @@ def explain_hint(row: Any, sides: str = "--baseline-ref BASE --candidate-ref HEA
     if phase and phase != "step":
         parts += ["--phase", str(phase)]
     return shlex.join(parts) + (f" {sides}" if sides else "")
+
+
+def explain_notes(
+    rows: pd.DataFrame, sides: str = "--baseline-ref BASE --candidate-ref HEAD"
+) -> list[str]:
+    """One line per flagged (slower) row of ``compare``/``ab``: the command that explains it
+    (rows of one workload, device and parameters share a line when several phases are flagged:
+    the first phase's)."""
+    if rows.empty or "verdict" not in rows:
+        return []
+    flagged = rows[rows["verdict"].astype(str).str.startswith("slower")]
+    flagged = flagged.drop_duplicates(["workload", "device", "params"])
+    return [
+        f"To explain {r.workload} [{r.device}]: {explain_hint(r, sides)}"
+        for r in flagged.itertuples()
+    ]
+
+
+def side_arguments(args: Any) -> str:
+    """The side options of ``ab`` as given (for its hints), e.g. ``--candidate-ref HEAD``."""
+    parts: list[str] = []
+    for side in (BASELINE, CANDIDATE):
+        for what in ("python", "image", "ref"):
+            value = getattr(args, f"{side}_{what}", None)
+            if value:
+                parts += [f"--{side}-{what}", str(value)]
+        for pair in getattr(args, f"{side}_env", None) or ():
+            parts += [f"--{side}-env", pair]
+    return shlex.join(parts)

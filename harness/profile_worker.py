@@ -17,9 +17,11 @@ at each cut, so each kernel falls inside its phase. Profilers:
   per segment; every event starting inside a range is the range's phase. Measures: ``cpu time``
   (each operator's *self* CPU time; the range's own self time is ``(outside operators)``: Python
   and anything no operator covers) and ``cuda time`` (each kernel's device time), µs per step.
-* ``callgrind``: Valgrind's Callgrind, one dump per segment (``--dump-before`` on a C function
-  the worker calls at each cut, ``sys.getswitchinterval``); measure ``instructions``: each function's
-  *self* instruction count per step (exact; math libraries on one thread).
+* ``callgrind``: Valgrind's Callgrind, one dump per segment (``--dump-before`` on the C function
+  behind ``sys.getswitchinterval``, called at each cut); measure ``instructions``: each
+  function's *self* instruction count per step (exact; math libraries on one thread). Self
+  counts name the routine that did the work: an extra ``svd`` shows as LAPACK's pieces
+  (``dlasr``, ``dbdsqr``...), an extra matrix product as the GEMM kernel.
 * ``tensorflow``: ``tf.profiler.experimental`` traces the steps (one ``Trace`` range per
   segment); the XSpace it writes is read with the protobuf classes TensorFlow ships
   (``tsl/profiler/protobuf/xplane_pb2``); each TensorFlow op event on the host's CPU lines that

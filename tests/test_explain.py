@@ -206,3 +206,38 @@ def test_the_command_explains_an_injected_svd_and_exits_0():
     assert done.returncode == 0, done.stderr
     table = [line for line in done.stdout.splitlines() if line.startswith("| forward")]
     assert table and "svd" in table[0], done.stdout
+
+
+def test_compare_prints_the_explain_command_for_a_flagged_row_only(tmp_path):
+    from harness.compare import compare_frames
+    from harness.compare_document import render_comparison
+    from harness.results import load_frame
+    from tests.test_compare import write_results
+
+    write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3, "numpy.linreg": 1e-4}, seed=1)
+    write_results(tmp_path / "b.jsonl", {"numpy.mlp": 1.25e-3, "numpy.linreg": 1e-4}, seed=2)
+    result = compare_frames(load_frame([tmp_path / "a.jsonl"]), load_frame([tmp_path / "b.jsonl"]))
+    markdown = render_comparison(result, "markdown")
+    hints = [line for line in markdown.splitlines() if "harness explain" in line]
+    assert len(hints) == 1 and "--workload numpy.mlp --device cpu --param batch_size=8" in hints[0]
+    assert "numpy.linreg" not in hints[0]
+
+
+def test_ab_prints_the_explain_command_with_its_own_sides():
+    from harness.commands.ab import render_verdicts
+    from harness.explain import side_arguments
+
+    verdicts = pd.DataFrame(
+        [{"workload": "torch.mlp", "device": "cpu", "params": '{"batch_size": 8}',
+          "changed_params": '{"batch_size": 8}', "phase": "backward", "baseline_median_s": 1e-3,
+          "candidate_median_s": 2e-3, "ratio": 2.0, "ci_low": 1.9, "ci_high": 2.1, "pairs": 4,
+          "min_effect": 0.03, "verdict": "slower"}]
+    )  # fmt: skip
+    args = SimpleNamespace(baseline_ref="main", candidate_env=["A=1"])
+    text = render_verdicts(verdicts, "markdown", side_arguments(args))
+    assert (
+        "harness explain --workload torch.mlp --device cpu --param batch_size=8 --phase backward "
+        "--baseline-ref main --candidate-env A=1"
+    ) in text
+    unchanged = render_verdicts(verdicts.assign(verdict="unchanged"), "markdown", "")
+    assert "harness explain" not in unchanged

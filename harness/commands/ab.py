@@ -107,7 +107,9 @@ def handle(args: argparse.Namespace) -> int:
         print(f"harness: results in {outcome.path}", file=sys.stderr)
         return EXIT_FAILURES if not result.regressions.empty or outcome.failed else EXIT_OK
     verdicts = judge_frame(frame, args.min_effect)
-    print(render_verdicts(verdicts, args.format), end="")
+    from harness.explain import side_arguments
+
+    print(render_verdicts(verdicts, args.format, side_arguments(args)), end="")
     print(f"harness: results in {outcome.path}", file=sys.stderr)
     if outcome.interrupted:
         return EXIT_INTERRUPTED
@@ -117,7 +119,8 @@ def handle(args: argparse.Namespace) -> int:
     return EXIT_FAILURES if slower or outcome.failed else EXIT_OK
 
 
-def render_verdicts(verdicts: Any, fmt: str) -> str:
+def render_verdicts(verdicts: Any, fmt: str, sides: str = "") -> str:
+    from harness.explain import explain_notes
     from harness.render import Document, Heading, Table, Text, check_format, render
     from harness.render.cells import format_seconds, short_params
 
@@ -154,6 +157,7 @@ def render_verdicts(verdicts: Any, fmt: str) -> str:
                 "mean of the pairs' candidate/baseline medians, with a 95% t interval; threshold "
                 f"±{verdicts['min_effect'].iloc[0]:.0%}."
             ),
+            *[Text(line) for line in explain_notes(verdicts, sides)],  # flagged rows: explain
         ]
     )
     return render(document, fmt) or ""
