@@ -15,6 +15,7 @@ def test_every_section_is_registered_by_name():
         "efficiency",
         "power",
         "instructions",
+        "explain",
         "containers",
     ]
     assert all(callable(measure) for measure in SECTIONS.values())

@@ -12,6 +12,7 @@ from benchmarks.selfbench import (
     accuracy,
     containers,
     efficiency,
+    explain,
     instructions,
     overhead,
     power,
@@ -29,6 +30,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "efficiency": efficiency.measure,
     "power": power.measure,
     "instructions": instructions.measure,
+    "explain": explain.measure,
     "containers": containers.measure,
 }
 
@@ -81,6 +83,13 @@ METHOD = """
   steps (`HARNESS_TEST_EXTRA_STEPS`: a running credit adds one whole extra step each time it
   reaches one, so 2% of 50 steps is exactly one). Each comparison is one process against
   another, judged by `harness compare`'s instruction rule (1% threshold, or the spread).
+- **Explain.** `harness explain`'s ranking on workloads with an injected cause
+  (`tests/fixtures/explain_workloads.py`): an extra matmul in backward, an extra `svd` in
+  forward, a synchronize stand-in in update (a copy back to the host: on CUDA it waits for the
+  device), a slower DataLoader `collate_fn`. Each candidate is profiled against the baseline
+  with torch.profiler in fresh processes (2 per side, 15 steps); the figure counts the rounds
+  where the injected operation ranked first in its phase. NumPy's extra matmul is ranked by
+  Callgrind's self instructions (a GEMM routine must come first).
 - **Containers.** The same workload and parameters, three fresh processes each, locally and in
   `harness:cpu`; the ratio of the medians of all block samples.
 
