@@ -24,9 +24,10 @@ at each cut, so each kernel falls inside its phase. Profilers:
   (``dlasr``, ``dbdsqr``...), an extra matrix product as the GEMM kernel.
 * ``tensorflow``: ``tf.profiler.experimental`` traces the steps (one ``Trace`` range per
   segment); the XSpace it writes is read with the protobuf classes TensorFlow ships
-  (``tsl/profiler/protobuf/xplane_pb2``); each TensorFlow op event on the host's CPU lines that
-  starts inside a range is that phase's, by op type (``MatMul``), in ``cpu time`` (µs per step;
-  TF op events are not nested, so their durations are their own time).
+  (``tensorflow.tsl.profiler.protobuf.xplane_pb2``); each TensorFlow op event on the host's CPU
+  lines (``name:Type``, on the executor's threads) that starts inside a range is that phase's,
+  by op type (``_MklMatMul``, ``Svd``), in ``cpu time`` (µs per step; op events do not nest, so
+  their durations are their own time; the executor's own events, ``A::B``, are left out).
 * ``python``: ``cProfile``; each Python function's own time (tottime), µs per step.
 """
 
@@ -251,7 +252,10 @@ def profile_tensorflow(workload: Any, steps: int) -> list[dict[str, Any]]:
 def tensorflow_ops(data: bytes, labels: list[str], steps: int) -> list[dict[str, Any]]:
     """Op time per phase from an XSpace: the host plane's events named ``name:Type`` (TF ops)
     that start inside a ``harness.segment#i`` event."""
-    from tsl.profiler.protobuf import xplane_pb2
+    try:
+        from tensorflow.tsl.profiler.protobuf import xplane_pb2  # as TensorFlow 2.21 ships it
+    except ImportError:
+        from tsl.profiler.protobuf import xplane_pb2  # a standalone tsl
 
     space = xplane_pb2.XSpace()
     space.ParseFromString(data)
@@ -270,9 +274,9 @@ def tensorflow_ops(data: bytes, labels: list[str], steps: int) -> list[dict[str,
                     index = int(name.rpartition("#")[2])
                     if index < len(segments):
                         windows.append((start, start + event.duration_ps, segments[index]))
-                elif ":" in name and not name.startswith(("tf_", "Eager")):
+                elif name.count(":") == 1:  # "dense/MatMul:_MklMatMul": an op, by type
                     op_type = name.rpartition(":")[2]
-                    if op_type and op_type[0].isupper() and op_type.isidentifier():
+                    if op_type.isidentifier():
                         ops.append((start, event.duration_ps / 1e6, op_type))
     windows.sort()
     totals: Totals = {}

@@ -26,6 +26,7 @@ from harness.suites import get_suite
 
 TORCH_FIXTURE = "tests.fixtures.explain_workloads:TorchInjected"
 NUMPY_FIXTURE = "tests.fixtures.explain_workloads:NumpyInjected"
+TF_FIXTURE = "tests.fixtures.explain_workloads:TensorflowInjected"
 
 
 def rows(side: str, process: int, values: dict[tuple[str, str], float]) -> list[dict]:
@@ -241,3 +242,26 @@ def test_ab_prints_the_explain_command_with_its_own_sides():
     ) in text
     unchanged = render_verdicts(verdicts.assign(verdict="unchanged"), "markdown", "")
     assert "harness explain" not in unchanged
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("cause", "phase", "expected"),
+    [("svd", "forward", {"Svd"}), ("matmul", "backward", {"_MklMatMul", "MatMul"})],
+)
+def test_tensorflow_profiler_ranks_the_injected_cause_first(cause, phase, expected):
+    pytest.importorskip("tensorflow")
+    task = fixture_task(TF_FIXTURE)
+    frame = pd.concat(
+        [
+            profile_process(task, ProfileSide("baseline"), "tensorflow", 10, 3, 1).assign(
+                side="baseline", process=0
+            ),
+            profile_process(task, injected(cause), "tensorflow", 10, 3, 1).assign(
+                side="candidate", process=0
+            ),
+        ],
+        ignore_index=True,
+    )
+    explained = explain_frame(frame)
+    assert top_cause(explained, phase) in expected, explained
