@@ -55,7 +55,7 @@ class ProfileSide:
         """The command line of one profiled process (the worker file read by ``python -`` in
         an image, so the image need not contain it)."""
         if self.image:
-            env = [f"--env={pair}" for pair in self.env]
+            env = [f"--env={pair}" for pair in (*threads_of(arguments), *self.env)]
             return ["docker", "run", "--rm", "-i", *env, "--entrypoint", "python", self.image,
                     "-", *arguments]  # fmt: skip
         return [self.python or sys.executable, str(WORKER_FILE), *arguments]
@@ -70,6 +70,14 @@ class ProfileSide:
         first = self.source or str(PROJECT_ROOT)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (first, env.get("PYTHONPATH")) if p)
         return env
+
+
+def threads_of(arguments: list[str]) -> list[str]:
+    """The thread settings for a container (its environment is not this process's)."""
+    from harness.worker import thread_environment
+
+    task = json.loads(arguments[arguments.index("--task") + 1])
+    return [f"{k}={v}" for k, v in thread_environment(int(task.get("threads") or 1)).items()]
 
 
 def profiler_for(framework: str, params: dict[str, Any]) -> str:

@@ -161,12 +161,23 @@ def profile_torch(workload: Any, steps: int) -> list[dict[str, Any]]:
 
     with profile(activities=activities) as prof:
         run_segments(workload, steps, start, cut)
-    events = list(prof.events())
+    cpu = torch.autograd.DeviceType.CPU
+    return torch_rows(list(prof.events()), labels, steps, lambda e: e.device_type == cpu)
+
+
+def torch_rows(
+    events: list[Any], labels: list[str], steps: int, on_cpu: Callable[[Any], bool]
+) -> list[dict[str, Any]]:
+    """Rows from torch.profiler's events (``FunctionEvent``: name, time_range, device_type,
+    self_cpu_time_total, device_time_total; µs): the segments are the CPU events named
+    ``harness.segment#i``; a CPU event counts its self time to the segment it starts in, a
+    device event (a kernel, a copy) its device time. A segment's device-side annotation (a
+    GPU range of the same name) is not a kernel and is left out."""
     segments = numbered(labels)
     windows = sorted(
         (e.time_range.start, e.time_range.end, segments[int(e.name.rpartition("#")[2])])
         for e in events
-        if e.name.startswith("harness.segment#")
+        if e.name.startswith("harness.segment#") and on_cpu(e)
     )
     totals: Totals = {}
     for event in events:
@@ -174,10 +185,11 @@ def profile_torch(workload: Any, steps: int) -> list[dict[str, Any]]:
         if segment is None:
             continue
         phase, step = segment
-        if event.device_type == torch.autograd.DeviceType.CPU:
-            name = OUTSIDE if event.name.startswith("harness.segment#") else event.name
+        ours = event.name.startswith("harness.segment#")
+        if on_cpu(event):
+            name = OUTSIDE if ours else event.name
             add(totals, (phase, "cpu time", name), step, event.self_cpu_time_total)
-        else:
+        elif not ours:
             add(totals, (phase, "cuda time", event.name), step, event.device_time_total)
     return per_step(totals, steps)
 

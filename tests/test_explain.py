@@ -265,3 +265,43 @@ def test_tensorflow_profiler_ranks_the_injected_cause_first(cause, phase, expect
     )
     explained = explain_frame(frame)
     assert top_cause(explained, phase) in expected, explained
+
+
+def test_torch_events_go_to_the_segment_they_start_in_kernels_by_device_time():
+    """Stand-in events in torch.profiler's shape (no GPU here): CPU operators count their self
+    time, CUDA kernels their device time, the segment's own GPU annotation nothing."""
+    from harness.profile_worker import torch_rows
+
+    def event(name, start, end, cpu=True, self_cpu=0.0, device=0.0):
+        return SimpleNamespace(
+            name=name, time_range=SimpleNamespace(start=start, end=end), on_cpu=cpu,
+            self_cpu_time_total=self_cpu, device_time_total=device,
+        )  # fmt: skip
+
+    events = [
+        event("harness.segment#0", 0, 100, self_cpu=5.0),
+        event("aten::mm", 10, 40, self_cpu=20.0),
+        event("harness.segment#0", 12, 110, cpu=False, device=98.0),  # GPU annotation
+        event("sgemm_kernel", 15, 60, cpu=False, device=45.0),
+        event("harness.segment#1", 100, 200, self_cpu=3.0),
+        event("cudaDeviceSynchronize", 120, 190, self_cpu=70.0),
+        event("aten::mm", 300, 310, self_cpu=9.0),  # outside every segment
+    ]
+    rows = torch_rows(events, ["forward", "(after the last mark)"], 1, lambda e: e.on_cpu)
+    out = {(r["phase"], r["measure"], r["op"]): r["value"] for r in rows}
+    assert out == {
+        ("forward", "cpu time", "(outside operators)"): 5.0,
+        ("forward", "cpu time", "aten::mm"): 20.0,
+        ("forward", "cuda time", "sgemm_kernel"): 45.0,
+        ("(after the last mark)", "cpu time", "(outside operators)"): 3.0,
+        ("(after the last mark)", "cpu time", "cudaDeviceSynchronize"): 70.0,
+    }
+
+
+def test_an_image_side_runs_the_worker_file_through_docker_with_its_threads():
+    side = ProfileSide("candidate", image="harness:cpu", env=("A=1",))
+    arguments = ["--task", '{"threads": 2}', "--profiler", "torch"]
+    command = side.command(arguments)
+    assert command[:4] == ["docker", "run", "--rm", "-i"]
+    assert "--env=OMP_NUM_THREADS=2" in command and "--env=A=1" in command
+    assert command[command.index("harness:cpu") + 1 :] == ["-", *arguments]
