@@ -19,9 +19,9 @@ at each cut, so each kernel falls inside its phase. Profilers:
   and anything no operator covers) and ``cuda time`` (each kernel's device time), µs per step.
 * ``callgrind``: Valgrind's Callgrind, one dump per segment (``--dump-before`` on the C function
   behind ``sys.getswitchinterval``, called at each cut); measure ``instructions``: each
-  function's *self* instruction count per step (exact; math libraries on one thread). Self
-  counts name the routine that did the work: an extra ``svd`` shows as LAPACK's pieces
-  (``dlasr``, ``dbdsqr``...), an extra matrix product as the GEMM kernel.
+  function's *self* instruction count per step (exact; math libraries on one thread), except
+  that a BLAS/LAPACK library's work is charged to the routine entered from outside it (an
+  extra ``svd``: ``dgesdd``; an extra matrix product: ``sgemm``), not to its inner kernels.
 * ``tensorflow``: ``tf.profiler.experimental`` traces the steps (one ``Trace`` range per
   segment); the XSpace it writes is read with the protobuf classes TensorFlow ships
   (``tensorflow.tsl.profiler.protobuf.xplane_pb2``); each TensorFlow op event on the host's CPU
@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -378,10 +379,18 @@ def callgrind_inner(task: dict[str, Any], steps: int, warmup: int, labels_file: 
         json.dump(labels, handle)
 
 
+#: objects whose work is charged to the routine entered from outside them (BLAS, LAPACK)
+MATH_LIBRARY = re.compile(r"blas|lapack|mkl|libgfortran|libflame|blis", re.IGNORECASE)
+
+
 def callgrind_self_costs(text: str) -> dict[str, tuple[int, int]]:
-    """{function: (self instructions, calls into it)} from one Callgrind dump. A cost line
-    right after ``calls=`` is the call's inclusive cost, counted to the caller's callee, not to
-    the caller's self; names are compressed as ``(id) name`` once, then ``(id)``."""
+    """{function: (instructions, calls into it)} from one Callgrind dump: each function's *self*
+    instructions, except inside a math library (``MATH_LIBRARY``: OpenBLAS, MKL, LAPACK), whose
+    work is charged whole to the routine a caller outside it entered (the call's inclusive
+    cost: ``scipy_dgesdd_64_``, ``cblas_sgemm``), so that an extra ``svd`` shows as one LAPACK
+    routine rather than its internal kernels. A cost line right after ``calls=`` is the call's
+    inclusive cost, never the caller's self; names are compressed as ``(id) name`` once, then
+    ``(id)``."""
     names: dict[str, str] = {}
     objects: dict[str, str] = {}
     costs: dict[str, list[int]] = {}
@@ -389,6 +398,7 @@ def callgrind_self_costs(text: str) -> dict[str, tuple[int, int]]:
     obj = callee_obj = ""
     after_call = False
     callee = ""
+    inside = entering = False  # the function is in a math library; the call enters one
 
     def resolve(value: str, table: dict[str, str]) -> str:
         key, _, name = value.partition(")")
@@ -401,17 +411,19 @@ def callgrind_self_costs(text: str) -> dict[str, tuple[int, int]]:
             continue
         first = line[0]
         if first.isdigit() or first in "+-*":
+            parts = line.split()
             if after_call:
                 after_call = False
-                costs.setdefault(callee, [0, 0])
+                if entering and len(parts) >= 2:
+                    costs.setdefault(callee, [0, 0])[0] += int(parts[1])
                 continue
-            parts = line.split()
-            if len(parts) >= 2:
+            if len(parts) >= 2 and not inside:
                 costs.setdefault(function, [0, 0])[0] += int(parts[1])
             continue
         key, _, value = line.partition("=")
         if key == "fn":
             function = label_function(resolve(value, names), obj)
+            inside = bool(MATH_LIBRARY.search(os.path.basename(obj)))
         elif key == "ob":
             obj = resolve(value, objects)
             callee_obj = obj
@@ -419,10 +431,12 @@ def callgrind_self_costs(text: str) -> dict[str, tuple[int, int]]:
             callee_obj = resolve(value, objects)
         elif key == "cfn":
             callee = label_function(resolve(value, names), callee_obj)
+            entering = not inside and bool(MATH_LIBRARY.search(os.path.basename(callee_obj)))
             callee_obj = obj
         elif key == "calls":
             after_call = True
-            costs.setdefault(callee, [0, 0])[1] += int(value.split()[0])
+            if entering or not inside:
+                costs.setdefault(callee, [0, 0])[1] += int(value.split()[0])
     return {name: (cost, calls) for name, (cost, calls) in costs.items() if name}
 
 

@@ -68,23 +68,21 @@ def measure(quick: bool) -> list[Row]:
             + ("; ".join(details) if details else "every cause first"),
         )
     )
-    log("explain: Callgrind, an extra matmul on NumPy")
+    log("explain: Callgrind, an extra matmul and an extra svd on NumPy")
     numpy_task = task_of(f"{FIXTURES}:NumpyInjected")
-    frame = pd.concat(
-        [
-            profiled(numpy_task, "none", "callgrind", 2, 1),
-            profiled(numpy_task, "matmul", "callgrind", 2, 1),
-        ]
-    )
-    top = top_cause(explain_frame(frame), "backward", "instructions") or "nothing"
-    rows.append(
-        Row(
-            "explain",
-            "Callgrind (NumPy): extra matmul ranked first",
-            top,
-            "a GEMM routine",
-            "gemm" in top,
-            "self instructions per function, one process per side (exact)",
+    baseline = profiled(numpy_task, "none", "callgrind", 2, 1)
+    for cause, phase, expected in (("matmul", "backward", "gemm"), ("svd", "forward", "gesdd")):
+        frame = pd.concat([baseline, profiled(numpy_task, cause, "callgrind", 2, 1)])
+        top = top_cause(explain_frame(frame), phase, "instructions") or "nothing"
+        rows.append(
+            Row(
+                "explain",
+                f"Callgrind (NumPy): extra {cause} ranked first",
+                top,
+                f"a {expected} routine",
+                expected in top,
+                "instructions per function, BLAS/LAPACK work charged to the routine entered; "
+                "one process per side (exact)",
+            )
         )
-    )
     return rows
