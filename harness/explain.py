@@ -3,11 +3,11 @@ processes of both sides, never from the gate's own timed runs.
 
 Each side (as ``harness ab`` takes them: a git ref's worktree, a Python, an image, environment
 variables) runs the task in ``processes`` fresh processes, alternating baseline and candidate
-(ABBA), each under the workload's profiler (``harness/profile_worker.py``: torch.profiler for
-PyTorch, the TensorFlow profiler for Keras on TensorFlow, Callgrind for NumPy, cProfile
-otherwise). An operation's value on a side is the median over its processes of the median over
-the profiled steps (µs, or instructions, per step), so a step or a process the machine
-preempted moves little.
+(ABBA), each under the workload's profiler (``harness/profiling/profile_worker.py``:
+torch.profiler for PyTorch, the TensorFlow profiler for Keras on TensorFlow, Callgrind for
+NumPy, cProfile otherwise). An operation's value on a side is the median over its processes of
+the median over the profiled steps (µs, or instructions, per step), so a step or a process the
+machine preempted moves little.
 
 Per phase and measure, the *change* of an operation is candidate − baseline. The phase's change
 is the sum over its operations; its *direction* is that sum's sign. Operations are ranked by
@@ -32,7 +32,7 @@ import pandas as pd
 
 from harness.errors import UserError
 
-WORKER_FILE = Path(__file__).with_name("profile_worker.py")
+WORKER_FILE = Path(__file__).parent / "profiling" / "profile_worker.py"
 BASELINE, CANDIDATE = "baseline", "candidate"
 DEFAULT_COVER = 0.8
 #: segments that are not phases (warm-up and the gaps between steps)

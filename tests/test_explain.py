@@ -21,7 +21,8 @@ from harness.explain import (
     top_cause,
 )
 from harness.plan import build_plan
-from harness.profile_worker import callgrind_self_costs, numbered, per_step
+from harness.profiling.profile_callgrind import callgrind_self_costs
+from harness.profiling.profile_segments import numbered, per_step
 from harness.suites import get_suite
 
 TORCH_FIXTURE = "tests.fixtures.explain_workloads:TorchInjected"
@@ -289,7 +290,7 @@ def test_tensorflow_profiler_ranks_the_injected_cause_first(cause, phase, expect
 def test_torch_events_go_to_the_segment_they_start_in_kernels_by_device_time():
     """Stand-in events in torch.profiler's shape (no GPU here): CPU operators count their self
     time, CUDA kernels their device time, the segment's own GPU annotation nothing."""
-    from harness.profile_worker import torch_rows
+    from harness.profiling.profile_frameworks import torch_rows
 
     def event(name, start, end, cpu=True, self_cpu=0.0, device=0.0):
         return SimpleNamespace(
