@@ -325,3 +325,20 @@ def test_an_image_side_runs_the_worker_file_through_docker_with_its_threads():
     assert command[:4] == ["docker", "run", "--rm", "-i"]
     assert "--env=OMP_NUM_THREADS=2" in command and "--env=A=1" in command
     assert command[command.index("harness:cpu") + 1 :] == ["-", *arguments]
+
+
+@pytest.mark.slow
+def test_a_git_ref_side_profiles_its_own_worktree(cli):
+    """The baseline runs from a worktree of HEAD (its own harness and workloads first on the
+    path), the candidate from this checkout: an A/A by Callgrind, so nearly nothing changes."""
+    result = cli(
+        "explain", "--workload", "numpy.linreg", "--param", "batch_size=8",
+        "--param", "features=16", "--baseline-ref", "HEAD", "--steps", "1",
+        "--format", "markdown",
+    )  # fmt: skip
+    assert result.returncode == 0, result
+    assert "callgrind: 1 fresh process(es) per side" in result.stdout
+    for line in result.stdout.splitlines():
+        if line.startswith("| forward") or line.startswith("| backward"):
+            percent = float(line.split("(")[1].split("%")[0])
+            assert abs(percent) < 1.0, line  # same code both sides: well under 1%

@@ -169,7 +169,7 @@ def explanation_document(results: list[tuple[Any, str, int, int, Any]], cover: f
                 {
                     "phase": r.phase if r.rank == 1 else "",
                     "measure": r.measure if r.rank == 1 else "",
-                    "phase change": f"{r.phase_change:+,.1f} {unit}" if r.rank == 1 else "",
+                    "phase change": phase_change(r, unit) if r.rank == 1 else "",
                     "operation": r.op,
                     "baseline": f"{r.baseline:,.1f}",
                     "candidate": f"{r.candidate:,.1f}",
@@ -188,3 +188,9 @@ def explanation_document(results: list[tuple[Any, str, int, int, Any]], cover: f
             )
         )
     return Document(blocks, title="harness explain")
+
+
+def phase_change(row: Any, unit: str) -> str:
+    """The phase's change, absolute and relative to the baseline's phase total."""
+    relative = f" ({row.phase_change / row.phase_baseline:+.1%})" if row.phase_baseline else ""
+    return f"{row.phase_change:+,.1f} {unit}{relative}"
