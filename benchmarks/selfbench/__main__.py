@@ -88,7 +88,9 @@ METHOD = """
   forward, a synchronize stand-in in update (a copy back to the host: on CUDA it waits for the
   device), a slower DataLoader `collate_fn`. Each candidate is profiled against the baseline
   with torch.profiler in fresh processes (2 per side, 15 steps); the figure counts the rounds
-  where the injected operation ranked first in its phase. NumPy's extra matmul and svd are
+  where the injected operation ranked first in its phase. The TensorFlow fixture's extra svd
+  and matmul are ranked by op time from the TensorFlow profiler's trace (1 process per side,
+  10 steps). NumPy's extra matmul and svd are
   ranked by Callgrind's instructions (BLAS/LAPACK work charged to the routine entered: a GEMM,
   `dgesdd`).
 - **Containers.** The same workload and parameters, three fresh processes each, locally and in

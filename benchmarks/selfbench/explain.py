@@ -1,7 +1,8 @@
 """How often ``harness explain`` ranks an injected cause first: the fixture workloads of
 tests/fixtures/explain_workloads.py (an extra matmul in backward, an extra svd in forward, a
 synchronize stand-in in update, a slower collate in the batch phase), each profiled against its
-baseline in fresh processes, several rounds; Callgrind's extra matmul on NumPy once (exact)."""
+baseline in fresh processes, several rounds; the TensorFlow profiler's extra svd and matmul;
+Callgrind's extra matmul and svd on NumPy (exact)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ TORCH_CAUSES = {
     "sync": ("update", {"aten::copy_", "aten::_to_copy"}),
     "collate": ("batch", {"enumerate(DataLoader)#_SingleProcessDataLoaderIter.__next__"}),
 }
+TF_CAUSES = {"svd": ("forward", {"Svd"}), "matmul": ("backward", {"_MklMatMul", "MatMul"})}
 STEPS, PROCESSES = 15, 2
 
 
@@ -66,6 +68,30 @@ def measure(quick: bool) -> list[Row]:
             first == total,
             f"{rounds} round(s), {PROCESSES} processes per side, {STEPS} steps; "
             + ("; ".join(details) if details else "every cause first"),
+        )
+    )
+    log("explain: the TensorFlow profiler, an extra svd and an extra matmul")
+    tf_task = task_of(f"{FIXTURES}:TensorflowInjected")
+    tf_first = tf_total = 0
+    tf_details = []
+    for _ in range(rounds):
+        baseline = profiled(tf_task, "none", "tensorflow", 10, 1)
+        for cause, (phase, expected) in TF_CAUSES.items():
+            frame = pd.concat([baseline, profiled(tf_task, cause, "tensorflow", 10, 1)])
+            top = top_cause(explain_frame(frame), phase)
+            tf_total += 1
+            tf_first += top in expected
+            if top not in expected:
+                tf_details.append(f"{cause}: {top}")
+    rows.append(
+        Row(
+            "explain",
+            "TensorFlow profiler: injected cause ranked first (svd, matmul)",
+            f"{tf_first}/{tf_total}",
+            "all",
+            tf_first == tf_total,
+            f"{rounds} round(s), 1 process per side, 10 steps; op time by type from the trace; "
+            + ("; ".join(tf_details) if tf_details else "every cause first"),
         )
     )
     log("explain: Callgrind, an extra matmul and an extra svd on NumPy")
