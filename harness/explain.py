@@ -33,6 +33,7 @@ import pandas as pd
 from harness.errors import UserError
 
 WORKER_FILE = Path(__file__).parent / "profiling" / "profile_worker.py"
+CONTAINER_FOLDER = "/opt/harness-profiling"
 BASELINE, CANDIDATE = "baseline", "candidate"
 DEFAULT_COVER = 0.8
 #: segments that are not phases (warm-up and the gaps between steps)
@@ -52,12 +53,13 @@ class ProfileSide:
     image: str | None = None
 
     def command(self, arguments: list[str]) -> list[str]:
-        """The command line of one profiled process (the worker file read by ``python -`` in
-        an image, so the image need not contain it)."""
+        """The command line of one profiled process. In an image, this checkout's profiling
+        files are mounted read-only (the image's own harness and workloads import the task)."""
         if self.image:
             env = [f"--env={pair}" for pair in (*threads_of(arguments), *self.env)]
-            return ["docker", "run", "--rm", "-i", *env, "--entrypoint", "python", self.image,
-                    "-", *arguments]  # fmt: skip
+            mount = f"--volume={WORKER_FILE.parent}:{CONTAINER_FOLDER}:ro"
+            return ["docker", "run", "--rm", mount, *env, "--entrypoint", "python3", self.image,
+                    f"{CONTAINER_FOLDER}/{WORKER_FILE.name}", *arguments]  # fmt: skip
         return [self.python or sys.executable, str(WORKER_FILE), *arguments]
 
     def environment(self, threads: int) -> dict[str, str]:
@@ -110,7 +112,6 @@ def profile_process(
     try:
         done = subprocess.run(
             side.command(arguments),
-            input=WORKER_FILE.read_text(encoding="utf-8") if side.image else None,
             capture_output=True,
             text=True,
             timeout=task.timeout,

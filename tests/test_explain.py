@@ -4,7 +4,9 @@ injected cause (tests/fixtures/explain_workloads.py), where the cause must rank 
 
 from __future__ import annotations
 
+import os
 import shlex
+import shutil
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -25,6 +27,10 @@ from harness.profiling.profile_callgrind import callgrind_self_costs
 from harness.profiling.profile_segments import numbered, per_step
 from harness.suites import get_suite
 
+needs_valgrind = pytest.mark.skipif(
+    shutil.which("valgrind") is None and not os.environ.get("HARNESS_REQUIRE_VALGRIND"),
+    reason="no valgrind here (CI sets HARNESS_REQUIRE_VALGRIND=1: then a missing one fails)",
+)
 TORCH_FIXTURE = "tests.fixtures.explain_workloads:TorchInjected"
 NUMPY_FIXTURE = "tests.fixtures.explain_workloads:NumpyInjected"
 TF_FIXTURE = "tests.fixtures.explain_workloads:TensorflowInjected"
@@ -190,6 +196,7 @@ def test_torch_profiler_ranks_the_injected_cause_first(torch_baseline, cause, ph
 
 
 @pytest.mark.slow
+@needs_valgrind
 @pytest.mark.parametrize(
     ("cause", "phase", "expected", "unchanged"),
     [("matmul", "backward", "gemm", "forward"), ("svd", "forward", "gesdd", "backward")],
@@ -318,16 +325,23 @@ def test_torch_events_go_to_the_segment_they_start_in_kernels_by_device_time():
     }
 
 
-def test_an_image_side_runs_the_worker_file_through_docker_with_its_threads():
+def test_an_image_side_runs_the_worker_files_mounted_in_docker_with_its_threads():
+    from harness.explain import WORKER_FILE
+
     side = ProfileSide("candidate", image="harness:cpu", env=("A=1",))
     arguments = ["--task", '{"threads": 2}', "--profiler", "torch"]
     command = side.command(arguments)
-    assert command[:4] == ["docker", "run", "--rm", "-i"]
+    assert command[:3] == ["docker", "run", "--rm"]
     assert "--env=OMP_NUM_THREADS=2" in command and "--env=A=1" in command
-    assert command[command.index("harness:cpu") + 1 :] == ["-", *arguments]
+    assert f"--volume={WORKER_FILE.parent}:/opt/harness-profiling:ro" in command
+    assert command[command.index("harness:cpu") + 1 :] == [
+        "/opt/harness-profiling/profile_worker.py",
+        *arguments,
+    ]
 
 
 @pytest.mark.slow
+@needs_valgrind
 def test_a_git_ref_side_profiles_its_own_worktree(cli):
     """The baseline runs from a worktree of HEAD (its own harness and workloads first on the
     path), the candidate from this checkout: an A/A by Callgrind, so nearly nothing changes."""
@@ -342,3 +356,29 @@ def test_a_git_ref_side_profiles_its_own_worktree(cli):
         if line.startswith("| forward") or line.startswith("| backward"):
             percent = float(line.split("(")[1].split("%")[0])
             assert abs(percent) < 1.0, line  # same code both sides: well under 1%
+
+
+@pytest.fixture(scope="module")
+def cpu_image_here(engine):
+    """harness:cpu as it is on this engine, built only when absent (CI builds it)."""
+    import docker
+    from tests.conftest import build_image
+
+    try:
+        engine.images.get("harness:cpu")
+        return "harness:cpu"
+    except docker.errors.ImageNotFound:
+        return build_image("cpu")
+
+
+@pytest.mark.slow
+@pytest.mark.docker
+def test_an_image_side_is_profiled_in_its_container(cli, cpu_image_here):
+    result = cli(
+        "explain", "--workload", "torch.mlp", "--param", "batch_size=8", "--param", "hidden=16",
+        "--candidate-image", cpu_image_here, "--processes", "1", "--steps", "3",
+        "--format", "markdown", timeout=600,
+    )  # fmt: skip
+    assert result.returncode == 0, result
+    assert "torch: 1 fresh process(es) per side" in result.stdout
+    assert "| backward | cpu time |" in result.stdout
