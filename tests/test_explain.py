@@ -382,3 +382,21 @@ def test_an_image_side_is_profiled_in_its_container(cli, cpu_image_here):
     assert result.returncode == 0, result
     assert "torch: 1 fresh process(es) per side" in result.stdout
     assert "| backward | cpu time |" in result.stdout
+
+
+@pytest.mark.slow
+def test_cprofile_ranks_the_python_function_of_an_injected_svd_first():
+    task = fixture_task(NUMPY_FIXTURE)
+    frame = pd.concat(
+        [
+            profile_process(task, ProfileSide("baseline"), "python", 20, 3, 1).assign(
+                side="baseline", process=0
+            ),
+            profile_process(task, injected("svd"), "python", 20, 3, 1).assign(
+                side="candidate", process=0
+            ),
+        ],
+        ignore_index=True,
+    )
+    top = top_cause(explain_frame(frame), "forward")
+    assert top is not None and top.startswith("svd ("), top
