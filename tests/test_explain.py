@@ -140,6 +140,7 @@ def test_the_hint_is_a_command_line_explain_accepts():
     args = build_parser().parse_args(shlex.split(hint)[1:])
     assert args.command == "explain" and args.param == ["hidden=32x16"]
     assert args.phase == ["backward"] and args.candidate_ref == "HEAD"
+    assert args.suite == "smoke"  # explain's default: one small entry per workload
 
 
 def test_same_sides_and_a_bad_side_are_one_sentence_errors(capsys):

@@ -24,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_selection_options(explain)
+    explain.set_defaults(suite="smoke")  # one small entry per workload: each is profiled afresh
     add_side_options(explain)
     how = explain.add_argument_group("profiling")
     how.add_argument(
