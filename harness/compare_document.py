@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from harness.compare import MIN_PROCESSES, NOT_MEASURED, SLOWER, VERDICTS, Comparison
+from harness.explain import explain_notes
 from harness.render import Document, Heading, Table, Text, check_format, write
 from harness.render.cells import format_seconds, short_params
 
@@ -160,6 +161,7 @@ def comparison_document(result: Comparison) -> Document:
         if items:
             notes.append(f"{label}: " + "; ".join(items))
     notes.append(numerics_notes(result.rows))
+    notes += explain_notes(result.rows)  # the command line that explains each flagged row
     blocks += [Text(note) for note in notes if note]
     return Document(blocks, data=result.rows, title="harness compare")
 

@@ -18,6 +18,7 @@ def test_every_section_is_registered_by_name():
         "models",
         "power",
         "instructions",
+        "explain",
         "containers",
         "bisection",
     ]

@@ -13,6 +13,7 @@ from benchmarks.selfbench import (
     bisection,
     containers,
     efficiency,
+    explain,
     instructions,
     models,
     overhead,
@@ -32,6 +33,7 @@ SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
     "models": models.measure,
     "power": power.measure,
     "instructions": instructions.measure,
+    "explain": explain.measure,
     "containers": containers.measure,
     "bisection": bisection.measure,
 }
@@ -97,6 +99,16 @@ METHOD = """
   steps (`HARNESS_TEST_EXTRA_STEPS`: a running credit adds one whole extra step each time it
   reaches one, so 2% of 50 steps is exactly one). Each comparison is one process against
   another, judged by `harness compare`'s instruction rule (1% threshold, or the spread).
+- **Explain.** `harness explain`'s ranking on workloads with an injected cause
+  (`tests/fixtures/explain_workloads.py`): an extra matmul in backward, an extra `svd` in
+  forward, a synchronize stand-in in update (a copy back to the host: on CUDA it waits for the
+  device), a slower DataLoader `collate_fn`. Each candidate is profiled against the baseline
+  with torch.profiler in fresh processes (2 per side, 15 steps); the figure counts the rounds
+  where the injected operation ranked first in its phase. The TensorFlow fixture's extra svd
+  and matmul are ranked by op time from the TensorFlow profiler's trace (1 process per side,
+  10 steps). NumPy's extra matmul and svd are
+  ranked by Callgrind's instructions (BLAS/LAPACK work charged to the routine entered: a GEMM,
+  `dgesdd`).
 - **Bisection.** `harness bisect` on a generated git repository of 32 commits after the first,
   one of which makes the step of a `module:Class` workload (64×64 matmuls) 2% (instructions) or
   10% (wall time) more real work; the figure is the probes it took and its wall time, and

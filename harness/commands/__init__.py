@@ -10,6 +10,7 @@ COMMANDS: dict[str, str] = {
     "compare": "harness.commands.compare",
     "ab": "harness.commands.ab",
     "bisect": "harness.commands.bisect",
+    "explain": "harness.commands.explain",
     "baseline": "harness.commands.baseline",
     "history": "harness.commands.history",
     "env": "harness.commands.env",

@@ -157,6 +157,7 @@ def handle(args: argparse.Namespace) -> int:
         if close is not None:
             close()
     from harness import numerics
+    from harness.explain import side_arguments
 
     frame = load_frame([outcome.path])
     verdicts = numerics.add_column(
@@ -164,7 +165,8 @@ def handle(args: argparse.Namespace) -> int:
         frame[frame["label"] == "baseline"],
         frame[frame["label"] == "candidate"],
     )
-    text = render_verdicts(verdicts, args.format, args.budget, args.undecided)
+    text = render_verdicts(verdicts, args.format, args.budget, args.undecided,
+                           side_arguments(args))  # fmt: skip
     print(text, end="")
     print(f"harness: results in {outcome.path}", file=sys.stderr)
     if outcome.interrupted:
@@ -187,8 +189,13 @@ def exit_code(verdicts: Any, failed: bool, undecided: str) -> int:
 
 
 def render_verdicts(
-    verdicts: Any, fmt: str, budget_s: float = DEFAULT_BUDGET_S, undecided: str = "pass"
+    verdicts: Any,
+    fmt: str,
+    budget_s: float = DEFAULT_BUDGET_S,
+    undecided: str = "pass",
+    sides: str = "",
 ) -> str:
+    from harness.explain import explain_notes
     from harness.render import Document, Heading, Table, Text, check_format, render
     from harness.render.cells import short_params
 
@@ -246,6 +253,7 @@ def render_verdicts(
                 "the verdict is computed as usual."
             )
         )
+    blocks += [Text(line) for line in explain_notes(verdicts, sides)]  # flagged rows: explain
     return render(Document(blocks), fmt) or ""
 
 
