@@ -260,15 +260,16 @@ def test_ab_prints_the_explain_command_with_its_own_sides():
         [{"workload": "torch.mlp", "device": "cpu", "params": '{"batch_size": 8}',
           "changed_params": '{"batch_size": 8}', "phase": "backward", "baseline_median_s": 1e-3,
           "candidate_median_s": 2e-3, "ratio": 2.0, "ci_low": 1.9, "ci_high": 2.1, "pairs": 4,
-          "min_effect": 0.03, "verdict": "slower"}]
+          "min_effect": 0.03, "verdict": "slower", "pair_spread": 0.01, "resolution": 0.02,
+          "noisy_machine": ""}]
     )  # fmt: skip
     args = SimpleNamespace(baseline_ref="main", candidate_env=["A=1"])
-    text = render_verdicts(verdicts, "markdown", side_arguments(args))
+    text = render_verdicts(verdicts, "markdown", sides=side_arguments(args))
     assert (
         "harness explain --workload torch.mlp --device cpu --param batch_size=8 --phase backward "
         "--baseline-ref main --candidate-env A=1"
     ) in text
-    unchanged = render_verdicts(verdicts.assign(verdict="unchanged"), "markdown", "")
+    unchanged = render_verdicts(verdicts.assign(verdict="same"), "markdown", sides="")
     assert "harness explain" not in unchanged
 
 
