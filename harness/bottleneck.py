@@ -120,9 +120,23 @@ def input_verdict(
     return f"input-bound ({level}{'; ' + cause if cause else ''})", figure, advice
 
 
+def host_advice(framework: str | None, params: Any) -> str:
+    """What lowers per-step overhead, for the framework that ran (no torch.compile advice to a
+    NumPy loop or to a run already compiled)."""
+    compiled = str((params or {}).get("compile", "")).lower() in ("true", "1")
+    if framework in ("numpy", "python", "pillow"):
+        return "overhead dominates the kernels: larger batch, fewer Python-level operations"
+    if framework == "torch":
+        tool = "CUDA graphs" if compiled else "torch.compile"
+        return f"overhead dominates the kernels: larger batch, {tool}, fewer small ops"
+    if framework in ("keras", "tensorflow"):
+        return "overhead dominates the kernels: larger batch, jit_compile, steps_per_execution"
+    return "overhead dominates the kernels: larger batch, fewer small ops"
+
+
 def roofline_verdict(flops: float, bytes_moved: float | None, seconds: float,
-                     peaks: dict[str, Any], device: str,
-                     params: Any = None) -> tuple[str, str, str]:  # fmt: skip
+                     peaks: dict[str, Any], device: str, params: Any = None,
+                     framework: str | None = None) -> tuple[str, str, str]:  # fmt: skip
     """Achieved FLOP/s against the roof of the precision that ran (``harness.roofs``: the
     record's ``dtype`` and ``tf32`` parameters); the figure names that roof."""
     roof = roofs.roof_for(peaks, device, params or {})
@@ -154,8 +168,7 @@ def roofline_verdict(flops: float, bytes_moved: float | None, seconds: float,
               f"(intensity {intensity:.3g} FLOP/B, ridge {ridge:.3g}: {roof.peak_name} ÷ "
               f"{roof.bandwidth_label})")  # fmt: skip
     if share < HOST_BOUND_SHARE:
-        advice = "overhead dominates the kernels: larger batch, torch.compile, fewer small ops"
-        return "host-bound", figure, advice
+        return "host-bound", figure, host_advice(framework, _params_of(params))
     if intensity < ridge:
         if share > ABOVE_ROOF:  # faster than memory allows: the working set is in cache
             advice = (
@@ -243,7 +256,8 @@ def verdicts(summary: pd.DataFrame, folders: list[Path] | None = None) -> pd.Dat
             if result[0] == "not input-bound" and _has(step.get("flops")):
                 model_s = step["median_s"] - phases["data"]["median_s"]
                 result = roofline_verdict(step["flops"], step.get("bytes_moved"), model_s,
-                                          peaks, key[3], key[2])  # fmt: skip
+                                          peaks, key[3], key[2],
+                                          first.get("framework"))  # fmt: skip
         elif key[1] == "pillow.decode":
             result = ("decode-bound", "the decode-only baseline itself", "")
         elif first.get("kind") == "pipeline" and step["items_per_second"]:
@@ -253,7 +267,7 @@ def verdicts(summary: pd.DataFrame, folders: list[Path] | None = None) -> pd.Dat
             result = dispatched
         elif _has(step.get("flops")):
             result = roofline_verdict(step["flops"], step.get("bytes_moved"), step["median_s"],
-                                      peaks, key[3], key[2])  # fmt: skip
+                                      peaks, key[3], key[2], first.get("framework"))  # fmt: skip
         else:
             result = ("not judged", "", "the workload counts no FLOPs or bytes")
         rows.append(dict(zip(keys, key, strict=True), verdict=result[0], figure=result[1],
@@ -289,3 +303,16 @@ def _chosen(workers: Any) -> bool:
 
 def _has(value: Any) -> bool:
     return value is not None and not pd.isna(value) and float(value) > 0
+
+
+def _params_of(params: Any) -> dict[str, Any]:
+    """Parameters as a dict, from the canonical JSON the summary keeps (or a dict already)."""
+    if isinstance(params, dict):
+        return params
+    try:
+        import json
+
+        found = json.loads(params) if isinstance(params, str) else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}

@@ -28,10 +28,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def empty_values(argv: Sequence[str]) -> list[str]:
+    """Options written ``--name=--``: argparse reads the ``--`` as its end-of-options marker and
+    hands the option an empty list, which no option of harness takes."""
+    return [arg.split("=", 1)[0] for arg in argv if arg.startswith("--") and arg.endswith("=--")]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     degrade_gracefully()  # a terminal that is not UTF-8 gets ASCII stand-ins, not a traceback
     parser = build_parser()
-    args = parser.parse_args(argv)
+    given = list(sys.argv[1:] if argv is None else argv)
+    empty = empty_values(given)
+    if empty:
+        print(f"harness: {empty[0]} was given '--' as its value; give it a value.", file=sys.stderr)
+        return EXIT_USAGE
+    args = parser.parse_args(given)
     if args.command is None:
         parser.print_help()
         return EXIT_OK

@@ -366,7 +366,9 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
     if frame.empty:
         return pd.DataFrame(columns=[*columns, "items_per_second"])
     extra = [c for c in frame.columns if c not in columns]
-    frame = frame[columns + extra]
+    # a record given twice (the same file twice, or a copy of it) counts once
+    keys = ["process_id", "setup", "workload", "params", "device", "phase", "sample", "status"]
+    frame = frame[columns + extra].drop_duplicates(subset=keys).reset_index(drop=True)
     frame["items_per_second"] = frame["items_per_step"] / frame["seconds"]
     return frame
 

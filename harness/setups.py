@@ -25,6 +25,9 @@ def setup_label(record: Record) -> str:
         return str(record.label)
     env = record.environment
     hardware = env.get("gpu_name") or env.get("cpu_model") or "?"
+    if not env.get("gpu_name") and env.get("usable_cores"):
+        # the cores the work could use: one machine under taskset or a quota is another setup
+        hardware += f" ({env['usable_cores']} cores)"
     place = env.get("launcher", "local")
     if env.get("slurm_partition"):  # a fleet run: one setup per partition
         place += f"[{env['slurm_partition']}]"

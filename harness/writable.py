@@ -14,7 +14,9 @@ def check_writable(path: Path | str, flag: str) -> None:
     exist before is removed again, so nothing is left behind."""
     path = Path(path)
     if path.is_dir():
-        raise UserError(f"{flag} {path} is a folder; give a file path (or another folder).")
+        raise UserError(
+            f"{flag} {path} is a folder; give a file path, such as {path / 'results.jsonl'}."
+        )
     existed = path.exists()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -28,3 +30,8 @@ def check_writable(path: Path | str, flag: str) -> None:
         ) from None
     if not existed:
         path.unlink(missing_ok=True)
+
+
+def check_folder_writable(folder: Path | str, flag: str) -> None:
+    """Raise ``UserError`` unless files can be written in ``folder`` (created if missing)."""
+    check_writable(Path(folder) / ".harness-write-check", flag)

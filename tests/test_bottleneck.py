@@ -42,7 +42,7 @@ def test_the_roofline_separates_compute_memory_and_host():
     verdict, figure, advice = roofline_verdict(10e9, 10e9, 1.0, PEAKS, "cpu")
     assert verdict == "memory-bound" and "50% of the fp32 roofline" in figure and "bf16" in advice
     # 1 GFLOP/s where 100 were possible: overhead, not kernels
-    verdict, _, advice = roofline_verdict(1e9, 0.01e9, 1.0, PEAKS, "cpu")
+    verdict, _, advice = roofline_verdict(1e9, 0.01e9, 1.0, PEAKS, "cpu", framework="torch")
     assert verdict == "host-bound" and "torch.compile" in advice
     assert roofline_verdict(1e9, 1e9, 1.0, {}, "cpu")[0] == "not judged"
     # 50 GFLOP/s at 1 FLOP/B where memory allows 20: the data is in cache, not in memory

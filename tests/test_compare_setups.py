@@ -53,3 +53,14 @@ def test_the_host_alone_is_named_but_the_verdict_stands(cli, tmp_path):
     assert "host: runner-1 → runner-2" in flagged.stdout
     same = cli("compare", "base.jsonl", "base.jsonl")
     assert same.returncode == 0 and "different setups" not in same.stdout
+
+
+def test_usable_cores_are_part_of_the_setup_label():
+    from harness.record import Record
+    from harness.setups import setup_label
+
+    record = Record(workload="numpy.mlp", device="cpu", params={})
+    record.environment = {"host": "h", "cpu_model": "EPYC", "launcher": "local", "usable_cores": 1}
+    one = setup_label(record)
+    record.environment["usable_cores"] = 2
+    assert one != setup_label(record) and "(2 cores)" in setup_label(record)

@@ -111,3 +111,18 @@ def test_diverged_training_is_flagged_for_every_framework(cli, tmp_path):
     assert {diverged for diverged, _ in flags} == {True, False}
     assert all(diverged == flagged for diverged, flagged in flags), flags
     assert "these timings are of NaN arithmetic" in done.stdout
+
+
+def test_every_training_workload_reports_its_loss():
+    """The kind, not the example: a training workload without ``loss_value`` could diverge
+    unseen (the real models once did)."""
+    from harness.workload import Workload, load_workload_class
+    from workloads import CATALOGUE
+
+    silent = []
+    for name, path in CATALOGUE.items():
+        cls = load_workload_class(path)
+        trains = cls.kind == "train_step" and cls.framework not in ("python",)
+        if trains and cls.loss_value is Workload.loss_value:
+            silent.append(name)
+    assert silent == []

@@ -223,3 +223,22 @@ def test_an_image_build_base_that_is_not_one_reference_is_refused(base):
 
     with pytest.raises(UserError, match=r"--base .* is not an image reference"):
         build_image("cpu", base=base)  # refused before the engine is asked anything
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["run", "--launcher", "slurm", "--sbatch=--"], ["run", "--param=--"],
+     ["run", "--workload=--"], ["run", "--launcher", "slurm", "--partition=--"]],
+)  # fmt: skip
+def test_an_option_given_only_dashes_is_one_sentence(cli, args):
+    done = cli(*args)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done
+    assert "was given '--' as its value" in done.stderr
+
+
+def test_peaks_into_a_folder_that_cannot_be_written_is_refused_before_measuring(cli, tmp_path):
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("x")
+    done = cli("peaks", "--refresh", "--results-dir", str(blocked))
+    assert done.returncode == 2 and "cannot be written" in done.stderr, done
+    assert "measuring" not in done.stdout

@@ -87,3 +87,26 @@ def test_processes_are_counted_across_merged_files():
     # the same file given twice is still one process
     assert processes_of([record("run-a", 0, 11, "a.jsonl", 0),
                          record("run-a", 0, 11, "copy/a.jsonl", 0)]) == 1  # fmt: skip
+
+
+def test_a_file_given_twice_counts_each_record_once(tmp_path):
+    import shutil
+
+    from harness.analysis import summary_frame
+    from harness.record import Record, Timing
+    from harness.results import ResultWriter, load_frame
+
+    path = tmp_path / "m2.jsonl"
+    with ResultWriter(path) as writer:
+        for process in range(2):
+            writer.append(Record(run_id="r", workload="numpy.mlp", framework="numpy",
+                                 kind="train_step", device="cpu", params={}, process_index=process,
+                                 worker_pid=100 + process, started_at="2026-11-30T00:00:00",
+                                 samples={"step": [1e-3, 1.1e-3, 0.9e-3]},
+                                 timing=Timing(block_size=1)))  # fmt: skip
+    shutil.copy(path, tmp_path / "copy.jsonl")
+    once = summary_frame(load_frame([path])).iloc[0]
+    for files in ([path, path], [path, tmp_path / "copy.jsonl"]):
+        twice = summary_frame(load_frame(files)).iloc[0]
+        assert (twice["count"], twice["processes"]) == (once["count"], once["processes"]) == (6, 2)
+        assert twice["precision"] == once["precision"]

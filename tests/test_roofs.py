@@ -272,3 +272,22 @@ def test_the_roofline_plot_draws_each_setups_own_roof(tmp_path):
     labels = sorted(lines)
     assert any(label.startswith("big") and "bf16 roof" in label for label in labels), labels
     assert any(label.startswith("small") and "fp32 roof" in label for label in labels), labels
+
+
+def test_the_copy_roof_names_the_threads_of_the_figure_it_takes():
+    from workloads.peak_probes import copy_roof
+
+    assert copy_roof(30e9, 20e9, 2) == {"cpu_copy_bytes_per_s": 30e9, "cpu_copy_threads": 2,
+                                        "cpu_copy_threads_tried": 2}  # fmt: skip
+    lost = copy_roof(26.5e9, 37.3e9, 2)  # a busy machine: the threaded copy lost
+    assert lost["cpu_copy_bytes_per_s"] == 37.3e9 and lost["cpu_copy_threads"] == 1
+
+
+def test_host_bound_advice_fits_the_framework_that_ran():
+    from harness.bottleneck import host_advice
+
+    assert "torch.compile" in host_advice("torch", {})
+    assert "torch.compile" not in host_advice("torch", {"compile": True})  # already compiled
+    assert "CUDA graphs" in host_advice("torch", {"compile": True})
+    assert "torch.compile" not in host_advice("numpy", {})
+    assert "jit_compile" in host_advice("keras", {})

@@ -156,6 +156,17 @@ def gpu_tf32_matmul(torch: Any, n: int = 8192, iterations: int = 20) -> float:
         torch.backends.cuda.matmul.allow_tf32 = before
 
 
+def copy_roof(threaded: float, one_thread: float, threads: int) -> dict[str, Any]:
+    """The memory roof: the better of the threaded and the one-thread copy (a peak is never
+    below one thread's), with the threads of the figure it takes, so its label ("copy
+    bandwidth, N threads") names the measurement the number comes from."""
+    return {
+        "cpu_copy_bytes_per_s": max(threaded, one_thread),
+        "cpu_copy_threads": threads if threaded >= one_thread else 1,
+        "cpu_copy_threads_tried": threads,
+    }
+
+
 def main() -> int:
     # the better of NumPy's BLAS and torch's (oneDNN/MKL): a peak is what the machine can do
     numpy_fp32, torch_fp32 = cpu_fp32_matmul(), cpu_torch_matmul("float32", 2048)
@@ -168,9 +179,7 @@ def main() -> int:
         "cpu_fp32_flops_torch": torch_fp32,
         "cpu_fp64_flops": cpu_fp32_matmul(dtype_name="float64"),
         "cpu_bf16_flops": cpu_bf16_matmul(),
-        # the roof: the threads the workers use (a peak: never below one thread's copy)
-        "cpu_copy_bytes_per_s": max(threaded, one_thread),
-        "cpu_copy_threads": threads,
+        **copy_roof(threaded, one_thread, threads),
         "cpu_copy_bytes_per_s_threaded": threaded,
         "cpu_copy_bytes_per_s_one_thread": one_thread,
         "decode_side": DECODE_SIDE,

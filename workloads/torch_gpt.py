@@ -208,6 +208,10 @@ class TorchGPTStep(Workload):
     def items_per_step(self) -> int:
         return int(self.p["batch_size"] * self.p["seq_len"])
 
+    def loss_value(self) -> float:
+        """The last step's loss (read outside the timed blocks: harness.loss_check)."""
+        return float(self.loss)
+
     def metrics(self) -> dict[str, Any]:
         flops = self.shape.train_flops_per_step(self.p["batch_size"])
         out: dict[str, Any] = {

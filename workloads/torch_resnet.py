@@ -195,6 +195,10 @@ class TorchResNetStep(Workload):
             self.p["image_size"], self.p["classes"], self.p["batch_size"], stride_on="3x3"
         )
 
+    def loss_value(self) -> float:
+        """The last step's loss (read outside the timed blocks: harness.loss_check)."""
+        return float(self.loss)
+
     def metrics(self) -> dict[str, Any]:
         flops = self.flops_per_step()
         macs = model_flops.resnet50_conv_macs(self.p["image_size"], self.p["classes"], "3x3")

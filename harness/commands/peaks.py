@@ -20,6 +20,9 @@ def handle(args: argparse.Namespace) -> int:
 
     found = None if args.refresh else peaks.cached(args.results_dir)
     if found is None:
+        from harness.writable import check_folder_writable
+
+        check_folder_writable(args.results_dir / "peaks", "--results-dir")  # before measuring
         print("harness: measuring this machine's peaks (a few seconds) ...", flush=True)
         found = peaks.measure(args.results_dir)
     figures, path = found
