@@ -13,10 +13,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import socket
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from harness import parent_watch
@@ -30,7 +28,13 @@ from harness.launch.docker_engine import (
     signals_deferred,
     stop_after_timeout,
 )
-from harness.launch.docker_limits import limit_problems, refusal
+from harness.launch.docker_limits import (
+    DockerConfig,
+    gpu_device_ids,
+    limit_problems,
+    parse_gpus,
+    refusal,
+)
 from harness.params import parse_size
 from harness.plan import RunPlan, Task
 from harness.record import Record
@@ -46,7 +50,6 @@ TMPFS_SIZE = "4g"
 SCRATCH_MOUNT = "/scratch"
 LABEL = "org.harness.workload"
 #: a network name, or container:<name> (share another container's network)
-NETWORK_PATTERN = re.compile(r"(container:)?[A-Za-z0-9][A-Za-z0-9_.-]*")
 LAUNCHER_LABEL = "org.harness.launcher"  # host:pid of the harness that created the container
 
 
@@ -54,62 +57,6 @@ def docker_types() -> Any:
     import docker
 
     return docker.types
-
-
-def gpu_device_ids(value: str | None) -> list[str] | None:
-    """--gpus device=0,2 (or device=GPU-<uuid>,...) -> ["0", "2"]; None for 'all', a count or
-    nothing. The Slurm launcher passes the GPUs Slurm allocated this way."""
-    if value is None or not value.startswith("device="):
-        return None
-    ids = [item.strip() for item in value[len("device=") :].split(",")]
-    if not ids or not all(re.fullmatch(r"[0-9]+|(GPU|MIG)-[0-9A-Za-z/-]+", i) for i in ids):
-        raise UserError(
-            f"--gpus device= takes GPU indices or UUIDs like device=0,2, got {value!r}."
-        )
-    return ids
-
-
-def parse_gpus(value: str | None) -> int | None:
-    """--gpus all -> -1 (every GPU), --gpus 2 -> 2, --gpus device=0,2 -> 2, None -> None."""
-    if value is None:
-        return None
-    if value == "all":
-        return -1
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    ids = gpu_device_ids(value)
-    if ids:
-        return len(ids)
-    raise UserError(f"--gpus takes 'all', a positive count or device=<ids>, got {value!r}.")
-
-
-@dataclass(frozen=True)
-class DockerConfig:
-    image: str = "cpu"
-    gpus: str | None = None
-    cpuset_cpus: str | None = None
-    cpus: float | None = None
-    memory: int | None = None
-    network: str = "none"
-
-    def __post_init__(self) -> None:
-        resolve_image(self.image)
-        parse_gpus(self.gpus)
-        if self.cpuset_cpus is not None and not re.fullmatch(
-            r"[0-9]+([,-][0-9]+)*", self.cpuset_cpus
-        ):
-            raise UserError(
-                f"--cpuset-cpus takes CPU numbers like 0-3 or 0,2, got {self.cpuset_cpus!r}."
-            )
-        if self.cpus is not None and not self.cpus > 0:
-            raise UserError(f"--cpus takes a positive number of CPUs like 1.5, got {self.cpus!r}.")
-        if self.memory is not None and self.memory <= 0:
-            raise UserError(f"--memory must be a positive size, got {self.memory}.")
-        if not NETWORK_PATTERN.fullmatch(self.network):
-            raise UserError(
-                f"--network takes a Docker network name like none, bridge or host (letters, "
-                f"digits, '.', '_', '-'), got {self.network!r}."
-            )
 
 
 class DockerLauncher(Launcher):
