@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.errors import WorkloadError
-from harness.workload import UNTIMED, PhaseTimer, Workload
+from harness.workload import UNTIMED, Mark, PhaseTimer, Workload
 
 
 def configure_torch(workload: Workload, tf32: bool = False) -> Any:
@@ -98,3 +98,35 @@ class CudaEventPhaseTimer(PhaseTimer):
 
     def host_totals(self) -> dict[str, float]:
         return self.host
+
+
+class TorchModelStep(Workload):
+    """The training step the real PyTorch models share: ``loss_of(model)`` (forward with the
+    loss), ``backward``, the optimizer's update; CUDA events on a GPU. Subclasses build
+    ``self.model``, ``self.forward_model`` (compiled or not), ``self.optimizer`` and
+    ``self.loss`` in ``setup`` and define ``loss_of``."""
+
+    def loss_of(self, model: Any) -> Any:
+        raise NotImplementedError
+
+    def step(self, mark: Mark) -> None:
+        loss = self.loss_of(self.forward_model)
+        mark("forward")
+        loss.backward()
+        mark("backward")
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        mark("update")
+        self.loss = loss.detach()
+
+    def synchronize(self) -> None:
+        synchronize_device(self.device)
+
+    def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
+        if self.device == "cuda":
+            return CudaEventPhaseTimer(clock)
+        return PhaseTimer(clock, None)
+
+    def loss_value(self) -> float:
+        """The last step's loss (read outside the timed blocks: harness.loss_check)."""
+        return float(self.loss)

@@ -18,17 +18,14 @@ in set-up, outside the timed region); MFU is stamped on the record by the harnes
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from harness.errors import WorkloadError
 from harness.params import Param
-from harness.workload import Mark, PhaseTimer, Workload
 from workloads import model_flops
 from workloads.torch_common import (
-    CudaEventPhaseTimer,
+    TorchModelStep,
     configure_torch,
-    synchronize_device,
     torch_runtime_info,
 )
 
@@ -133,7 +130,7 @@ def cpu_attention_formulas(torch: Any) -> dict[Any, Any]:
     return found
 
 
-class TorchGPTStep(Workload):
+class TorchGPTStep(TorchModelStep):
     name = "torch.gpt"
     framework = "torch"
     model_name = MODEL
@@ -187,30 +184,8 @@ class TorchGPTStep(Workload):
         self.optimizer.zero_grad(set_to_none=True)
         return int(counter.get_total_flops())
 
-    def step(self, mark: Mark) -> None:
-        loss = self.loss_of(self.forward_model)
-        mark("forward")
-        loss.backward()
-        mark("backward")
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        mark("update")
-        self.loss = loss.detach()
-
-    def synchronize(self) -> None:
-        synchronize_device(self.device)
-
-    def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
-        if self.device == "cuda":
-            return CudaEventPhaseTimer(clock)
-        return PhaseTimer(clock, None)
-
     def items_per_step(self) -> int:
         return int(self.p["batch_size"] * self.p["seq_len"])
-
-    def loss_value(self) -> float:
-        """The last step's loss (read outside the timed blocks: harness.loss_check)."""
-        return float(self.loss)
 
     def metrics(self) -> dict[str, Any]:
         flops = self.shape.train_flops_per_step(self.p["batch_size"])

@@ -18,16 +18,13 @@ Items = images per step. Metrics as ``torch.gpt``: ``parameters``, ``flops_per_s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from harness.params import Param
-from harness.workload import Mark, PhaseTimer, Workload
 from workloads import model_flops
 from workloads.torch_common import (
-    CudaEventPhaseTimer,
+    TorchModelStep,
     configure_torch,
-    synchronize_device,
     torch_runtime_info,
 )
 
@@ -121,7 +118,7 @@ def build_resnet50(torch: Any, classes: int) -> tuple[Any, str]:
     return model, f"torchvision {torchvision.__version__}"
 
 
-class TorchResNetStep(Workload):
+class TorchResNetStep(TorchModelStep):
     name = "torch.resnet"
     framework = "torch"
     model_name = MODEL
@@ -172,32 +169,10 @@ class TorchResNetStep(Workload):
         self.optimizer.zero_grad(set_to_none=True)
         return int(counter.get_total_flops())
 
-    def step(self, mark: Mark) -> None:
-        loss = self.loss_of(self.forward_model)
-        mark("forward")
-        loss.backward()
-        mark("backward")
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        mark("update")
-        self.loss = loss.detach()
-
-    def synchronize(self) -> None:
-        synchronize_device(self.device)
-
-    def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
-        if self.device == "cuda":
-            return CudaEventPhaseTimer(clock)
-        return PhaseTimer(clock, None)
-
     def flops_per_step(self) -> int:
         return model_flops.resnet50_train_flops_per_step(
             self.p["image_size"], self.p["classes"], self.p["batch_size"], stride_on="3x3"
         )
-
-    def loss_value(self) -> float:
-        """The last step's loss (read outside the timed blocks: harness.loss_check)."""
-        return float(self.loss)
 
     def metrics(self) -> dict[str, Any]:
         flops = self.flops_per_step()
