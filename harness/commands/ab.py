@@ -122,6 +122,11 @@ def handle(args: argparse.Namespace) -> int:
     from harness.runner import run
     from harness.sequential import SequentialRule
 
+    if getattr(args, "processes", None) is not None:
+        raise UserError(
+            "harness ab runs its processes in ABBA pairs: give --pairs (the most pairs per "
+            "case), not --processes."
+        )
     if args.pairs < 2:
         raise UserError(f"--pairs must be at least 2 (a verdict needs a spread), got {args.pairs}.")
     if not args.budget > 0:

@@ -112,6 +112,8 @@ def handle(args: argparse.Namespace) -> int:
     from harness.commands.run import config_from_args
     from harness.runner import plan_for
 
+    if getattr(args, "processes", None) is not None:
+        raise UserError("harness bisect probes with ABBA pairs: give --pairs, not --processes.")
     if args.pairs < 2 or args.retries < 0 or not args.budget > 0:
         raise UserError("--pairs must be at least 2, --retries 0 or more, --budget positive.")
     top = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True,

@@ -10,10 +10,11 @@ from harness.commands import EXIT_CODES_HELP
 from harness.commands.report import load
 from harness.errors import EXIT_FAILURES, EXIT_OK, UserError
 
+#: what a comparison renders to (the trackers' formats are report's: per-run figures)
+COMPARE_FORMATS = ("table", "markdown", "csv", "parquet", "html")
+
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.render import RENDERERS
-
     compare = sub.add_parser(
         name,
         help="regression verdicts: candidate against baseline",
@@ -36,7 +37,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         default=[],
         help="candidate file(s); or give exactly two positional files",
     )
-    compare.add_argument("--format", default="table", help=", ".join(RENDERERS))
+    compare.add_argument(
+        "--format", default="table", choices=COMPARE_FORMATS, help=", ".join(COMPARE_FORMATS)
+    )
     compare.add_argument("--output", type=Path, default=None)
     compare.add_argument(
         "--min-effect",

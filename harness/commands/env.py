@@ -10,14 +10,22 @@ from harness.errors import EXIT_OK
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     env = sub.add_parser(name, help="what this machine is, as results record it")
-    env.add_argument("--json", action="store_true")
+    env.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table (default) or json (machine-readable); --json is the same as --format json",
+    )
+    env.add_argument(
+        "--json", dest="format", action="store_const", const="json", help=argparse.SUPPRESS
+    )
 
 
 def handle(args: argparse.Namespace) -> int:
     from harness import environment
 
     env = environment.collect()
-    if args.json:
+    if args.format == "json":
         print(json.dumps(env, indent=2))
         return EXIT_OK
     for key, value in env.items():

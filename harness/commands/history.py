@@ -23,7 +23,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     changes = actions.add_parser(
         "changes", help="change points in every series; exit 1 when the latest run is slower"
     )
-    changes.add_argument("--max-pvalue", type=float, default=0.001)
+    changes.add_argument(
+        "--alpha",
+        "--max-pvalue",
+        dest="max_pvalue",
+        type=float,
+        default=0.001,
+        help="significance level of a change point (default 0.001; --max-pvalue: the same)",
+    )
     changes.add_argument(
         "--unconfirmed",
         choices=("pass", "fail"),
@@ -32,7 +39,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "second run confirms it) or fail (exit 1 at once)",
     )
     changes.add_argument(
+        "--min-effect",
         "--min-magnitude",
+        dest="min_magnitude",
         type=float,
         default=MIN_MAGNITUDE,
         help=f"smallest relative change reported (default {MIN_MAGNITUDE})",

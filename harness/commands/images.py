@@ -13,9 +13,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     for action in ("build", "wheelhouse"):
         cmd = actions.add_parser(action)
         cmd.add_argument("--target", default="cpu", help="cpu or cuda")
-        cmd.add_argument("--tag", default=None)
-        cmd.add_argument("--base", default=None, help="base image (build argument)")
-        if action == "build":
+        if action == "build":  # the wheelhouse has no tag and no base: only the build takes them
+            cmd.add_argument("--tag", default=None, help="the image's tag (default harness:TARGET)")
+            cmd.add_argument("--base", default=None, help="base image (build argument)")
             cmd.add_argument(
                 "--if-stale",
                 action="store_true",

@@ -12,7 +12,15 @@ from harness.errors import EXIT_OK
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     listing = sub.add_parser(name, help="workloads, their parameters and defaults; suites")
     listing.add_argument("--framework", action="append", default=[])
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table (default) or json (machine-readable); --json is the same as --format json",
+    )
+    listing.add_argument(
+        "--json", dest="format", action="store_const", const="json", help=argparse.SUPPRESS
+    )
 
 
 def describe_workloads(frameworks: list[str]) -> list[dict[str, Any]]:
@@ -50,7 +58,7 @@ def handle(args: argparse.Namespace) -> int:
     from harness.suites import SUITES
 
     described = describe_workloads(args.framework)
-    if args.json:
+    if args.format == "json":
         suites = {n: s.description for n, s in SUITES.items()}
         print(json.dumps({"workloads": described, "suites": suites}, indent=2))
         return EXIT_OK
