@@ -14,12 +14,26 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     save = actions.add_parser("save", help="copy results files to results/baselines/NAME")
     save.add_argument("name")
     save.add_argument("files", nargs="+", type=Path)
-    save.add_argument("--dir", type=Path, default=Path("results/baselines"))
+    save.add_argument(
+        "--baselines-dir",
+        "--dir",
+        dest="dir",
+        type=Path,
+        default=Path("results/baselines"),
+        help="where baselines are kept",
+    )
     save.add_argument(
         "--replace", action="store_true", help="replace a baseline of that name (whole)"
     )
     listing = actions.add_parser("list", help="baselines kept under results/baselines/")
-    listing.add_argument("--dir", type=Path, default=Path("results/baselines"))
+    listing.add_argument(
+        "--baselines-dir",
+        "--dir",
+        dest="dir",
+        type=Path,
+        default=Path("results/baselines"),
+        help="where baselines are kept",
+    )
 
 
 def handle(args: argparse.Namespace) -> int:
