@@ -127,7 +127,7 @@ def test_a_large_batch_mlp_is_compute_bound_and_a_tiny_one_host_bound(measured):
 def test_the_html_report_holds_the_verdicts_and_a_roofline(measured):
     html = (measured / "report.html").read_text()
     assert "What limits each workload" in html and "input-bound" in html
-    assert "Roofline: each phase against the measured peaks" in html
+    assert "Roofline per machine: each phase against that machine" in html
     assert html.count("data:image/png;base64") >= 1
 
 
