@@ -110,7 +110,7 @@ def test_ab_between_two_refs_from_the_repository_root_counts_each_side(tmp_path)
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert result.returncode == 1, (result.stdout, result.stderr)
-    assert "instructions: 1 slower" in result.stdout
+    assert "REGRESSION (1 slower)" in result.stdout and "instructions" in result.stdout
     records = read_jsonl(repo / "ab.jsonl")
     assert all(r["status"] == "ok" for r in records), records
     per_step = {side: [r["instructions"]["per_step"] for r in records if r["label"] == side]
