@@ -87,18 +87,20 @@ METHOD = """
   `HARNESS_TEST_EXTRA_WORK=0.05` every phase of every step also multiplies 32×32 float64
   matrices (65,536 FLOP each) as many times as take 5% of that phase's time, counted once in
   the warm-up and fixed from then on (`harness/extra_work.py`; the record carries the products
-  per step) — real arithmetic, not a wait on the clock. Rounds of five fresh processes in
-  rotating order — baseline, a second baseline (A/A), +2%, +5%, +10% — give every figure from
-  one schedule. `harness ab`: a comparison is four consecutive rounds, i.e. four pairs measured
-  side by side, judged by the pairs (geometric mean of the ratios, t interval). `harness
-  compare`: the baseline's three processes from three rounds against the arm's three from the
-  next three rounds, as two separate runs would be. The seconds are time inside measured blocks
-  for one comparison, both sides.
+  per step) — real arithmetic, not a wait on the clock. Both sides of every comparison set the
+  variable (0 for a baseline). `harness ab`: each comparison is a real `harness ab` run through
+  the public API (ABBA pairs of fresh processes, the sequential rule at its defaults: 3% minimum
+  effect, α 0.05 over all looks, a 120 s wall budget per case with start-up included), its step
+  row called *slower*, *faster*, *same* or *undecided*; comparisons of the arms alternate
+  (A/A, 5%, 10%, ...). `harness compare`: rounds of four separate runs of three processes
+  (baseline, A/A, +5%, +10%), each arm's run against the round's baseline run, as two CI jobs
+  would be. A false alarm is any *different* (A/A) or *slower* (compare) verdict.
 - **Instructions.** `numpy.mlp` at a small size counted under Callgrind (`--measure
   instructions`, 50 and 100 steps per task); baselines and copies with 2%, 5% and 10% more real
   steps (`HARNESS_TEST_EXTRA_STEPS`: a running credit adds one whole extra step each time it
-  reaches one, so 2% of 50 steps is exactly one). Each comparison is one process against
-  another, judged by `harness compare`'s instruction rule (1% threshold, or the spread).
+  reaches one, so 2% of 50 steps is exactly one); three processes per slowdown, each against
+  each of the seven baselines. Each comparison is one process against another, judged by
+  `harness compare`'s instruction rule (1% threshold, or the spread).
 - **Explain.** `harness explain`'s ranking on workloads with an injected cause
   (`tests/fixtures/explain_workloads.py`): an extra matmul in backward, an extra `svd` in
   forward, a synchronize stand-in in update (a copy back to the host: on CUDA it waits for the

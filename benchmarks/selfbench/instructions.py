@@ -32,7 +32,7 @@ def measure(quick: bool) -> list[Row]:
     if shutil.which("valgrind") is None:
         return [Row("instructions", "instruction counts", "not measured", "—", None, "no valgrind")]
     baselines = 4 if quick else 7
-    log(f"instructions: {baselines} baseline processes and 2 per slowdown, under Callgrind")
+    log(f"instructions: {baselines} baseline processes and 3 per slowdown, under Callgrind")
     base = counts(baselines, 0.0)
     median = sorted(base)[len(base) // 2]
     spread = max(abs(v / median - 1) for v in base)
@@ -59,7 +59,7 @@ def measure(quick: bool) -> list[Row]:
         )
     )
     for share in (0.02, 0.05, 0.10):
-        slowed = counts(2, share)
+        slowed = counts(3, share)
         tries = [(b, s) for b in base for s in slowed]
         caught = sum(judge_instructions([b], [s])["verdict"] == "slower" for b, s in tries)
         ratio = sorted(slowed)[0] / median
