@@ -97,7 +97,7 @@ class ResultWriter:
         except OSError as error:
             raise UserError(
                 f"Cannot write results to {self.path}: {error.strerror}. "
-                "Choose another --output or --results-dir."
+                "Choose another --results-file or --results-dir."
             ) from None
         self.count = 0
 

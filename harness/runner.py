@@ -94,7 +94,7 @@ def run(
     device_tag = "-".join(sorted({t.device for t in plan.tasks}))
     run_id = new_run_id(f"{device_tag}-{launcher.name}{('-' + label) if label else ''}")
     path = config.output or (config.results_dir / f"{run_id}.jsonl")
-    check_writable(path, "--output" if config.output else "--results-dir")
+    check_writable(path, "--results-file" if config.output else "--results-dir")
     launcher.preflight(plan)
     info = RunInfo(
         run_id,
@@ -201,5 +201,5 @@ def _not_written(path: Path, error: OSError, records: list[Record], run_id: str)
     return UserError(
         f"Writing results to {path} failed ({reason}), so the run stopped; the "
         f"{len(records)} record(s) measured are saved in {where}: free space or choose "
-        "another --output, and run again."
+        "another --results-file, and run again."
     )

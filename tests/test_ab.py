@@ -162,10 +162,13 @@ def test_an_interleaved_run_flags_a_slowed_candidate(cli, tmp_path):
     result = cli(
         "ab", "--suite", "smoke", "--workload", "numpy.mlp", "--param", "batch_size=64",
         "--pairs", "5", "--candidate-env", "HARNESS_TEST_EXTRA_WORK=2.0", "--min-blocks", "7",
-        "--max-blocks", "7", "--output", "ab.jsonl", "--format", "markdown",
+        "--max-blocks", "7", "--results-file", "ab.jsonl", "--format", "markdown",
+        "--output", "ab.md",
     )  # fmt: skip
     assert result.returncode == 1, result
-    assert "REGRESSION" in result.stdout and "**slower**" in result.stdout
+    verdicts = (tmp_path / "ab.md").read_text(encoding="utf-8")
+    assert "REGRESSION" in verdicts and "**slower**" in verdicts
+    assert "REGRESSION" not in result.stdout and "verdicts written to ab.md" in result.stderr
     records = read_jsonl(tmp_path / "ab.jsonl")
     labels = ["baseline", "candidate", "candidate", "baseline"] * 2 + ["baseline", "candidate"]
     assert len(records) in (6, 8, 10)  # stopped at a look: 3, 4 or 5 pairs
@@ -178,7 +181,7 @@ def test_an_interleaved_run_flags_a_slowed_candidate(cli, tmp_path):
 def test_a_git_ref_runs_from_its_own_worktree(cli, tmp_path):
     result = cli(
         "ab", "--suite", "smoke", "--workload", "numpy.linreg", "--pairs", "2",
-        "--baseline-ref", "HEAD", "--output", "ab.jsonl",
+        "--baseline-ref", "HEAD", "--results-file", "ab.jsonl",
     )  # fmt: skip
     assert result.returncode in (0, 1), result  # an A/A run: any verdict, but both sides ran
     records = read_jsonl(tmp_path / "ab.jsonl")

@@ -18,7 +18,7 @@ def test_timed_refs_from_the_repository_root_run_each_sides_code(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "harness", "ab", "--workload", "tiny_work:Tiny", "--pairs", "2",
          "--baseline-ref", "HEAD~1", "--candidate-ref", "HEAD", "--min-blocks", "3",
-         "--max-blocks", "3", "--output", "ab.jsonl", "--no-progress"],
+         "--max-blocks", "3", "--results-file", "ab.jsonl", "--no-progress"],
         cwd=repo, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
     )  # fmt: skip

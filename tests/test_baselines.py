@@ -12,11 +12,11 @@ from tests.test_compare import write_results
 def test_saving_again_needs_replace_and_then_keeps_no_old_file(cli, tmp_path):
     write_results(tmp_path / "old.jsonl", {"numpy.mlp": 1e-3})
     write_results(tmp_path / "new.jsonl", {"numpy.mlp": 2e-3}, seed=1)
-    assert cli("baseline", "save", "main", "old.jsonl", "--dir", "b").returncode == 0
-    again = cli("baseline", "save", "main", "new.jsonl", "--dir", "b")
+    assert cli("baseline", "save", "main", "old.jsonl", "--baselines-dir", "b").returncode == 0
+    again = cli("baseline", "save", "main", "new.jsonl", "--baselines-dir", "b")
     assert again.returncode == 2 and "--replace" in again.stderr, again
     assert (tmp_path / "b" / "main" / "old.jsonl").exists()  # a refusal changes nothing
-    replaced = cli("baseline", "save", "main", "new.jsonl", "--dir", "b", "--replace")
+    replaced = cli("baseline", "save", "main", "new.jsonl", "--baselines-dir", "b", "--replace")
     assert replaced.returncode == 0, replaced
     assert sorted(p.name for p in (tmp_path / "b" / "main").iterdir()) == [
         "baseline.json",
@@ -41,11 +41,11 @@ def test_two_files_with_one_name_are_both_kept(tmp_path):
 def test_list_and_compare_read_the_manifest_not_the_folder(cli, tmp_path):
     write_results(tmp_path / "base.jsonl", {"numpy.mlp": 1e-3})
     write_results(tmp_path / "slow.jsonl", {"numpy.mlp": 1e-3}, scale=1.5, seed=1)
-    assert cli("baseline", "save", "main", "base.jsonl", "--dir", "b").returncode == 0
+    assert cli("baseline", "save", "main", "base.jsonl", "--baselines-dir", "b").returncode == 0
     # a stray results file dropped into the folder is not part of the baseline
     (tmp_path / "b" / "main" / "stray.jsonl").write_text((tmp_path / "slow.jsonl").read_text())
     assert list_baselines(tmp_path / "b") == {"main": ["base.jsonl"]}
-    listed = cli("baseline", "list", "--dir", "b")
+    listed = cli("baseline", "list", "--baselines-dir", "b")
     assert listed.stdout.strip() == "main: base.jsonl", listed
     # the candidate is slower than the baseline; pooling the stray file would hide it
     verdict = cli("compare", "--baseline", "main", "--baselines-dir", "b", "slow.jsonl")
@@ -56,7 +56,7 @@ def test_list_and_compare_read_the_manifest_not_the_folder(cli, tmp_path):
 
 def test_a_file_given_twice_is_refused(cli, tmp_path):
     write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3})
-    twice = cli("baseline", "save", "main", "a.jsonl", "a.jsonl", "--dir", "b")
+    twice = cli("baseline", "save", "main", "a.jsonl", "a.jsonl", "--baselines-dir", "b")
     assert twice.returncode == 2 and "twice" in twice.stderr, twice
 
 
@@ -67,7 +67,7 @@ def test_a_folder_without_a_manifest_says_how_to_save_it_again(cli, tmp_path):
     refused = cli("compare", "--baseline", "legacy", "--baselines-dir", "b", "a.jsonl")
     assert refused.returncode == 2 and "no manifest" in refused.stderr, refused
     assert "--replace" in refused.stderr
-    assert cli("baseline", "save", "kept", "a.jsonl", "--dir", "b").returncode == 0
+    assert cli("baseline", "save", "kept", "a.jsonl", "--baselines-dir", "b").returncode == 0
     (tmp_path / "b" / "kept" / "a.jsonl").unlink()
-    listed = cli("baseline", "list", "--dir", "b")
+    listed = cli("baseline", "list", "--baselines-dir", "b")
     assert "kept: a.jsonl (missing)" in listed.stdout, listed

@@ -79,11 +79,11 @@ def measured(tmp_path_factory):
     harness("run", "--workload", "torch.train_images", "--param", "image_size=512",
             "--param", "images_per_class=24", "--param", "classes=2", "--param", "resize=32",
             "--param", "batch_size=16", "--param", "num_workers=0",
-            "--output", "slow.jsonl", *fast)  # fmt: skip
+            "--results-file", "slow.jsonl", *fast)  # fmt: skip
     harness("run", "--workload", "torch.mlp", "--param", "batch_size=1024", "--param",
-            "hidden=1024x1024", "--output", "big.jsonl", *fast)  # fmt: skip
+            "hidden=1024x1024", "--results-file", "big.jsonl", *fast)  # fmt: skip
     harness("run", "--workload", "torch.mlp", "--param", "batch_size=1", "--param",
-            "features=4", "--param", "hidden=4", "--output", "tiny.jsonl", *fast)  # fmt: skip
+            "features=4", "--param", "hidden=4", "--results-file", "tiny.jsonl", *fast)  # fmt: skip
     harness("report", "slow.jsonl", "big.jsonl", "tiny.jsonl", "--format", "html", "--output",
             "report.html")  # fmt: skip
     return folder

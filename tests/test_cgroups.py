@@ -180,7 +180,7 @@ def test_a_real_run_in_a_child_cgroup_with_one_cpu_uses_one_thread(one_cpu_group
     procs = str(one_cpu_group / "cgroup.procs")
     done = subprocess.run(
         [sys.executable, "-m", "harness", "run", "--suite", "smoke", "--workload", "numpy.linreg",
-         "--min-blocks", "2", "--max-blocks", "2", "--output", str(out)],
+         "--min-blocks", "2", "--max-blocks", "2", "--results-file", str(out)],
         env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=tmp_path, capture_output=True,
         text=True, timeout=300,
         preexec_fn=lambda: Path(procs).write_text(str(os.getpid())),

@@ -11,7 +11,7 @@ from tests.conftest import read_jsonl
 @pytest.mark.slow
 def test_smoke_run_writes_jsonl_that_report_reads_back(cli, tmp_path):
     out = tmp_path / "smoke.jsonl"
-    run = cli("run", "--suite", "smoke", "--framework", "numpy", "--output", str(out))
+    run = cli("run", "--suite", "smoke", "--framework", "numpy", "--results-file", str(out))
     assert run.returncode == 0, run
     records = read_jsonl(out)
     assert {r["workload"] for r in records} == {"numpy.linreg", "numpy.mlp"}
@@ -49,7 +49,7 @@ def test_sweep_and_threads(cli, tmp_path):
         "batch_size=8,16",
         "--threads",
         "1",
-        "--output",
+        "--results-file",
         str(out),
     )
     assert run.returncode == 0, run
@@ -126,7 +126,7 @@ def test_processes_repeat_each_workload_in_fresh_processes(cli, tmp_path):
         "3",
         "--label",
         "laptop",
-        "--output",
+        "--results-file",
         str(out),
     )
     assert run.returncode == 0, run

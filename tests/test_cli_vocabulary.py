@@ -1,46 +1,73 @@
-"""One meaning per option name: --format for machine-readable output everywhere (--json kept as
-an alias), no option accepted and then ignored, a command offers only the formats it renders,
-one name each for the minimum effect and the significance level."""
+"""One meaning per option name across every command (the parser itself is read, so a new
+command that drifts fails here)."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import pytest
 
-
-@pytest.mark.parametrize("command", [["list"], ["env"]])
-def test_format_json_and_its_alias_agree(cli, command):
-    by_format = cli(*command, "--format", "json")
-    by_alias = cli(*command, "--json")
-    assert by_format.returncode == by_alias.returncode == 0, by_format
-    assert json.loads(by_format.stdout).keys() == json.loads(by_alias.stdout).keys()
+from harness.cli import build_parser, main
 
 
-def test_ab_refuses_processes_it_would_ignore(cli):
-    done = cli("ab", "--suite", "smoke", "--workload", "numpy.linreg", "--processes", "5",
-               "--candidate-env", "A=1")  # fmt: skip
-    assert done.returncode == 2 and "--pairs" in done.stderr, done
+def commands(parser: argparse.ArgumentParser, name: str = "harness"):
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub, child in action.choices.items():
+                yield from commands(child, f"{name} {sub}")
 
 
-def test_compare_offers_only_what_it_renders(cli):
-    done = cli("compare", "a.jsonl", "b.jsonl", "--format", "gab")
-    assert done.returncode == 2 and "invalid choice" in done.stderr, done
-    assert "gab" not in cli("compare", "--help").stdout.split("--format")[1].split("\n")[0]
+def options(name_wanted: str):
+    for name, parser in commands(build_parser()):
+        for action in parser._actions:
+            if name_wanted in action.option_strings:
+                yield name, action
 
 
-def test_wheelhouse_takes_no_tag_or_base_it_would_ignore(cli):
-    done = cli("images", "wheelhouse", "--tag", "x")
-    assert done.returncode == 2 and "unrecognized arguments: --tag" in done.stderr, done
+def test_output_is_a_rendered_document_in_every_command():
+    found = dict(options("--output"))
+    assert {"harness run", "harness ab", "harness report", "harness compare", "harness explain",
+            "harness k8s manifest"} <= set(found)  # fmt: skip
+    assert {name: action.metavar for name, action in found.items()} == dict.fromkeys(found, "DOC")
+    results = dict(options("--results-file"))
+    assert set(results) == {"harness run", "harness ab"}
 
 
-def test_history_names_its_thresholds_as_compare_does(cli, tmp_path):
-    from tests.test_history import series_with_a_step, write_runs
+def test_every_format_option_offers_only_what_it_renders():
+    for name, action in options("--format"):
+        assert action.choices, f"{name} --format has no choices"
 
-    write_runs(tmp_path, series_with_a_step())
-    files = [f"run{i:02d}.jsonl" for i in range(30)]
-    assert cli("history", "add", *files, "--db", "h.duckdb").returncode == 0
-    new = cli("history", "changes", "--db", "h.duckdb", "--min-effect", "0.03", "--alpha", "0.001")
-    old = cli("history", "changes", "--db", "h.duckdb", "--min-magnitude", "0.03",
-              "--max-pvalue", "0.001")  # fmt: skip
-    assert new.returncode == old.returncode == 1 and new.stdout == old.stdout
+
+def test_folders_end_in_dir_and_judging_has_one_name_each():
+    names = {s for _, parser in commands(build_parser()) for a in parser._actions
+             for s in a.option_strings}  # fmt: skip
+    assert not names & {"--dir", "--job-folder", "--json-output", "--output-dir"}
+    folders = {n for n in names if n.endswith(("-dir", "-folder", "-directory"))}
+    assert all(n.endswith("-dir") for n in folders), folders
+    for alias, canonical in (("--min-magnitude", "--min-effect"), ("--max-pvalue", "--alpha")):
+        for name, action in options(alias):
+            assert canonical in action.option_strings, f"{name}: {alias} is not {canonical}"
+
+
+def test_run_refuses_a_results_file_named_as_the_document(tmp_path, capsys):
+    code = main(["run", "--workload", "numpy.linreg", "--output", str(tmp_path / "r.jsonl"),
+                 "--no-progress"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "--results-file" in err and not (tmp_path / "r.jsonl").exists()
+
+
+@pytest.mark.parametrize("suffix", [".html", ".md"])
+def test_run_writes_its_report_to_output(cli, tmp_path, suffix):
+    doc = tmp_path / f"report{suffix}"
+    results = tmp_path / "r.jsonl"
+    done = cli("run", "--suite", "smoke", "--workload", "numpy.linreg", "--min-time", "0",
+               "--min-blocks", "2", "--max-blocks", "2", "--warmup-time", "0", "--results-file",
+               str(results), "--output", str(doc), "--no-progress")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(results.read_text().splitlines()[0])["workload"] == "numpy.linreg"
+    text = doc.read_text(encoding="utf-8")
+    assert "numpy.linreg" in text
+    assert text.lstrip().lower().startswith("<!doctype html>" if suffix == ".html" else "**what")
+    assert "- •" not in text  # one list mark per finding

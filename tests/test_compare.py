@@ -288,7 +288,7 @@ def test_reports_are_written_and_parsed_back(tmp_path, fmt):
 
 def test_baseline_save_and_list(cli, tmp_path):
     write_results(tmp_path / "a.jsonl", {"numpy.mlp": 1e-3})
-    saved = cli("baseline", "save", "main", "a.jsonl", "--dir", "baselines")
+    saved = cli("baseline", "save", "main", "a.jsonl", "--baselines-dir", "baselines")
     assert saved.returncode == 0, saved
     assert (tmp_path / "baselines" / "main" / "a.jsonl").exists()
     meta = json.loads((tmp_path / "baselines" / "main" / "baseline.json").read_text())

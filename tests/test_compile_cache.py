@@ -76,7 +76,7 @@ def test_two_tasks_of_a_compiled_step_get_fresh_caches_unless_kept(cli, tmp_path
             "--param", "hidden=8", "--param", "batch_size=4", "--processes", "2",
             "--min-blocks", "2", "--max-blocks", "2"]  # fmt: skip
     fresh = cli(
-        *args, "--output", str(tmp_path / "fresh.jsonl"), env={SHARED_VARIABLE: str(shared)}
+        *args, "--results-file", str(tmp_path / "fresh.jsonl"), env={SHARED_VARIABLE: str(shared)}
     )
     assert fresh.returncode == 0, fresh
     records = read_jsonl(tmp_path / "fresh.jsonl")
@@ -87,7 +87,7 @@ def test_two_tasks_of_a_compiled_step_get_fresh_caches_unless_kept(cli, tmp_path
     assert not any(Path(c["folder"]).exists() for c in caches)  # removed with their task
     assert not shared.exists()
 
-    kept = cli(*args, "--compile-cache", "keep", "--output", str(tmp_path / "keep.jsonl"),
+    kept = cli(*args, "--compile-cache", "keep", "--results-file", str(tmp_path / "keep.jsonl"),
                env={SHARED_VARIABLE: str(shared)})  # fmt: skip
     assert kept.returncode == 0, kept
     caches = [r["compile_cache"] for r in read_jsonl(tmp_path / "keep.jsonl")]

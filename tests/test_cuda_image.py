@@ -57,7 +57,7 @@ def test_the_smoke_suite_runs_on_the_cpu_inside_it(cuda_image, cli, tmp_path):
     out = tmp_path / "cuda-image-cpu.jsonl"
     run = cli(
         "run", "--launcher", "docker", "--image", "cuda", "--suite", "smoke",
-        "--device", "cpu", "--output", str(out), timeout=1200,
+        "--device", "cpu", "--results-file", str(out), timeout=1200,
     )  # fmt: skip
     assert run.returncode == 0, run
     records = read_jsonl(out)
@@ -71,7 +71,8 @@ def test_the_smoke_suite_runs_on_the_cpu_inside_it(cuda_image, cli, tmp_path):
 def test_asking_for_the_gpu_without_the_toolkit_names_it(cuda_image, cli, tmp_path):
     run = cli(
         "run", "--launcher", "docker", "--image", "cuda", "--gpus", "all", "--suite", "gpu",
-        "--workload", "torch.mlp", "--device", "cuda", "--output", str(tmp_path / "none.jsonl"),
+        "--workload", "torch.mlp", "--device", "cuda",
+        "--results-file", str(tmp_path / "none.jsonl"),
     )  # fmt: skip
     assert run.returncode == 2, run
     assert "NVIDIA Container Toolkit" in run.stderr

@@ -76,7 +76,7 @@ def test_the_filesystem_of_a_path_is_matched_by_whole_components():
 
 def test_a_pipeline_record_says_where_its_files_were(cli, tmp_path):
     out = tmp_path / "r.jsonl"
-    run = cli("run", "--suite", "smoke", "--workload", "pillow.decode", "--output", str(out),
+    run = cli("run", "--suite", "smoke", "--workload", "pillow.decode", "--results-file", str(out),
               "--no-progress", env={"HARNESS_DATA_DIR": str(tmp_path / "d")})  # fmt: skip
     assert run.returncode == 0, run
     import json

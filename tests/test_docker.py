@@ -29,7 +29,7 @@ def in_docker(cli, *args, **kwargs):
 def linreg_in_docker(cli, tmp_path) -> dict:
     """Run numpy.linreg once in a container; return its record."""
     out = tmp_path / "linreg.jsonl"
-    run = in_docker(cli, "--workload", "numpy.linreg", "--output", str(out))
+    run = in_docker(cli, "--workload", "numpy.linreg", "--results-file", str(out))
     assert run.returncode == 0, run
     [record] = read_jsonl(out)
     return record
@@ -51,13 +51,15 @@ def test_smoke_suite_in_a_container_has_the_shape_of_a_local_run(cli, tmp_path, 
         "cpu",
         "--suite",
         "smoke",
-        "--output",
+        "--results-file",
         str(in_container),
         timeout=900,
     )
     assert run.returncode == 0, run
     assert (
-        cli("run", "--suite", "smoke", "--framework", "numpy", "--output", str(local)).returncode
+        cli(
+            "run", "--suite", "smoke", "--framework", "numpy", "--results-file", str(local)
+        ).returncode
         == 0
     )
     docker_records = read_jsonl(in_container)
@@ -118,7 +120,7 @@ def test_oom_killed_container_is_a_failed_result_and_the_suite_goes_on(cli, tmp_
         "numpy.linreg",
         "--memory",
         "256m",
-        "--output",
+        "--results-file",
         str(out),
     )
     assert run.returncode == 1, run
@@ -137,7 +139,7 @@ def test_crash_and_timeout_in_a_container(cli, tmp_path, cpu_image):
         "workloads.faults:Hang",
         "--timeout",
         "8",
-        "--output",
+        "--results-file",
         str(out),
     )
     assert run.returncode == 1, run
@@ -197,7 +199,7 @@ def test_image_records_its_sources_and_a_rebuild_is_skipped_when_current(cli, cp
 
 def test_checkpoint_loads_in_a_container_read_the_disk(cli, tmp_path, cpu_image):
     out = tmp_path / "ckpt.jsonl"
-    run = in_docker(cli, "--workload", "torch.checkpoint", "--output", str(out), timeout=600)
+    run = in_docker(cli, "--workload", "torch.checkpoint", "--results-file", str(out), timeout=600)
     assert run.returncode == 0, run
     [record] = read_jsonl(out)
     metrics = record["metrics"]
@@ -211,7 +213,9 @@ def test_checkpoint_loads_in_a_container_read_the_disk(cli, tmp_path, cpu_image)
 
 def test_a_container_pinned_to_one_cpu_runs_one_thread(cli, tmp_path, cpu_image):
     out = tmp_path / "pinned.jsonl"
-    run = in_docker(cli, "--workload", "numpy.linreg", "--cpuset-cpus", "0", "--output", str(out))
+    run = in_docker(
+        cli, "--workload", "numpy.linreg", "--cpuset-cpus", "0", "--results-file", str(out)
+    )
     assert run.returncode == 0, run
     [record] = read_jsonl(out)
     assert record["thread_count"] == 1 and record["thread_source"] == "cpuset"
@@ -224,7 +228,7 @@ def test_a_cpu_quota_sets_the_container_threads(cli, tmp_path, cpu_image):
     if len(os_module.sched_getaffinity(0)) < 2:
         pytest.skip("needs 2 CPUs to tell a quota of 1 from the cpuset")
     out = tmp_path / "quota.jsonl"
-    run = in_docker(cli, "--workload", "numpy.linreg", "--cpus", "1", "--output", str(out))
+    run = in_docker(cli, "--workload", "numpy.linreg", "--cpus", "1", "--results-file", str(out))
     assert run.returncode == 0, run
     [record] = read_jsonl(out)
     assert record["thread_count"] == 1 and record["thread_source"] == "cpu-quota"
@@ -252,7 +256,7 @@ def test_kill_9_of_a_docker_run_leaves_no_running_container(tmp_path, cpu_image)
             "--timeout",
             "300",
             "--no-progress",
-            "--output",
+            "--results-file",
             str(tmp_path / "r.jsonl"),
         ],
         cwd=tmp_path,
@@ -301,7 +305,7 @@ def test_a_hangup_or_term_of_a_docker_run_keeps_the_record_and_no_container(
     run = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", "--launcher", "docker", "--suite", "smoke",
          "--workload", "numpy.linreg", "--workload", "workloads.faults:Hang",
-         "--timeout", "300", "--no-progress", "--output", str(out)],
+         "--timeout", "300", "--no-progress", "--results-file", str(out)],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -331,7 +335,7 @@ def test_the_dataset_is_not_charged_to_the_workload_s_memory_limit(cli, tmp_path
     verdicts = {}
     for launcher in ("local", "docker"):
         out = tmp_path / f"{launcher}.jsonl"
-        run = cli("run", "--launcher", launcher, *task, "--output", str(out), timeout=900)
+        run = cli("run", "--launcher", launcher, *task, "--results-file", str(out), timeout=900)
         [record] = read_jsonl(out)
         verdicts[launcher] = record["status"]
         assert run.returncode == 0, (launcher, record.get("error"))
@@ -349,7 +353,7 @@ def test_a_limit_the_engine_refuses_is_one_sentence_and_no_file(cli, tmp_path, c
                                                                  args, option):  # fmt: skip
     out = tmp_path / "refused.jsonl"
     run = cli("run", "--launcher", "docker", "--suite", "smoke", "--workload", "numpy.linreg",
-              *args, "--output", str(out), "--no-progress")  # fmt: skip
+              *args, "--results-file", str(out), "--no-progress")  # fmt: skip
     assert run.returncode == 2, run
     assert "Traceback" not in run.stderr and option in run.stderr.splitlines()[-1], run.stderr
     assert not out.exists()  # refused before its first record: no empty results file
@@ -414,7 +418,7 @@ def test_ab_interleaves_two_images(cli, tmp_path, cpu_image):
     """Two images on the two sides (here the same one: an A/A run), alternated ABBA."""
     result = cli(
         "ab", "--suite", "smoke", "--workload", "numpy.linreg", "--pairs", "2",
-        "--baseline-image", "cpu", "--candidate-image", "harness:cpu", "--output", "ab.jsonl",
+        "--baseline-image", "cpu", "--candidate-image", "harness:cpu", "--results-file", "ab.jsonl",
         timeout=600,
     )  # fmt: skip
     assert result.returncode in (0, 1), result  # any verdict: the point is that both ran
@@ -430,7 +434,7 @@ def test_a_slurm_element_runs_its_task_in_the_image(cli, tmp_path, cpu_image, cl
     out = tmp_path / "slurm-docker.jsonl"
     run = cli(
         "run", "--launcher", "slurm", "--container", "docker", "--image", "cpu",
-        "--suite", "smoke", "--workload", "numpy.linreg", "--output", str(out),
+        "--suite", "smoke", "--workload", "numpy.linreg", "--results-file", str(out),
     )  # fmt: skip
     assert run.returncode == 0, run
     [record] = read_jsonl(out)
@@ -449,7 +453,7 @@ def compiled_mlp_in(cli, tmp_path, image: str) -> dict:
         "run", "--launcher", "docker", "--image", image, "--suite", "smoke", "--workload",
         "torch.mlp", "--device", "cpu", "--param", "compile=true", "--param", "batch_size=8",
         "--param", "features=8", "--param", "hidden=8", "--min-blocks", "3", "--max-blocks", "3",
-        "--output", str(out), timeout=1200,
+        "--results-file", str(out), timeout=1200,
     )  # fmt: skip
     assert run.returncode == 0, run
     [record] = read_jsonl(out)

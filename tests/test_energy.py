@@ -121,7 +121,7 @@ def test_not_available_says_why(tmp_path):
 )
 def test_a_record_says_energy_is_not_available_here(cli, tmp_path):
     out = tmp_path / "r.jsonl"
-    done = cli("run", "--suite", "smoke", "--workload", "numpy.linreg", "--output", str(out))
+    done = cli("run", "--suite", "smoke", "--workload", "numpy.linreg", "--results-file", str(out))
     assert done.returncode == 0, done
     [record] = read_jsonl(out)
     assert record["energy"]["available"] is False

@@ -75,7 +75,7 @@ def test_a_worker_reports_the_products_it_injected(cli, tmp_path):
     from tests.conftest import read_jsonl
 
     result = cli(
-        "run", "--suite", "smoke", "--workload", "numpy.linreg", "--output", "r.jsonl",
+        "run", "--suite", "smoke", "--workload", "numpy.linreg", "--results-file", "r.jsonl",
         "--min-blocks", "3", "--max-blocks", "3", env={"HARNESS_TEST_EXTRA_WORK": "0.1"},
     )  # fmt: skip
     assert result.returncode == 0, result

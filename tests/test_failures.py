@@ -32,7 +32,7 @@ def test_failure_is_recorded_and_the_suite_goes_on(cli, tmp_path, fault, status,
         f"workloads.faults:{fault}",
         "--workload",
         "numpy.linreg",
-        "--output",
+        "--results-file",
         str(out),
     )
     assert result.returncode == 1, result
@@ -83,7 +83,8 @@ def test_hang_past_timeout_is_killed(cli, tmp_path):
     out = tmp_path / "r.jsonl"
     marker = f"hang-{os.getpid()}-{tmp_path.name}"
     result = cli(
-        "run", *FAST, "--workload", "workloads.faults:Hang", "--timeout", "3", "--output", str(out),
+        "run", *FAST, "--workload", "workloads.faults:Hang", "--timeout", "3",
+        "--results-file", str(out),
         env={"HARNESS_TEST_MARK": marker},
     )  # fmt: skip
     # the run returned (cli's own timeout guards a hang): SIGKILL followed the ignored SIGTERM
@@ -106,7 +107,7 @@ def test_memory_limit_stops_a_greedy_workload(cli, tmp_path):
         "megabytes=3000",
         "--memory",
         "300m",
-        "--output",
+        "--results-file",
         str(out),
     )
     assert result.returncode == 1, result
@@ -133,7 +134,7 @@ def test_interrupt_keeps_what_was_measured(tmp_path, sig):
             "workloads.faults:Hang",
             "--workload",
             "numpy.mlp",
-            "--output",
+            "--results-file",
             str(out),
             "--no-progress",
         ],

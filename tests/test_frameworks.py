@@ -47,7 +47,7 @@ def test_report_pairs_the_frameworks_and_records_carry_mfu(tmp_path):
     done = subprocess.run(
         [sys.executable, "-m", "harness", "run", "--suite", "smoke", "--workload", "torch.gpt",
          "--workload", "keras.gpt", "--no-progress", "--results-dir", str(tmp_path),
-         "--output", str(results)],
+         "--results-file", str(results)],
         capture_output=True, text=True, timeout=900, cwd=tmp_path, env=run_env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]

@@ -38,7 +38,7 @@ if [[ $args == *" -m harness "* || $args == *" -m pytest "* ]]; then
   done
   previous=""
   for arg in "$@"; do
-    if [[ $previous == --output && $args == *" run "* ]]; then echo '{{}}' > "$arg"; fi
+    if [[ $previous == --results-file && $args == *" run "* ]]; then echo '{{}}' > "$arg"; fi
     previous=$arg
   done
   echo "stub ran: $*"; exit 0

@@ -121,7 +121,7 @@ def test_a_run_is_appended_with_history(cli, tmp_path):
         "smoke",
         "--workload",
         "numpy.linreg",
-        "--output",
+        "--results-file",
         "r.jsonl",
         "--history",
         "--db",
@@ -193,7 +193,7 @@ def test_a_locked_history_does_not_hide_the_run_outcome(cli, tmp_path):
     try:
         assert holder.stdout.readline().strip() == "held"
         run = cli("run", "--suite", "smoke", "--workload", "numpy.linreg",
-                  "--workload", "workloads.faults:Raise", "--output", "r.jsonl",
+                  "--workload", "workloads.faults:Raise", "--results-file", "r.jsonl",
                   "--history", "--db", "h.duckdb", "--no-progress")  # fmt: skip
     finally:
         holder.kill()

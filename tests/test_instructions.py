@@ -62,9 +62,9 @@ def test_only_the_local_launcher_counts_instructions():
 def test_counts_repeat_and_catch_ten_percent_more_real_work(cli, tmp_path):
     args = ["run", "--suite", "smoke", "--workload", "numpy.linreg", "--measure", "instructions",
             "--instruction-steps", "50", "--processes", "2"]  # fmt: skip
-    assert cli(*args, "--output", "a.jsonl").returncode == 0
-    assert cli(*args, "--output", "b.jsonl").returncode == 0
-    slowed = cli(*args, "--output", "c.jsonl", env={"HARNESS_TEST_EXTRA_STEPS": "0.1"})
+    assert cli(*args, "--results-file", "a.jsonl").returncode == 0
+    assert cli(*args, "--results-file", "b.jsonl").returncode == 0
+    slowed = cli(*args, "--results-file", "c.jsonl", env={"HARNESS_TEST_EXTRA_STEPS": "0.1"})
     assert slowed.returncode == 0, slowed
     counts = [r["instructions"]["per_step"] for r in read_jsonl(tmp_path / "a.jsonl")]
     counts += [r["instructions"]["per_step"] for r in read_jsonl(tmp_path / "b.jsonl")]
@@ -84,7 +84,7 @@ def test_counts_repeat_and_catch_ten_percent_more_real_work(cli, tmp_path):
 def test_ab_judges_instructions_too(cli, tmp_path):
     result = cli(
         "ab", "--suite", "smoke", "--workload", "numpy.linreg", "--measure", "instructions",
-        "--instruction-steps", "50", "--pairs", "2", "--output", "ab.jsonl",
+        "--instruction-steps", "50", "--pairs", "2", "--results-file", "ab.jsonl",
         "--candidate-env", "HARNESS_TEST_EXTRA_STEPS=0.1",
     )  # fmt: skip
     assert result.returncode == 1, result
@@ -104,7 +104,7 @@ def test_ab_between_two_refs_from_the_repository_root_counts_each_side(tmp_path)
     result = subprocess.run(
         [sys.executable, "-m", "harness", "ab", "--workload", "tiny_work:Tiny",
          "--measure", "instructions", "--instruction-steps", "20", "--pairs", "2",
-         "--baseline-ref", "HEAD~1", "--candidate-ref", "HEAD", "--output", "ab.jsonl",
+         "--baseline-ref", "HEAD~1", "--candidate-ref", "HEAD", "--results-file", "ab.jsonl",
          "--no-progress"],
         cwd=repo, capture_output=True, text=True, timeout=600,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -127,7 +127,7 @@ def test_ab_between_two_refs_from_the_repository_root_counts_each_side(tmp_path)
 def test_instruction_records_say_which_harness_they_counted(cli, tmp_path):
     result = cli(
         "ab", "--suite", "smoke", "--workload", "numpy.linreg", "--measure", "instructions",
-        "--instruction-steps", "5", "--pairs", "2", "--output", "ab.jsonl",
+        "--instruction-steps", "5", "--pairs", "2", "--results-file", "ab.jsonl",
         "--baseline-ref", "HEAD",
     )  # fmt: skip
     assert result.returncode in (0, 1), result

@@ -91,7 +91,7 @@ def test_diverged_training_is_flagged_for_every_framework(cli, tmp_path):
     done = cli(
         "run", "--suite", "smoke", "--workload", "torch.mlp", "--workload", "numpy.mlp",
         "--workload", "keras.fit", "--param", "lr=0.01,1e30", "--min-blocks", "2",
-        "--max-blocks", "2", "--output", str(out), "--report",
+        "--max-blocks", "2", "--results-file", str(out), "--report",
     )  # fmt: skip
     assert done.returncode == 0, done
     records = [r for r in read_jsonl(out) if r["status"] == "ok"]

@@ -114,7 +114,7 @@ def test_compare_shows_numerics_and_numerics_fail_gates(tmp_path):
     paths = []
     for side in ("a", "b"):
         done = harness("run", "--suite", "smoke", "--workload", "torch.gpt", "--no-progress",
-                       "--output", str(tmp_path / f"{side}.jsonl"), cwd=tmp_path)  # fmt: skip
+                       "--results-file", str(tmp_path / f"{side}.jsonl"), cwd=tmp_path)  # fmt: skip
         assert done.returncode == 0, done.stderr[-2000:]
         paths.append(tmp_path / f"{side}.jsonl")
     records = [json.loads(line) for line in paths[1].read_text().splitlines() if line.strip()]

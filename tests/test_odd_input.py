@@ -108,7 +108,7 @@ def test_a_results_folder_that_cannot_be_written_stops_the_run_before_any_task(
 
     preflights = []
     monkeypatch.setattr(LocalLauncher, "preflight", lambda self, plan: preflights.append(plan))
-    for flag, value in (("--results-dir", blocked), ("--output", blocked / "r.jsonl")):
+    for flag, value in (("--results-dir", blocked), ("--results-file", blocked / "r.jsonl")):
         code = main(["run", "--workload", "numpy.linreg", flag, str(value), "--no-progress"])
         err = capsys.readouterr().err
         assert code == EXIT_USAGE and f"{flag} " in err and "cannot be written" in err
@@ -120,7 +120,7 @@ def test_a_history_database_that_cannot_be_written_stops_the_run_before_any_task
 ):
     results = tmp_path / "results.jsonl"
     code = main(
-        ["run", "--workload", "numpy.linreg", "--output", str(results), "--history",
+        ["run", "--workload", "numpy.linreg", "--results-file", str(results), "--history",
          "--db", str(blocked / "history.duckdb"), "--no-progress"]
     )  # fmt: skip
     err = capsys.readouterr().err

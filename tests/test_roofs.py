@@ -122,7 +122,7 @@ def test_torch_mlp_in_bf16_runs_on_the_cpu_and_names_the_bf16_roof(tmp_path):
         done = subprocess.run(
             [sys.executable, "-m", "harness", "run", "--workload", "torch.mlp", "--suite",
              "smoke", "--param", f"dtype={dtype}", "--param", "batch_size=8", "--param",
-             "hidden=16", "--min-blocks", "2", "--max-blocks", "2", "--output",
+             "hidden=16", "--min-blocks", "2", "--max-blocks", "2", "--results-file",
              f"{dtype}.jsonl"],
             cwd=tmp_path, capture_output=True, text=True, timeout=300,
             env={**os.environ, "PYTHONPATH": str(ROOT)},

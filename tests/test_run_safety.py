@@ -54,7 +54,7 @@ def test_kill_9_of_a_run_leaves_no_worker(tmp_path):
         "workloads.faults:Hang",
         "--timeout",
         "300",
-        "--output",
+        "--results-file",
         str(tmp_path / "r.jsonl"),
         "--no-progress",
     )
@@ -97,7 +97,7 @@ def test_a_full_disk_exits_2_and_saves_what_was_measured(cli, tmp_path):
         "numpy.linreg",
         "--workload",
         "numpy.mlp",
-        "--output",
+        "--results-file",
         "/dev/full",  # every write fails with ENOSPC, as on a full disk
         env={"TMPDIR": str(rescue_dir)},
     )

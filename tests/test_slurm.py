@@ -231,7 +231,7 @@ def test_a_fleet_run_over_two_partitions_keeps_every_record(cli, cluster, tmp_pa
     out = tmp_path / "fleet.jsonl"
     result = cli(
         "run", *FAST, "--partition", "cpu,batch", "--workload", "numpy.linreg",
-        "--workload", "workloads.faults:Abort", "--output", str(out),
+        "--workload", "workloads.faults:Abort", "--results-file", str(out),
     )  # fmt: skip
     assert result.returncode == 1, result  # one task crashes, on each partition
     records = read_jsonl(out)
@@ -262,7 +262,7 @@ def test_an_element_past_its_time_limit_is_a_timeout_record(cli, cluster, tmp_pa
     result = cli(
         "run", *FAST, "--time-limit", "1", "--node-sharing", "shared",
         "--workload", "workloads.faults:Sleep", "--workload", "workloads.faults:Hang",
-        "--workload", "numpy.linreg", "--output", str(out), timeout=400,
+        "--workload", "numpy.linreg", "--results-file", str(out), timeout=400,
     )  # fmt: skip
     assert result.returncode == 1, result
     sleep, hang, linreg = read_jsonl(out)
@@ -280,7 +280,7 @@ def test_an_element_slurm_will_never_start_ends_the_run_at_once(cli, cluster, tm
     started = time.monotonic()
     result = cli(
         "run", *FAST, "--cpus-per-task", "64", "--workload", "numpy.linreg",
-        "--output", str(out), "--no-progress", timeout=120,
+        "--results-file", str(out), "--no-progress", timeout=120,
     )  # fmt: skip
     assert result.returncode == 2, result
     assert "never start" in result.stderr and "PartitionConfig" in result.stderr, result
@@ -295,7 +295,7 @@ def test_ctrl_c_cancels_the_array_and_writes_the_interrupted_record(cluster, tmp
     process = subprocess.Popen(
         [sys.executable, "-m", "harness", "run", *FAST, "--workload", "numpy.linreg",
          "--workload", "workloads.faults:Hang", "--workload", "numpy.mlp",
-         "--output", str(out), "--no-progress"],
+         "--results-file", str(out), "--no-progress"],
         cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)},
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
@@ -435,7 +435,7 @@ def test_sbatch_s_refusal_is_the_line_that_says_what_was_wrong(output, reason):
 def test_a_refused_array_is_one_sentence_and_leaves_no_file(cli, cluster, tmp_path):
     out = tmp_path / "refused.jsonl"
     result = cli("run", *FAST, "--constraint", "nosuchfeature", "--workload", "numpy.linreg",
-                 "--output", str(out), "--no-progress")  # fmt: skip
+                 "--results-file", str(out), "--no-progress")  # fmt: skip
     assert result.returncode == 2, result
     assert "sbatch refused the array" in result.stderr and "feature" in result.stderr
     assert not out.exists()
@@ -475,7 +475,7 @@ def test_sbatch_options_that_would_add_script_lines_are_refused_in_one_sentence(
         ("qos", "high\r"),
         ("gres", "gpu:1\n#SBATCH --exclusive"),
         ("constraint", "h100 "),
-        ("job_folder", "/shared/runs\n#SBATCH --partition=x"),
+        ("job_dir", "/shared/runs\n#SBATCH --partition=x"),
         ("image", "harness:cpu\n"),
     ],
 )
@@ -494,7 +494,7 @@ def test_a_valid_value_with_spaces_stays_on_its_own_line(tmp_path):
     from submitit.slurm.slurm import _make_sbatch_string
 
     launcher = SlurmLauncher(
-        SlurmConfig(sbatch=("--comment=nightly run", "--mail_type=END"), job_folder="/a b")
+        SlurmConfig(sbatch=("--comment=nightly run", "--mail_type=END"), job_dir="/a b")
     )
     launcher.time_limit = 5
     parameters = launcher._parameters(None, 2)

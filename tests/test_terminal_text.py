@@ -39,7 +39,7 @@ def results(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("ascii")
     done = harness(
         "run", "--suite", "smoke", "--workload", "numpy.linreg", "--min-blocks", "2",
-        "--max-blocks", "2", "--label", LABEL, "--output", "r.jsonl", "--report",
+        "--max-blocks", "2", "--label", LABEL, "--results-file", "r.jsonl", "--report",
         encoding="ascii", cwd=folder,
     )  # fmt: skip
     text = readable(done, "ascii")

@@ -208,7 +208,7 @@ def cli_seed_step(min_time: float) -> float:
         done = subprocess.run(
             [sys.executable, "-m", "harness", "run", "--workload", SEED_WORKLOAD, *params,
              "--threads", "1", "--processes", "1", "--min-time", str(min_time), "--max-time",
-             str(min_time), "--min-blocks", "10", "--max-blocks", "100000", "--output",
+             str(min_time), "--min-blocks", "10", "--max-blocks", "100000", "--results-file",
              str(out), "--no-progress"],
             capture_output=True, text=True, check=False, env={**os.environ},
         )  # fmt: skip

@@ -22,6 +22,8 @@ AB_EXIT_CODES = """exit codes:
   130  interrupted (SIGINT/SIGTERM); what was measured is on disk
 """
 DEFAULT_BUDGET_S = 120.0
+#: what the verdicts render as (text formats: the table is read by people and CI logs)
+VERDICT_FORMATS = ("table", "markdown")
 DEFAULT_MIN_EFFECT = {"time": 0.03, "instructions": 0.01}
 
 
@@ -90,8 +92,15 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="exit code for undecided rows: pass (0, the default: a gate that fails on noise "
         "is switched off) or fail (1: the change must be shown smaller than --min-effect)",
     )
-    judging.add_argument("--format", default="table", help="table or markdown")
-    judging.add_argument("--output", type=Path, default=None)
+    judging.add_argument("--format", default="table", choices=VERDICT_FORMATS)
+    judging.add_argument(
+        "--output", type=Path, default=None, metavar="DOC",
+        help="write the verdicts to DOC (UTF-8) instead of printing them",
+    )  # fmt: skip
+    judging.add_argument(
+        "--results-file", type=Path, default=None, metavar="FILE",
+        help="the records of both sides, JSON lines (default: RESULTS_DIR/<run-id>.jsonl)",
+    )  # fmt: skip
     judging.add_argument("--results-dir", type=Path, default=Path("results"))
     judging.add_argument("--no-progress", action="store_true")
     add_numerics_option(judging)
@@ -149,6 +158,10 @@ def handle(args: argparse.Namespace) -> int:
         from harness.writable import check_writable
 
         check_writable(args.output, "--output")  # before any pair is measured
+    if args.results_file is not None:
+        from harness.writable import check_writable
+
+        check_writable(args.results_file, "--results-file")
     rule = SequentialRule(min_effect, args.alpha, args.pairs)
     launcher = InterleavedLauncher(
         side_launcher(args, "baseline"), side_launcher(args, "candidate"), rule, args.budget
@@ -172,7 +185,13 @@ def handle(args: argparse.Namespace) -> int:
     )
     text = render_verdicts(verdicts, args.format, args.budget, args.undecided,
                            side_arguments(args))  # fmt: skip
-    print(text, end="")
+    if args.output is not None:
+        from harness.render import write_text
+
+        write_text(args.output, text)
+        print(f"harness: verdicts written to {args.output}", file=sys.stderr)
+    else:
+        print(text, end="")
     print(f"harness: results in {outcome.path}", file=sys.stderr)
     if outcome.interrupted:
         return EXIT_INTERRUPTED

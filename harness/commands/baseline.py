@@ -16,7 +16,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     save.add_argument("files", nargs="+", type=Path)
     save.add_argument(
         "--baselines-dir",
-        "--dir",
         dest="dir",
         type=Path,
         default=Path("results/baselines"),
@@ -28,7 +27,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     listing = actions.add_parser("list", help="baselines kept under results/baselines/")
     listing.add_argument(
         "--baselines-dir",
-        "--dir",
         dest="dir",
         type=Path,
         default=Path("results/baselines"),

@@ -43,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         default=1,
         help="re-measure an undecided probe this many times (default 1)",
     )
-    probes.add_argument("--format", default="table", help="table or markdown")
+    probes.add_argument("--format", default="table", choices=("table", "markdown"))
     probes.add_argument("--results-dir", type=Path, default=Path("results"))
     probes.add_argument("--no-progress", action="store_true")
 

@@ -40,7 +40,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     compare.add_argument(
         "--format", default="table", choices=COMPARE_FORMATS, help=", ".join(COMPARE_FORMATS)
     )
-    compare.add_argument("--output", type=Path, default=None)
+    compare.add_argument(
+        "--output", type=Path, default=None, metavar="DOC",
+        help="write the comparison to DOC in --format (default: print it)",
+    )  # fmt: skip
     compare.add_argument(
         "--min-effect",
         type=float,

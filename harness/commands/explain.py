@@ -51,8 +51,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     how.add_argument(
         "--phase", action="append", default=[], help="explain only this phase (repeatable)"
     )
-    how.add_argument("--format", default="table", help="table or markdown")
-    how.add_argument("--output", type=Path, default=None)
+    how.add_argument("--format", default="table", choices=("table", "markdown"))
+    how.add_argument(
+        "--output", type=Path, default=None, metavar="DOC",
+        help="write the explanation to DOC in --format (default: print it)",
+    )  # fmt: skip
 
 
 def add_side_options(parser: argparse.ArgumentParser) -> None:

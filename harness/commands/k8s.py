@@ -31,7 +31,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     job.add_argument(
         "--label", default=None, help="the setup's name in reports and history (default: by node)"
     )
-    job.add_argument("--output", type=Path, default=None, help="file (default: stdout)")
+    job.add_argument(
+        "--output", type=Path, default=None, metavar="DOC",
+        help="write the manifest (JSON) to DOC (default: print it)",
+    )  # fmt: skip
 
 
 def handle(args: argparse.Namespace) -> int:

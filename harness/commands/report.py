@@ -16,8 +16,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
     report = sub.add_parser(name, help="summarize results files (JSONL or pytest-benchmark)")
     report.add_argument("files", nargs="+", type=Path)
-    report.add_argument("--format", default="table", help=", ".join(RENDERERS))
-    report.add_argument("--output", type=Path, default=None)
+    report.add_argument("--format", default="table", choices=list(RENDERERS))
+    report.add_argument(
+        "--output", type=Path, default=None, metavar="DOC",
+        help="write the report to DOC in --format (default: print it; csv, parquet need DOC)",
+    )  # fmt: skip
     report.add_argument(
         "--reference",
         default=None,

@@ -30,10 +30,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     add_options(run)
     output = run.add_argument_group("results")
     output.add_argument(
-        "--output",
+        "--results-file",
         type=Path,
         default=None,
-        help="results file (default: RESULTS_DIR/<run-id>.jsonl)",
+        metavar="FILE",
+        help="the records, JSON lines (default: RESULTS_DIR/<run-id>.jsonl)",
     )
     output.add_argument("--results-dir", type=Path, default=Path("results"))
     output.add_argument(
@@ -42,6 +43,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="name this setup in reports (default: host · hardware · launcher · versions)",
     )
     output.add_argument("--report", action="store_true", help="print the report when done")
+    output.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        metavar="DOC",
+        help="write the report when done to DOC, in the format its suffix names (.html, .md, "
+        ".csv, .parquet, .txt)",
+    )
     output.add_argument(
         "--history",
         action="store_true",
@@ -182,7 +191,7 @@ def config_from_args(args: argparse.Namespace, **given: Any) -> RunConfig:
         seed=args.seed,
         launcher=getattr(args, "launcher", "local"),
         launcher_config=launcher_config(args.launcher, args) if "launcher" in args else None,
-        output=getattr(args, "output", None),
+        output=getattr(args, "results_file", None),
         results_dir=getattr(args, "results_dir", Path("results")),
         measure=args.measure,
         instruction_steps=args.instruction_steps,
@@ -207,6 +216,13 @@ def handle(args: argparse.Namespace) -> int:
     from harness.runner import run
 
     config = config_from_args(args)
+    document = getattr(args, "output", None)
+    if document is not None:
+        from harness.render import format_for
+        from harness.writable import check_writable
+
+        format_for(document)  # before anything is measured
+        check_writable(document, "--output")
     if args.history:
         from harness.history import DEFAULT_DB
         from harness.writable import check_writable
@@ -225,6 +241,13 @@ def handle(args: argparse.Namespace) -> int:
         from harness.results import load_frame
 
         print(write_report(load_frame([outcome.path]), "table", None), end="")
+    if document is not None and outcome.records:
+        from harness.render import format_for
+        from harness.report import write_report
+        from harness.results import load_frame
+
+        write_report(load_frame([outcome.path]), format_for(document), document)
+        print(f"harness: report written to {document}", file=sys.stderr)
     for record in outcome.failed:
         error = record.error
         print(

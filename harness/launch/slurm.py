@@ -66,7 +66,7 @@ class SlurmLauncher(Launcher):
         Option("--container", "run each element's worker in a container: docker",
                metavar="ENGINE"),
         Option("--image", "cpu, cuda or an image reference (default: cpu)", metavar="IMAGE"),
-        Option("--job-folder", "folder every node sees, for records and logs", metavar="DIR"),
+        Option("--job-dir", "folder every node sees, for records and logs", metavar="DIR"),
         Option("--max-pending", "seconds an element may wait to start before the run gives up "
                "(default: no bound)", _positive, "S"),
     )  # fmt: skip
@@ -76,7 +76,7 @@ class SlurmLauncher(Launcher):
         super().__init__(config)
         self.partitions: tuple[str | None, ...] = self.config.partition or (None,)
         run = f"{time.strftime('%Y-%m-%dT%H-%M-%S')}-{uuid.uuid4().hex[:8]}"
-        self.folder = Path(self.config.job_folder or ".harness/slurm").resolve() / run
+        self.folder = Path(self.config.job_dir or ".harness/slurm").resolve() / run
         self.arrays: list[SubmittedArray] = []
         self.time_limit: int | None = self.config.time_limit
         self.record_grace = RECORD_GRACE_SECONDS
@@ -125,7 +125,7 @@ class SlurmLauncher(Launcher):
         except OSError as error:
             raise UserError(
                 f"Cannot create the job folder {self.folder}: {error.strerror}; "
-                "choose one every node can write with --job-folder."
+                "choose one every node can write with --job-dir."
             ) from None
 
     def environment(self) -> dict[str, Any]:

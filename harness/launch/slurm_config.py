@@ -25,8 +25,8 @@ SBATCH_KEY = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 #: array it gathers, or fight the option named here
 OWN_SBATCH_KEYS = {
     "array": "--array-parallelism",
-    "output": "--job-folder",
-    "error": "--job-folder",
+    "output": "--job-dir",
+    "error": "--job-dir",
     "open-mode": None,
     "signal": None,
     "partition": "--partition",
@@ -99,7 +99,7 @@ class SlurmConfig:
     container: str | None = None
     image: str | None = None
     #: a folder every node sees (elements' records and logs); None: .harness/slurm/<id>
-    job_folder: str | None = None
+    job_dir: str | None = None
     #: seconds an element may stay pending before the run gives up; None: no bound (reasons
     #: that never clear, like PartitionConfig, end the run at once either way)
     max_pending: int | None = None
@@ -121,7 +121,7 @@ class SlurmConfig:
             _script_word(f"--{flag}", getattr(self, flag))
         if self.image is not None:
             resolve_image(self.image)
-        _script_word("--job-folder", self.job_folder, spaces=True)
+        _script_word("--job-dir", self.job_dir, spaces=True)
         for line in self.sbatch:
             try:
                 _sbatch_line(line)

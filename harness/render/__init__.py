@@ -33,8 +33,10 @@ __all__ = [
     "Heading",
     "Table",
     "Text",
+    "format_for",
     "render",
     "write",
+    "write_text",
 ]
 
 
@@ -42,6 +44,30 @@ def check_format(fmt: str, allowed: tuple[str, ...] | None = None) -> None:
     valid = [name for name in RENDERERS if allowed is None or name in allowed]
     if fmt not in valid:
         raise UserError(f"Unknown format '{fmt}'; valid formats: {', '.join(valid)}.")
+
+
+#: a rendered document's file suffix -> its format (``harness run --output report.html``)
+SUFFIXES = {".html": "html", ".md": "markdown", ".csv": "csv", ".parquet": "parquet",
+            ".txt": "table"}  # fmt: skip
+
+
+def format_for(output: Path) -> str:
+    """The format a document named ``output`` is written in, from its suffix (``SUFFIXES``).
+
+    Raises UserError for a results-file suffix (``.jsonl``: that is ``--results-file``) or one
+    no renderer writes."""
+    suffix = output.suffix.lower()
+    if suffix == ".jsonl":
+        raise UserError(
+            f"--output names a rendered document (.html, .md, .csv, .parquet, .txt), not the "
+            f"results file; give --results-file {output} for the records."
+        )
+    if suffix not in SUFFIXES:
+        raise UserError(
+            f"Cannot tell a format from '{output.name}'; name the document with one of "
+            f"{', '.join(SUFFIXES)}."
+        )
+    return SUFFIXES[suffix]
 
 
 def render(document: Document, fmt: str, output: Path | None = None) -> str | None:
@@ -56,6 +82,13 @@ def write(document: Document, fmt: str, output: Path | None) -> str | None:
     text = render(document, fmt, output)
     if output is None or text is None:
         return text
+    write_text(output, text)
+    return None
+
+
+def write_text(output: Path, text: str) -> None:
+    """Write a rendered document's text to ``output`` (UTF-8, folders made). Raises UserError
+    naming ``--output`` when it cannot be written."""
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(text, encoding="utf-8")
@@ -63,4 +96,3 @@ def write(document: Document, fmt: str, output: Path | None) -> str | None:
         raise UserError(
             f"Writing {output} failed ({error.strerror or error}); choose another --output."
         ) from None
-    return None

@@ -6,7 +6,8 @@ from pathlib import Path
 
 from harness.render.document import Document, Figure, Findings, Heading, Table, Text
 
-MARKS = {"ok": "✅", "warn": "⚠️", "bad": "❌", "info": "•"}
+#: a finding's tone -> the mark before it in the list (an "info" finding is a plain item)
+MARKS = {"ok": "✅ ", "warn": "⚠️ ", "bad": "❌ ", "info": ""}
 
 
 def table_text(table: Table) -> str:
@@ -33,7 +34,7 @@ def render(document: Document, output: Path | None = None) -> str:
     parts: list[str] = []
     for block in document.blocks:
         if isinstance(block, Findings):
-            lines = [f"- {MARKS.get(tone, '•')} {text}" for tone, text in block.items]
+            lines = [f"- {MARKS.get(tone, '')}{text}" for tone, text in block.items]
             parts.insert(0, f"**{block.title}**\n\n" + "\n".join(lines))
         elif isinstance(block, Heading):
             parts.append("#" * block.level + " " + block.text)
