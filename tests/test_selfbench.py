@@ -73,3 +73,31 @@ def test_accuracy_rows_are_paired_by_round():
     assert math.log(high / ratio) == pytest.approx(half, rel=1e-3)
     row = paired_row("x", ours, theirs, tolerance=0.01)
     assert row.value == "1.005 [1.005, 1.005]" and row.passed
+
+
+def test_only_measures_the_named_sections_and_keeps_the_others_with_their_date(
+    tmp_path, monkeypatch
+):
+    """--only: the named section is measured now; every other keeps its rows from the page
+    being replaced (and the suite's verdicts table with it), marked with when it was measured."""
+    import benchmarks.selfbench.__main__ as selfbench
+
+    monkeypatch.chdir(tmp_path)  # the cache lives under results/selfbench here
+    page = tmp_path / "BENCHMARKS.md"
+    earlier = [
+        Row("overhead", "cost of one step", "171 ns", "≤ 1000 ns", True),
+        Row("suite", "default suite", "203 s", "informational", None),
+        Row("verdicts", "numpy.mlp verdict", "compute-bound", "—", None, "a | b"),
+        Row("power", "A/A false alarms", "2/10", "≤ 1/20", False),
+    ]
+    page.write_text(render(document(earlier, collect(), 5.0), "markdown"), encoding="utf-8")
+    monkeypatch.setitem(
+        selfbench.SECTIONS, "power", lambda quick: [Row("power", "A/A", "0/20", "≤ 1/20", True)]
+    )
+    assert selfbench.main(["--output", str(page), "--only", "power"]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert "| A/A | 0/20 | ≤ 1/20 | pass |  |" in text and "2/10" not in text
+    assert "| cost of one step | 171 ns | ≤ 1000 ns | pass |  |" in text
+    assert "## Verdicts" in text and "numpy.mlp verdict" in text
+    assert text.count("(kept from that run)") == 3  # overhead, suite, verdicts; not power
+    assert (tmp_path / "results/selfbench/power.json").exists()

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +26,10 @@ from benchmarks.selfbench import (
 from benchmarks.selfbench.common import Row, log
 from harness.environment import collect
 from harness.render import Document, Heading, Table, Text, render
+
+#: each section's rows as measured, kept so that one section can be measured again alone
+#: (``--only``) and the page still shows every section, each with the time it was measured
+CACHE = Path("results/selfbench")
 
 #: section name -> the function that measures it (quick: fewer rounds)
 SECTIONS: dict[str, Callable[[bool], list[Row]]] = {
@@ -125,7 +132,15 @@ machines are shared and noisy, so a row can fail on a busy machine; rerun `make 
 """
 
 
-def document(rows: list[Row], environment: dict[str, Any], elapsed: float) -> Document:
+def document(
+    rows: list[Row],
+    environment: dict[str, Any],
+    elapsed: float,
+    measured: dict[str, str] | None = None,
+) -> Document:
+    """The page: the machine, then one table per section (with when it was measured, where a
+    section was kept from an earlier run), then the method."""
+    measured = measured or {}
     packages = ", ".join(f"{k} {v}" for k, v in environment["packages"].items())
     blocks: list = [
         Heading("Benchmarks of the harness itself", level=1),
@@ -153,10 +168,10 @@ def document(rows: list[Row], environment: dict[str, Any], elapsed: float) -> Do
             }
             for r in chosen
         ]
-        blocks += [
-            Heading(section.capitalize()),
-            Table(table, strong=frozenset({("result", "fail")})),
-        ]
+        blocks.append(Heading(section.capitalize()))
+        if section in measured:
+            blocks.append(Text(f"Measured {measured[section]} (kept from that run)."))
+        blocks.append(Table(table, strong=frozenset({("result", "fail")})))
     blocks += [Heading("Method"), Text(METHOD)]
     return Document(blocks, title="Benchmarks of the harness itself")
 
@@ -166,17 +181,44 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, default=Path("docs/BENCHMARKS.md"))
     parser.add_argument("--quick", action="store_true", help="fewer rounds and comparisons")
     parser.add_argument("--skip", action="append", default=[], choices=list(SECTIONS))
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        choices=list(SECTIONS),
+        help="measure these sections; the others are kept from their last run (results/"
+        "selfbench/, else the page being replaced), each marked with when it was measured",
+    )
+    parser.add_argument(
+        "--rewrite",
+        action="store_true",
+        help="measure nothing: write the page from every section's kept rows (after an "
+        "interrupted --only run, whose finished sections are kept)",
+    )
     args = parser.parse_args(argv)
+    if args.rewrite:
+        args.only = ["none"]
     started = time.perf_counter()
     rows: list[Row] = []
+    kept: dict[str, str] = {}
+    earlier = page_rows(args.output) if args.only else {}
     for section, measure in SECTIONS.items():
         if section in args.skip:
             continue
+        if args.only and section not in args.only:
+            cached = cached_rows(section)
+            if cached is None:  # from the page: its following tables are sections of their own
+                parts = [earlier.get(s, ("", [])) for s in (section, *FOLLOWS.get(section, ()))]
+                cached = (parts[0][0], [row for _, part in parts for row in part])
+            when, old = cached
+            rows += old
+            kept.update({s: when for s in (section, *FOLLOWS.get(section, ())) if old})
+            continue
         log(f"section {section}")
         try:
-            rows += measure(args.quick)
+            measured = measure(args.quick)
         except Exception as error:  # a section that cannot run is reported, not hidden
-            rows.append(
+            measured = [
                 Row(
                     section,
                     f"{section} section",
@@ -185,14 +227,61 @@ def main(argv: list[str] | None = None) -> int:
                     False,
                     f"{type(error).__name__}: {error}",
                 )
-            )
-    text = render(document(rows, collect(), time.perf_counter() - started), "markdown") or ""
+            ]
+        rows += measured
+        save_rows(section, measured)
+    elapsed = time.perf_counter() - started
+    text = render(document(rows, collect(), elapsed, kept), "markdown") or ""
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text, encoding="utf-8")
     print(text)
     failed = [r for r in rows if r.passed is False]
     log(f"{len(rows)} figures, {len(failed)} failed; written to {args.output}")
     return 1 if failed else 0
+
+
+def save_rows(section: str, rows: list[Row]) -> None:
+    """Keep a section's rows, with when they were measured (``CACHE/<section>.json``)."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    payload = {"measured": when, "rows": [dataclasses.asdict(r) for r in rows]}
+    (CACHE / f"{section}.json").write_text(json.dumps(payload, indent=1), encoding="utf-8")
+
+
+def cached_rows(section: str) -> tuple[str, list[Row]] | None:
+    path = CACHE / f"{section}.json"
+    if not path.exists():
+        return None
+    payload = json.loads(path.read_text(encoding="utf-8"))
+    return payload["measured"], [Row(**r) for r in payload["rows"]]
+
+
+def page_rows(page: Path) -> dict[str, tuple[str, list[Row]]]:
+    """The rows of an earlier page, by section, with the time that page was written: what a
+    section not measured now keeps when no run of it is cached here."""
+    if not page.exists():
+        return {}
+    text = page.read_text(encoding="utf-8")
+    written = re.search(r"on (\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC)", text)
+    default_when = written.group(1) if written else "earlier"
+    found: dict[str, tuple[str, list[Row]]] = {}
+    for part in re.split(r"^## ", text, flags=re.M)[1:]:
+        heading, _, body = part.partition("\n")
+        section = heading.strip().lower()
+        if section not in SECTIONS and section not in {s for f in FOLLOWS.values() for s in f}:
+            continue
+        kept = re.search(r"^Measured (.+?) \(kept from that run\)", body, flags=re.M)
+        rows = []
+        for line in body.splitlines():
+            inner = line.strip().removeprefix("|").removesuffix("|")
+            cells = [c.strip().replace("\\|", "|") for c in re.split(r"(?<!\\)\|", inner)]
+            if len(cells) != 5 or cells[0] in ("figure", "---") or set(cells[0]) <= {"-"}:
+                continue
+            figure, value, target, result, detail = cells
+            passed = {"pass": True, "**fail**": False, "fail": False}.get(result)
+            rows.append(Row(section, figure, value, target, passed, detail))
+        found[section] = (kept.group(1) if kept else default_when, rows)
+    return found
 
 
 if __name__ == "__main__":

@@ -38,10 +38,10 @@ SIZES = {
     "torch.mlp": ("batch_size=256", "hidden=256"),
 }
 #: ab comparisons per (workload, arm); at least 20 A/A comparisons in all
-AB_COMPARISONS = {"numpy.mlp": {"A/A": 20, "5%": 20, "10%": 20},
-                  "torch.mlp": {"A/A": 10, "5%": 10, "10%": 10}}  # fmt: skip
+AB_COMPARISONS = {"numpy.mlp": {"A/A": 20, "5%": 8, "10%": 8},
+                  "torch.mlp": {"A/A": 4, "5%": 6, "10%": 6}}  # fmt: skip
 #: compare rounds per workload (each gives one comparison per arm)
-COMPARE_ROUNDS = {"numpy.mlp": 20, "torch.mlp": 10}
+COMPARE_ROUNDS = {"numpy.mlp": 20, "torch.mlp": 6}
 TIMER = TimerOverrides(
     warmup_time=0.3, min_time=0.3, min_blocks=10, max_blocks=10_000, max_time=0.6
 )
