@@ -130,7 +130,7 @@ def run_element(tasks_file: Path, results: Path, index: int) -> int:
     new file ``results/<index>.jsonl`` (fsynced), stamped with the run of ``run.json`` beside
     the tasks file. Raises UserError when the index is outside the tasks or the file exists
     (the same manifest ran before)."""
-    from harness.launch.local import LocalLauncher
+    from harness.launch import make_launcher
     from harness.plan import Task
     from harness.results import ResultWriter
 
@@ -146,7 +146,7 @@ def run_element(tasks_file: Path, results: Path, index: int) -> int:
             "before; write a new one (harness k8s manifest) for a new run."
         )
     task = Task.from_dict(tasks[index])
-    record = LocalLauncher().run(task)
+    record = make_launcher("local").run(task)
     from harness import environment
 
     # the facts of the node that ran it: a fleet's report has one setup per node

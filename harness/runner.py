@@ -16,7 +16,7 @@ from typing import Any
 from harness import mfu
 from harness.config import RunConfig
 from harness.errors import INTERRUPT_SIGNALS, UserError
-from harness.launch import make_launcher
+from harness.launch import check_capabilities, make_launcher
 from harness.launch.base import Launcher
 from harness.plan import RunPlan, Task, build_plan
 from harness.record import SKIPPED, Interrupted, Record
@@ -85,6 +85,7 @@ def run(
     suite = get_suite(config.suite)
     launcher = launcher or make_launcher(config.launcher, config.launcher_config)
     plan = plan_for(config, check_installed=launcher.runs_here)
+    check_capabilities(launcher, plan)  # before anything runs: one sentence, exit 2
     if not plan.tasks:
         raise UserError(
             "Every selected workload was skipped; install the frameworks they need "

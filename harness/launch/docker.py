@@ -20,7 +20,7 @@ from typing import Any
 from harness import parent_watch
 from harness.errors import UserError
 from harness.images import resolve_image
-from harness.launch.base import Launcher, Option, failure_record
+from harness.launch.base import Capabilities, Launcher, Option, failure_record
 from harness.launch.docker_engine import (
     _alive,
     _first_line,
@@ -62,6 +62,8 @@ def docker_types() -> Any:
 class DockerLauncher(Launcher):
     name = "docker"
     Config = DockerConfig
+    #: the measures its worker runs inside the container (time); none beside it
+    capabilities = Capabilities(measures=frozenset({"time"}), cuda=True)
     options = (
         Option("--image", "cpu, cuda or an image reference (default: cpu)", metavar="IMAGE"),
         Option(
@@ -95,9 +97,6 @@ class DockerLauncher(Launcher):
     # --- preflight -------------------------------------------------------------------------
     def preflight(self, plan: RunPlan) -> None:
         import docker
-
-        if any(task.measure == "instructions" for task in plan.tasks):
-            raise UserError("--measure instructions runs with the local launcher only.")
 
         self.client = docker_client()
         try:
