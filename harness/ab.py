@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.environment import stamp
 from harness.launch.base import Capabilities, Launcher
 from harness.measures import counted_measures, measure_for
 from harness.plan import RunPlan, Task
@@ -92,12 +93,8 @@ class InterleavedLauncher(Launcher):
         launcher = self.sides[side]
         record = launcher.run(task)
         record.label = side
-        record.environment = {
-            **launcher.environment(),
-            **record.environment,
-            "ab_side": side,
-            "ab_pair": task.process_index // 2,
-        }
+        placement = {"ab_side": side, "ab_pair": task.process_index // 2}
+        stamp(record, launcher=launcher.environment(), placement=placement)
         return record
 
     def close(self) -> None:

@@ -152,9 +152,10 @@ def run_element(tasks_file: Path, results: Path, index: int) -> int:
     # the facts of the node that ran it: a fleet's report has one setup per node
     node = os.environ.get("NODE_NAME")
     facts = environment.collect(launcher="k8s")
-    record.environment = {**facts, **record.environment, "launcher": "k8s", "k8s_index": index,
-                          "k8s_node": node, "k8s_pod": os.environ.get("POD_NAME") or
-                          facts.get("host"), "host": node or facts.get("host")}  # fmt: skip
+    placement = {"launcher": "k8s", "k8s_index": index, "k8s_node": node,
+                 "k8s_pod": os.environ.get("POD_NAME") or facts.get("host"),
+                 "host": node or facts.get("host")}  # fmt: skip
+    environment.stamp(record, run=facts, placement=placement)
     record.run_id = run.get("run_id") or record.run_id
     record.label = record.label or run.get("label")
     record.suite = run.get("suite") or record.suite

@@ -118,7 +118,6 @@ class Record:
     error: Failure | None = None
     samples: dict[str, list[float]] = field(default_factory=dict)
     host_samples: dict[str, list[float]] = field(default_factory=dict)
-    summary: dict[str, dict[str, Any]] = field(default_factory=dict)
     timing: Timing | None = None
     phase_gap: PhaseGap | None = None
     items_per_step: float | None = None
@@ -171,6 +170,23 @@ class Record:
     source: str | None = field(default=None, compare=False)
     index: int | None = field(default=None, compare=False)
 
+    @classmethod
+    def from_task(cls, task: Any, **fields: Any) -> Record:
+        """The record of one ``harness.plan.Task``: its identity (workload, device, params as
+        JSON values, process and task index, seed, measure) from the task, the rest from
+        ``fields``. Every record of a task is built here: the worker's, a measure's that runs
+        beside it, and the failure record of a process that wrote none."""
+        return cls(
+            workload=task.workload,
+            device=task.device,
+            params=task.to_dict()["params"],
+            process_index=task.process_index,
+            task_index=task.index,
+            seed=task.seed,
+            measure=task.measure,
+            **fields,
+        )
+
     @property
     def ok(self) -> bool:
         return self.status == OK
@@ -188,8 +204,24 @@ class Record:
         return (self.loss or {}).get("finite") is False
 
     @property
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Statistics of each phase's samples (``harness.stats.summarize``: median, IQR, the
+        median's interval...), computed from the samples every time: the one source of a
+        record's medians. Written to the JSON for outside readers; never read back."""
+        from harness.stats import summarize
+
+        return {phase: summarize(values) for phase, values in self.samples.items()}
+
+    def median(self, phase: str = "step") -> float | None:
+        """The median of one phase's samples (seconds per step); None without samples."""
+        from harness.stats import summarize
+
+        values = self.samples.get(phase)
+        return summarize(values)["median"] if values else None
+
+    @property
     def step_median(self) -> float | None:
-        return (self.summary.get("step") or {}).get("median")
+        return self.median("step")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -200,6 +232,7 @@ class Record:
             if item.name in _OMIT_WHEN_EMPTY and not value:
                 continue
             data[item.name] = _plain(value)
+        data["summary"] = self.summary  # derived from the samples, for outside readers
         data.update(self.extra)
         return data
 
@@ -221,6 +254,8 @@ class Interrupted:
 
 
 _TRANSIENT = {"source", "index"}
+#: written for outside readers, computed again on reading (``Record.summary``)
+_DERIVED = {"summary"}
 _OMIT_WHEN_EMPTY = {"host_samples", "warnings", "worker_environment", "migrated_from"}
 _NESTED: dict[str, type] = {"error": Failure, "phase_gap": PhaseGap, "timing": Timing}
 _RECORD_FIELDS = {f.name for f in dataclasses.fields(Record)} - _TRANSIENT - {"extra"}
@@ -287,13 +322,15 @@ def from_json(data: dict[str, Any]) -> Record | Interrupted:
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in data.items():
+        if key in _DERIVED:
+            continue  # recomputed from the samples, never trusted from the file
         if key in _NESTED:
             values[key] = _nested(_NESTED[key], value)
         elif key in _RECORD_FIELDS:
             values[key] = value
         else:
             extra[key] = value
-    for key in ("params", "samples", "host_samples", "summary", "metrics", "runtime"):
+    for key in ("params", "samples", "host_samples", "metrics", "runtime"):
         if values.get(key) is None:
             values[key] = {}
     for key in ("memory", "threads", "timer_settings", "environment", "units"):
@@ -311,7 +348,7 @@ def _check_types(values: dict[str, Any]) -> None:
     for key in ("workload", "device", "status"):
         if key in values and not isinstance(values[key], str):
             raise ValueError(f"'{key}' must be a string")
-    for key in ("params", "samples", "summary", "metrics", "runtime", "memory", "environment"):
+    for key in ("params", "samples", "metrics", "runtime", "memory", "environment"):
         if not isinstance(values.get(key), dict):
             raise ValueError(f"'{key}' must be an object")
     for phase, samples in values["samples"].items():

@@ -53,14 +53,9 @@ def failure(
     ``task`` is a ``harness.plan.Task``; ``describe`` what ``harness.workload.describe`` says of
     its class (framework, kind, phases, code version), when the class could be imported.
     """
-    return Record(
-        workload=task.workload,
-        device=task.device,
-        params=task.to_dict()["params"],
+    return Record.from_task(
+        task,
         status=status,
-        process_index=task.process_index,
-        task_index=task.index,
-        seed=task.seed,
         error=Failure(
             type=status,
             message=message,

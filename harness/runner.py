@@ -139,6 +139,8 @@ def execute(
     plan: RunPlan, launcher: Launcher, path: Path, info: RunInfo, events: RunEvents
 ) -> RunOutcome:
     """Every task through ``launcher.run_all``; each record stamped with the run and appended."""
+    from harness import environment
+
     outcome = RunOutcome(path, plan, planned=len(plan.tasks) * launcher.records_per_task)
     previous = {sig: signal.getsignal(sig) for sig in INTERRUPT_SIGNALS}
     for sig in previous:
@@ -155,7 +157,7 @@ def execute(
                 record.label = record.label or info.label  # a launcher may name the side
                 record.wall_s = time.time() - started
                 # the launcher's facts about where the task ran win over the run's defaults
-                record.environment = {**info.environment, **record.environment}
+                environment.stamp(record, run=info.environment)
                 mfu.stamp(record, [path.parent, Path("results")])  # needs the cached peaks
                 outcome.records.append(record)
                 try:

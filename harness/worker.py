@@ -117,13 +117,8 @@ def run_task(task_data: dict[str, Any]) -> Record:
 
     caches = compile_cache.prepare(task.compile_cache)  # before any framework is imported
     started = time.time()
-    record = Record(
-        workload=task.workload,
-        device=task.device,
-        params=task.to_dict()["params"],
-        process_index=task.process_index,
-        task_index=task.index,
-        seed=task.seed,
+    record = Record.from_task(
+        task,
         threads={name: os.environ.get(name) for name in THREAD_VARIABLES},
         thread_count=threads,
         thread_source=thread_source,
@@ -132,7 +127,6 @@ def run_task(task_data: dict[str, Any]) -> Record:
         worker_pid=os.getpid(),
         harness_root=str(Path(__file__).resolve().parent.parent),
         compile_cache=caches.to_dict(),
-        measure=task.measure,
     )
     workload = None
     try:

@@ -18,6 +18,7 @@ import uuid
 from typing import Any
 
 from harness import parent_watch
+from harness.environment import ContainerFacts, stamp
 from harness.errors import UserError
 from harness.images import resolve_image
 from harness.launch.base import Capabilities, Launcher, Option, failure_record
@@ -324,16 +325,9 @@ class DockerLauncher(Launcher):
                 stderr,
             )
         record.exit_code = code
-        inner = record.worker_environment or {}
-        record.worker_environment = None  # folded into the environment below
-        record.environment = {
-            "container_python": inner.get("python"),
-            "container_os": inner.get("os_release"),
-            "container_packages": inner.get("packages"),
-            "container_cgroup": inner.get("cgroup"),
-            "container_uid": inner.get("uid"),
-            "container_root_writable": inner.get("root_writable"),
-        }
+        inner = ContainerFacts.of(record.worker_environment or {})
+        record.worker_environment = None  # folded into the environment
+        stamp(record, placement=inner.placement())
         if not record.ok and record.error is not None and not record.error.stderr_tail:
             record.error.stderr_tail = stderr_tail(stderr)
         return record

@@ -112,16 +112,16 @@ def run_element(task: dict[str, Any], folder: str, key: str, container: dict | N
             record = failure_record(the_task, "error", f"on {socket.gethostname()}: {error}")
         finally:
             launcher.close()
-    place = launcher.environment() if launcher is not None else {}
-    facts = slurm_facts()
-    record.environment = {
-        **environment.collect(launcher="slurm"),
-        **place,
-        **record.environment,
-        "launcher": "slurm",
-        "slurm_container": "docker" if container is not None else None,
-        **facts,
-    }
+    environment.stamp(
+        record,
+        run=environment.collect(launcher="slurm"),  # the node's own facts
+        launcher=launcher.environment() if launcher is not None else {},
+        placement={
+            "launcher": "slurm",
+            "slurm_container": "docker" if container is not None else None,
+            **slurm_facts(),
+        },
+    )
     path = record_path(Path(folder), key)
     write_record(record, path)
     return str(path)

@@ -60,13 +60,8 @@ class InstructionsMeasure(Measure):
             )
         except RuntimeError as error:
             return failure_record(task, "error", str(error))
-        record = Record(
-            workload=task.workload,
-            device=task.device,
-            params=task.to_dict()["params"],
-            process_index=task.process_index,
-            task_index=task.index,
-            seed=task.seed,
+        record = Record.from_task(
+            task,
             thread_count=1,
             thread_source="instructions: one thread",
             started_at=iso_time(started),

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.measures.base import Measure
-from harness.record import PhaseGap, Record, Timing
+from harness.record import PhaseGap, Record
 from harness.stats import REJECTED_IQR, log_ratio_interval
 
 MIN_PROCESSES = 3  # compare-grade runs: variation between processes is measured
@@ -40,28 +40,23 @@ class TimeMeasure(Measure):
         """The timer over ``workload``, the machine watched around its measured blocks."""
         from harness import loss_check
         from harness.machine_watch import MachineWatch
-        from harness.stats import summarize
         from harness.timer import Timer
 
         measurement = Timer(task.timer).run(workload, watch=MachineWatch(task.device))
         record.measure = self.name
-        record.timing = Timing(**measurement.to_dict())
+        record.timing = measurement.timing  # held, not copied
         record.machine = measurement.machine
         record.loss = measurement.loss
         if loss_check.warning(record.loss):
             record.warnings.append(str(loss_check.warning(record.loss)))
         record.samples = measurement.samples
         record.host_samples = measurement.host_samples
-        record.summary = {name: summarize(v) for name, v in measurement.samples.items()}
-        record.phase_gap = PhaseGap.of(
-            record.summary["step"]["median"],
-            [record.summary[p]["median"] for p in workload.phases],
-        )
+        medians = {phase: record.median(phase) or 0.0 for phase in record.samples}
+        record.phase_gap = PhaseGap.of(medians["step"], [medians[p] for p in workload.phases])
 
     def value(self, record: Record) -> float | None:
         """The process's step median (seconds)."""
-        step = record.samples.get("step")
-        return float(np.median(step)) if step else None
+        return record.step_median
 
     def columns(self, record: Record) -> dict[str, Any]:
         timing = record.timing
