@@ -14,13 +14,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Version history:
 #   1  first release; peak_rss_bytes / peak_rss_children_bytes at the top level
 #   2  memory figures grouped under "memory"; "units" says what samples and memory measure
 #   3  "changed_params" (parameters that differ from the workload's defaults), "code_version"
 #      (hash of the workload's source), "workers_param", "task_index"; "machine" (the machine
 #      watched during the task); timing "stop_reason", "precision", "precision_target"
+#   4  "summary" is derived from the samples (written for outside readers, recomputed on
+#      reading: a stored one is dropped); a failure record carries its task's "measure"
 RESULT = "result"
 INTERRUPTED = "interrupted"
 
@@ -96,6 +98,19 @@ class Timing:
 
 
 @dataclass
+class InstructionCount:
+    """Callgrind's count of one step (``harness.measures.instructions``): instructions."""
+
+    #: instructions per step: (count of 2N steps - count of N steps) / N
+    per_step: float | None = None
+    #: whole-process counts: [N steps, 2N steps] (import and set-up cancel in the difference)
+    counts: list[int] = field(default_factory=list)
+    #: N
+    steps: int | None = None
+    tool: str = "callgrind"
+
+
+@dataclass
 class Record:
     """One task's result: raw samples and everything needed to read them later."""
 
@@ -126,7 +141,7 @@ class Record:
     #: "time" (samples are seconds) or "instructions" (``instructions``, no samples)
     measure: str = "time"
     #: Callgrind's count (harness.instructions): per_step, counts of N and 2N steps, steps
-    instructions: dict[str, Any] | None = None
+    instructions: InstructionCount | None = None
     #: how the phases were timed (the workload says; keras.step on TensorFlow derives them)
     phase_method: str | None = None
     #: the machine during the measured blocks (harness.machine_watch): reference-kernel drift,
@@ -257,7 +272,12 @@ _TRANSIENT = {"source", "index"}
 #: written for outside readers, computed again on reading (``Record.summary``)
 _DERIVED = {"summary"}
 _OMIT_WHEN_EMPTY = {"host_samples", "warnings", "worker_environment", "migrated_from"}
-_NESTED: dict[str, type] = {"error": Failure, "phase_gap": PhaseGap, "timing": Timing}
+_NESTED: dict[str, type] = {
+    "error": Failure,
+    "phase_gap": PhaseGap,
+    "timing": Timing,
+    "instructions": InstructionCount,
+}
 _RECORD_FIELDS = {f.name for f in dataclasses.fields(Record)} - _TRANSIENT - {"extra"}
 
 
@@ -303,6 +323,8 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
         data.setdefault("code_version", None)
         if data.get("workload") in _WORKERS_PARAMS:
             data.setdefault("workers_param", _WORKERS_PARAMS[data["workload"]])
+    if version <= 3 and is_result:
+        data.pop("summary", None)  # derived from the samples since version 4
     data["schema_version"] = SCHEMA_VERSION
     return data
 

@@ -1,8 +1,8 @@
 """The ``instructions`` measure: Callgrind's instructions per step (``harness.instructions``
 counts them), run by the launcher beside the worker: two fresh processes of its own under
 Valgrind, N and 2N steps, in the side's source tree. Its part of the record is
-``Record.instructions``: ``per_step`` (instructions), ``counts`` ([N steps, 2N steps]),
-``steps`` (N) and ``tool``; in the tidy table, ``instructions_per_step``; compare and ab judge
+``Record.instructions`` (``InstructionCount``: ``per_step`` in instructions, ``counts`` of N and
+2N steps, ``steps`` N, ``tool``); in the tidy table, ``instructions_per_step``; compare and ab judge
 one count per process (``judge_counts``: the threshold or the counts' own spread)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.errors import UserError
 from harness.measures.base import BesideContext, Measure
-from harness.record import Record, iso_time
+from harness.record import InstructionCount, Record, iso_time
 from harness.record_failures import task_failure as failure_record
 
 #: the smallest relative change worth a verdict (counts repeat to about one part in a million)
@@ -67,7 +67,7 @@ class InstructionsMeasure(Measure):
             started_at=iso_time(started),
             **describe(load_workload_class(task.path), task.params),
         )
-        self.set_part(record, counted)
+        self.set_part(record, InstructionCount(**counted))
         # What the counted process imported (the side's worktree), not what this one did.
         record.harness_root = facts.get("harness_root")
         for key, value in facts.get("workload", {}).items():
