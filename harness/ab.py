@@ -24,7 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.launch.base import Launcher
+from harness.environment import stamp
+from harness.launch.base import Capabilities, Launcher
+from harness.measures import counted_measures, measure_for
 from harness.plan import RunPlan, Task
 from harness.record import Record
 from harness.sequential import SequentialRule, judge_pairs
@@ -58,6 +60,8 @@ class InterleavedLauncher(Launcher):
     ):
         super().__init__(None)
         self.sides = {BASELINE: baseline, CANDIDATE: candidate}
+        #: a task runs on either side: what both can run
+        self.capabilities: Capabilities = baseline.capabilities & candidate.capabilities
         self.rule = rule or SequentialRule()
         self.budget_s = budget_s
         self.clock = clock
@@ -89,12 +93,8 @@ class InterleavedLauncher(Launcher):
         launcher = self.sides[side]
         record = launcher.run(task)
         record.label = side
-        record.environment = {
-            **launcher.environment(),
-            **record.environment,
-            "ab_side": side,
-            "ab_pair": task.process_index // 2,
-        }
+        placement = {"ab_side": side, "ab_pair": task.process_index // 2}
+        stamp(record, launcher=launcher.environment(), placement=placement)
         return record
 
     def close(self) -> None:
@@ -135,23 +135,24 @@ class CaseWatch:
 
 
 def step_value(record: Record) -> float | None:
-    """What a pair compares for one process: its step median (seconds), or its instructions
-    per step (``--measure instructions``)."""
-    if record.measure == "instructions":
-        return (record.instructions or {}).get("per_step")
-    step = record.samples.get("step")
-    return float(np.median(step)) if step else None
+    """What a pair compares for one process: its measure's ``value`` (the step median in
+    seconds, instructions per step...)."""
+    return measure_for(record.measure).value(record)
 
 
 def pair_ratios(frame: pd.DataFrame) -> pd.DataFrame:
     """One row per (workload, params, device, phase, pair): the ratio of the candidate's process
-    median to the baseline's; instruction counts (phase ``instructions``) where counted."""
+    median to the baseline's; a per-process measure's figure (phase: the measure's name,
+    ``instructions``) where counted."""
     ok = frame[(frame["status"] == "ok") & frame["seconds"].notna()].copy()
-    counted = frame[(frame["status"] == "ok") & frame["instructions_per_step"].notna()]
-    counted = counted.drop_duplicates(["source", "record"]).copy()
-    if not counted.empty:
-        counted["phase"], counted["seconds"] = "instructions", counted["instructions_per_step"]
-        ok = pd.concat([ok, counted], ignore_index=True)
+    for measure in counted_measures():
+        if measure.column not in frame:
+            continue
+        counted = frame[(frame["status"] == "ok") & frame[measure.column].notna()]
+        counted = counted.drop_duplicates(["source", "record"]).copy()
+        if not counted.empty:
+            counted["phase"], counted["seconds"] = measure.name, counted[measure.column]
+            ok = pd.concat([ok, counted], ignore_index=True)
     ok["pair"] = ok["process"] // 2
     medians = ok.groupby(
         ["workload", "params", "changed_params", "device", "phase", "pair", "label"],

@@ -250,23 +250,26 @@ def imprecise(summary: pd.DataFrame) -> pd.DataFrame:
     return summary[missed]
 
 
-INSTRUCTION_KEY = ["setup", "workload", "params", "changed_params", "device"]
+COUNTED_KEY = ["setup", "workload", "params", "changed_params", "device"]
 
 
-def instructions_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """One row per (setup, workload, params, device) counted with --measure instructions: the
-    median instructions per step over processes, and their spread (largest relative distance
-    from that median: the count's own noise)."""
-    counted = frame[(frame["status"] == "ok") & frame["instructions_per_step"].notna()]
+def counted_frame(frame: pd.DataFrame, column: str = "instructions_per_step") -> pd.DataFrame:
+    """One row per (setup, workload, params, device) of a measure with one figure per process
+    (``column``: ``instructions_per_step`` for --measure instructions): ``per_step``, the
+    median over processes, their spread (largest relative distance from that median: the
+    figure's own noise), ``processes`` and the ``values``."""
+    if column not in frame:
+        return pd.DataFrame()
+    counted = frame[(frame["status"] == "ok") & frame[column].notna()]
     counted = counted.drop_duplicates(["source", "record"])
     rows = []
-    for key, group in counted.groupby(INSTRUCTION_KEY, sort=False, dropna=False):
-        values = group["instructions_per_step"].astype(float)
+    for key, group in counted.groupby(COUNTED_KEY, sort=False, dropna=False):
+        values = group[column].astype(float)
         median = float(values.median())
         rows.append(
             {
-                **dict(zip(INSTRUCTION_KEY, key, strict=True)),
-                "instructions_per_step": median,
+                **dict(zip(COUNTED_KEY, key, strict=True)),
+                "per_step": median,
                 "spread": float((values / median - 1).abs().max()) if median else float("nan"),
                 "processes": len(values),
                 "values": values.tolist(),

@@ -42,18 +42,24 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis import instructions_frame, measured, process_groups
+from harness.analysis import counted_frame, measured, process_groups
 from harness.errors import UserError
+from harness.measures import counted_measures, measure_for
+from harness.measures.instructions import DEFAULT_THRESHOLD as DEFAULT_INSTRUCTION_THRESHOLD
+from harness.measures.time import (
+    DEFAULT_MIN_EFFECT,
+    MIN_PROCESSES,
+    judge,
+    no_ratio,
+    refused,
+    unjudged,
+    verdict_for,
+)
 from harness.render.cells import short_params
-from harness.stats import REJECTED_IQR, log_ratio_interval
+
+__all__ = ["DEFAULT_MIN_EFFECT", "MIN_PROCESSES", "judge", "refused", "unjudged", "verdict_for"]
 
 KEY = ["workload", "device", "params", "phase"]
-MIN_PROCESSES = 3  # compare-grade runs: variation between processes is measured
-
-
-DEFAULT_MIN_EFFECT = 0.03
-#: instructions: the smallest relative change worth a verdict (counts repeat to ~1 ppm)
-DEFAULT_INSTRUCTION_THRESHOLD = 0.01
 SLOWER = ("slower", "slower (noisy)")
 NOT_MEASURED = ("failed", "missing")
 VERDICTS = SLOWER + NOT_MEASURED + ("faster", "unchanged", "unstable", "unjudged", "refused")
@@ -65,7 +71,8 @@ class Comparison:
     only_baseline: list[str] = field(default_factory=list)
     only_candidate: list[str] = field(default_factory=list)
     allow_missing: bool = False
-    #: instructions per step judged beside wall time (--measure instructions records)
+    #: counts per step judged beside wall time (``compare_counts``: --measure instructions
+    #: records, and any measure with one figure per process), with their ``measure``
     instructions: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: facts of the setups that differ between the sides (harness.setups.SETUP_FACTS), and
     #: those only named (the host)
@@ -77,115 +84,13 @@ class Comparison:
         """Every flagged row, time and instructions, with the measure that flagged it."""
         flagged = SLOWER if self.allow_missing else SLOWER + NOT_MEASURED
         parts = []
-        for measure, rows in (("time", self.rows), ("instructions", self.instructions)):
+        for measure, rows in (("time", self.rows), (None, self.instructions)):
             if not rows.empty:
                 hit = rows[rows["verdict"].isin(flagged)].copy()
-                hit["measure"] = measure
+                if measure is not None:
+                    hit["measure"] = measure
                 parts.append(hit)
         return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-def verdict_for(ratio: float, low: float, high: float, min_effect: float, noisy: bool) -> str:
-    """The rule every wall-time verdict follows (compare and ab): a change at least the minimum
-    effect whose interval excludes 1; a clear slowdown stays a regression when noisy."""
-    if ratio >= 1 + min_effect and low > 1:
-        return "slower (noisy)" if noisy else "slower"
-    if noisy:
-        return "unstable"
-    if ratio <= 1 - min_effect and high < 1:
-        return "faster"
-    return "unchanged"
-
-
-def judge(
-    baseline: Sequence[Sequence[float]],
-    candidate: Sequence[Sequence[float]],
-    min_effect: float = DEFAULT_MIN_EFFECT,
-    alpha: float = 0.05,
-    min_processes: int = MIN_PROCESSES,
-) -> dict[str, Any]:
-    """Verdict for one phase: baseline/candidate given as one list of block samples (seconds)
-    per process.
-
-    The ratio is the geometric mean of the candidate's process medians over the baseline's,
-    its interval a Welch t interval on their logs (``harness.stats.log_ratio_interval``):
-    processes are the samples, so with fewer than ``min_processes`` (at least 2) a side the
-    row is ``unjudged`` — no interval from one process can cover the spread between processes.
-    A/A false alarms of this rule are measured in tests/test_false_alarms.py.
-    """
-    base_all = np.concatenate([np.asarray(g, float) for g in baseline])
-    cand_all = np.concatenate([np.asarray(g, float) for g in candidate])
-    q1, base_median, q3 = np.percentile(base_all, [25, 50, 75])
-    c1, cand_median, c3 = np.percentile(cand_all, [25, 50, 75])
-    base_medians = np.array([np.median(np.asarray(g, float)) for g in baseline])
-    cand_medians = np.array([np.median(np.asarray(g, float)) for g in candidate])
-    if min(base_median, cand_median, base_medians.min(), cand_medians.min()) <= 0:
-        return refused(base_median, cand_median, len(base_all), len(cand_all))
-    base_rel_iqr = (q3 - q1) / base_median
-    cand_rel_iqr = (c3 - c1) / cand_median
-    common = {
-        "baseline_median_s": float(base_median),
-        "candidate_median_s": float(cand_median),
-        "min_effect": min_effect,
-        "baseline_rel_iqr": float(base_rel_iqr),
-        "candidate_rel_iqr": float(cand_rel_iqr),
-        "baseline_samples": len(base_all),
-        "candidate_samples": len(cand_all),
-    }
-    needed = max(min_processes, 2)
-    if min(len(base_medians), len(cand_medians)) < needed:
-        point = float(cand_median / base_median)  # shown, not judged: no interval covers it
-        return {**common, **unjudged(len(base_medians), len(cand_medians), needed), "ratio": point}
-    ratio, low, high, p_value = (
-        float(v) for v in log_ratio_interval(base_medians, cand_medians, 1 - alpha)
-    )
-    noisy = max(base_rel_iqr, cand_rel_iqr) > REJECTED_IQR
-    return {
-        **common,
-        "ratio": ratio,
-        "ci_low": low,
-        "ci_high": high,
-        "p_value": p_value,
-        "verdict": verdict_for(ratio, low, high, min_effect, noisy),
-        "reason": "",
-    }
-
-
-def unjudged(n_base: int, n_cand: int, needed: int) -> dict[str, Any]:
-    """No verdict: too few processes a side to measure the variation between processes."""
-    nan = float("nan")
-    return {
-        **dict.fromkeys(("ratio", "ci_low", "ci_high", "p_value"), nan),
-        "verdict": "unjudged",
-        "reason": f"{n_base} process(es) on the baseline side and {n_cand} on the candidate, "
-        f"fewer than {needed} a side, so the variation between processes is not measured; "
-        f"run both sides with --processes {max(needed, MIN_PROCESSES)} (or --suite compare)",
-    }
-
-
-def refused(base_median: float, cand_median: float, n_base: int, n_cand: int) -> dict[str, Any]:
-    """No verdict: a ratio of times means nothing when a median is zero or negative (a phase
-    obtained by subtraction, such as keras.step's backward at tiny sizes)."""
-    return {
-        **_no_ratio(base_median, cand_median, n_base, n_cand),
-        "verdict": "refused",
-        "reason": "a median is zero or negative (a phase obtained by subtraction); "
-        "judge the step, or run at sizes where the phase dominates",
-    }
-
-
-def _no_ratio(base_median: float, cand_median: float, n_base: int, n_cand: int) -> dict[str, Any]:
-    """The columns of a row that has no ratio to judge (refused, failed, missing)."""
-    nan = float("nan")
-    return {
-        "baseline_median_s": float(base_median),
-        "candidate_median_s": float(cand_median),
-        **dict.fromkeys(("ratio", "ci_low", "ci_high", "p_value", "min_effect"), nan),
-        "baseline_rel_iqr": nan,
-        "candidate_rel_iqr": nan,
-        "baseline_samples": n_base,
-        "candidate_samples": n_cand,
-    }
 
 
 def compare_frames(
@@ -203,7 +108,7 @@ def compare_frames(
         return kept[kept["phase"].isin(phases)] if phases else kept
 
     base, cand = usable(baseline), usable(candidate)
-    counted = compare_instructions(baseline, candidate, instruction_threshold)
+    counted = compare_counts(baseline, candidate, instruction_threshold)
     if base.empty and counted.empty:
         raise UserError("The baseline holds no successful measurements to compare.")
     if base.empty:
@@ -261,58 +166,39 @@ def compare_frames(
 def judge_instructions(
     base: Sequence[float], cand: Sequence[float], threshold: float = DEFAULT_INSTRUCTION_THRESHOLD
 ) -> dict[str, Any]:
-    """Instructions per step, one count per process: slower when the ratio of medians exceeds
-    the threshold and the counts' own spread on both sides."""
-    base_median, cand_median = float(np.median(base)), float(np.median(cand))
-    spread = sum(
-        float(np.max(np.abs(np.asarray(v, float) / m - 1))) if m else float("inf")
-        for v, m in ((base, base_median), (cand, cand_median))
-    )
-    ratio = cand_median / base_median if base_median else float("nan")
-    limit = max(threshold, spread)
-    if ratio > 1 + limit:
-        verdict = "slower"
-    elif ratio < 1 - limit:
-        verdict = "faster"
-    else:
-        verdict = "unchanged"
-    return {
-        "baseline_instructions": base_median,
-        "candidate_instructions": cand_median,
-        "ratio": ratio,
-        "spread": spread,
-        "threshold": threshold,
-        "verdict": verdict,
-    }
+    """Instructions per step, one count per process (the instructions measure's judge)."""
+    return measure_for("instructions").judge(base, cand, threshold)
 
 
-def compare_instructions(
+def compare_counts(
     baseline: pd.DataFrame, candidate: pd.DataFrame, threshold: float
 ) -> pd.DataFrame:
-    base, cand = instructions_frame(baseline), instructions_frame(candidate)
-    if base.empty:
-        return pd.DataFrame()
-    keys = ["workload", "params", "device"]
+    """One row per (measure, workload, params, device) of every measure that gives one figure
+    per process (``harness.measures.counted_measures``: instructions...), judged by the
+    measure's own ``judge``; ``missing`` where the candidate has no count of it."""
     rows = []
-    for b in base.itertuples():
-        match = (
-            cand[(cand[keys] == [b.workload, b.params, b.device]).all(axis=1)]
-            if len(cand)
-            else cand
-        )
-        common = {
-            "workload": b.workload,
-            "params": b.params,
-            "changed_params": b.changed_params,
-            "device": b.device,
-            "phase": "step",
-        }
-        if match.empty:
-            rows.append(
-                {**common, "baseline_instructions": b.instructions_per_step, "verdict": "missing"}
+    for measure in counted_measures():
+        base = counted_frame(baseline, measure.column)
+        cand = counted_frame(candidate, measure.column)
+        keys = ["workload", "params", "device"]
+        for b in base.itertuples():
+            match = (
+                cand[(cand[keys] == [b.workload, b.params, b.device]).all(axis=1)]
+                if len(cand)
+                else cand
             )
-            continue
-        rows.append({**common, **judge_instructions(b.values, match.iloc[0]["values"], threshold)})
+            common = {
+                "measure": measure.name,
+                "workload": b.workload,
+                "params": b.params,
+                "changed_params": b.changed_params,
+                "device": b.device,
+                "phase": "step",
+            }
+            if match.empty:
+                rows.append({**common, "baseline_per_step": b.per_step, "verdict": "missing"})
+                continue
+            rows.append({**common, **measure.judge(b.values, match.iloc[0]["values"], threshold)})
     return pd.DataFrame(rows)
 
 
@@ -329,7 +215,7 @@ def _not_measured(base_processes: list[list[float]], failure: str | None) -> dic
     """A baseline case the candidate did not measure: it failed there, or is absent."""
     base_all = np.concatenate([np.asarray(g, float) for g in base_processes])
     return {
-        **_no_ratio(float(np.median(base_all)), float("nan"), len(base_all), 0),
+        **no_ratio(float(np.median(base_all)), float("nan"), len(base_all), 0),
         "verdict": "failed" if failure else "missing",
         "reason": failure or "no record of it in the candidate",
         "baseline_processes": len(base_processes),

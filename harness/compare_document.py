@@ -25,7 +25,7 @@ def comparison_document(result: Comparison) -> Document:
     timed = result.rows if not result.rows.empty else pd.DataFrame(columns=TIME_COLUMNS)
     headline = "; ".join(
         f"{measure}: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts.get(v))
-        for measure, frame in (("time", timed), ("instructions", result.instructions))
+        for measure, frame in [("time", timed), *_by_measure(result.instructions)]
         if not frame.empty
         for counts in [frame["verdict"].value_counts().to_dict()]
     )
@@ -83,8 +83,7 @@ def comparison_document(result: Comparison) -> Document:
                 strong=frozenset(("verdict", v) for v in SLOWER + NOT_MEASURED),
             )
         )
-    if not result.instructions.empty:
-        blocks.append(instructions_table(result.instructions))
+    blocks += [counted_table(rows, name) for name, rows in _by_measure(result.instructions)]
     notes = []
     if result.setup_differences or result.noted_differences:
         notes.append(
@@ -203,16 +202,26 @@ def render_comparison(
     return write(comparison_document(result), fmt, output)
 
 
-def instructions_table(rows: pd.DataFrame) -> Table:
+def _by_measure(counted: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The rows of ``Comparison.instructions`` (every per-process measure), one frame each."""
+    if counted.empty:
+        return []
+    return [(str(name), rows) for name, rows in counted.groupby("measure", sort=False)]
+
+
+def counted_table(rows: pd.DataFrame, name: str) -> Table:
+    """One per-process measure's verdicts (``compare.compare_counts``)."""
+    from harness.measures import measure_for
+
     shown = [
         {
             "workload": r.workload,
             "device": r.device,
             "params": short_params(r.params, r.changed_params),
-            "baseline": f"{r.baseline_instructions:,.0f}",
+            "baseline": f"{r.baseline_per_step:,.0f}",
             "candidate": "—"
-            if pd.isna(getattr(r, "candidate_instructions", float("nan")))
-            else f"{r.candidate_instructions:,.0f}",
+            if pd.isna(getattr(r, "candidate_per_step", float("nan")))
+            else f"{r.candidate_per_step:,.0f}",
             "ratio": "—" if pd.isna(getattr(r, "ratio", float("nan"))) else f"{r.ratio:.4f}",
             "threshold": "—"
             if pd.isna(getattr(r, "threshold", float("nan")))
@@ -223,7 +232,7 @@ def instructions_table(rows: pd.DataFrame) -> Table:
     ]
     return Table(
         shown,
-        title="instructions per step (Callgrind; threshold: the larger of --instruction-threshold "
+        title=f"{measure_for(name).title} (threshold: the larger of --instruction-threshold "
         "and the counts' own spread)",
         numeric=frozenset({"baseline", "candidate", "ratio"}),
         strong=frozenset(("verdict", v) for v in SLOWER + NOT_MEASURED),

@@ -11,8 +11,6 @@ from harness.errors import UserError
 from harness.params import ParamOverride
 from harness.timer import TimerSettings
 
-MEASURES = ("time", "instructions")
-
 
 @dataclass(frozen=True)
 class TimerOverrides:
@@ -56,7 +54,8 @@ class RunConfig:
     output: Path | None = None
     results_dir: Path = Path("results")
     label: str | None = None
-    #: "time" (wall time, the default) or "instructions" (Callgrind; the local launcher)
+    #: a registered measure (harness.measures.MEASURES): "time" (wall time, the default) or
+    #: "instructions" (Callgrind; the local launcher)
     measure: str = "time"
     instruction_steps: int = 20
     #: on-disk compile caches: "fresh" (each task its own) or "keep" (one shared folder)
@@ -69,10 +68,9 @@ class RunConfig:
             )
         if self.threads is not None and self.threads < 1:
             raise UserError(f"--threads must be at least 1, got {self.threads}.")
-        if self.measure not in MEASURES:
-            raise UserError(
-                f"Unknown measure '{self.measure}'; valid measures: {', '.join(MEASURES)}."
-            )
+        from harness.measures import measure_for
+
+        measure_for(self.measure)  # an unknown name lists the registered ones
         if self.instruction_steps < 1:
             raise UserError(
                 f"--instruction-steps must be at least 1, got {self.instruction_steps}."

@@ -11,6 +11,7 @@ import platform
 import shutil
 import socket
 import subprocess
+from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -240,3 +241,54 @@ def _os_release() -> str | None:
     except OSError:
         pass
     return None
+
+
+@dataclass(frozen=True)
+class ContainerFacts:
+    """What the worker saw of its own container (``Record.worker_environment``), folded into
+    the record's environment as ``container_<field>`` by the Docker launcher."""
+
+    python: str | None = None
+    os: str | None = None
+    packages: dict[str, str] | None = None
+    cgroup: dict[str, Any] | None = None
+    uid: int | None = None
+    root_writable: bool | None = None
+
+    @classmethod
+    def of(cls, inner: dict[str, Any]) -> ContainerFacts:
+        """From the worker's own ``collect()`` (with ``uid`` and ``root_writable``)."""
+        return cls(inner.get("python"), inner.get("os_release"), inner.get("packages"),
+                   inner.get("cgroup"), inner.get("uid"), inner.get("root_writable"))  # fmt: skip
+
+    def placement(self) -> dict[str, Any]:
+        """The environment keys these facts fill."""
+        return {f"container_{key}": value for key, value in asdict(self).items()}
+
+
+def stamp(
+    record: Any,
+    run: dict[str, Any] | None = None,
+    launcher: dict[str, Any] | None = None,
+    placement: dict[str, Any] | None = None,
+) -> None:
+    """Fold where ``record`` ran into ``record.environment``: the one writer of that part, used
+    by the runner, every launcher and every element (Slurm, Kubernetes, ab).
+
+    Precedence, lowest first (a later source wins a key both have):
+
+    1. ``run``: the facts of the machine the run started on (``collect()``: host, CPU, GPU,
+       packages, commit), the defaults for every record;
+    2. ``launcher``: what the launcher sets for all its tasks (``Launcher.environment()``:
+       image, limits, its name);
+    3. what the record already holds: facts written closer to the task (a Slurm element's
+       node, stamped before the record reached the runner);
+    4. ``placement``: this one task's place, known only where it ran (its container's facts,
+       Slurm's job and node, the Kubernetes pod, ab's side and pair).
+    """
+    record.environment = {
+        **(run or {}),
+        **(launcher or {}),
+        **(record.environment or {}),
+        **(placement or {}),
+    }

@@ -130,7 +130,7 @@ def run_element(tasks_file: Path, results: Path, index: int) -> int:
     new file ``results/<index>.jsonl`` (fsynced), stamped with the run of ``run.json`` beside
     the tasks file. Raises UserError when the index is outside the tasks or the file exists
     (the same manifest ran before)."""
-    from harness.launch.local import LocalLauncher
+    from harness.launch import make_launcher
     from harness.plan import Task
     from harness.results import ResultWriter
 
@@ -146,15 +146,16 @@ def run_element(tasks_file: Path, results: Path, index: int) -> int:
             "before; write a new one (harness k8s manifest) for a new run."
         )
     task = Task.from_dict(tasks[index])
-    record = LocalLauncher().run(task)
+    record = make_launcher("local").run(task)
     from harness import environment
 
     # the facts of the node that ran it: a fleet's report has one setup per node
     node = os.environ.get("NODE_NAME")
     facts = environment.collect(launcher="k8s")
-    record.environment = {**facts, **record.environment, "launcher": "k8s", "k8s_index": index,
-                          "k8s_node": node, "k8s_pod": os.environ.get("POD_NAME") or
-                          facts.get("host"), "host": node or facts.get("host")}  # fmt: skip
+    placement = {"launcher": "k8s", "k8s_index": index, "k8s_node": node,
+                 "k8s_pod": os.environ.get("POD_NAME") or facts.get("host"),
+                 "host": node or facts.get("host")}  # fmt: skip
+    environment.stamp(record, run=facts, placement=placement)
     record.run_id = run.get("run_id") or record.run_id
     record.label = record.label or run.get("label")
     record.suite = run.get("suite") or record.suite

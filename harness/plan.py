@@ -58,7 +58,8 @@ class Task:
     timeout: float = 600.0
     #: position in the run's plan: records come back in any order from a batch scheduler
     index: int = 0
-    #: "time" (the timer, in the worker) or "instructions" (Callgrind: harness.instructions)
+    #: a registered measure (harness.measures): "time" (the timer, in the worker) or
+    #: "instructions" (Callgrind, beside the worker: harness.measures.instructions)
     measure: str = "time"
     #: instructions: steps of the shorter of the two counted processes (the other runs twice)
     instruction_steps: int = 20

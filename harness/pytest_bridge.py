@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from harness.environment import stamp
 from harness.errors import UserError
 from harness.record import Record, Timing
 
@@ -59,22 +60,21 @@ def records_from_pytest_benchmark(path: Path) -> list[Record]:
         environment_for = dict(environment)
         if info.get("packages"):
             environment_for["packages"] = info["packages"]
-        records.append(
-            Record(
-                run_id=data.get("datetime"),
-                workload=info.get("workload") or bench.get("name"),
-                framework=info.get("framework", "pytest-benchmark"),
-                kind=info.get("kind", "train_step"),
-                device=info.get("device", "cpu"),
-                params=info.get("params") or bench.get("params") or {},
-                changed_params=info.get("changed_params"),
-                code_version=info.get("code_version"),
-                samples={"step": [float(v) for v in samples]},
-                items_per_step=info.get("items_per_step", 1),
-                timing=Timing(block_size=stats.get("iterations", 1)),
-                environment=environment_for,
-                label=info.get("label"),
-                started_at=data.get("datetime"),
-            )
+        record = Record(
+            run_id=data.get("datetime"),
+            workload=info.get("workload") or bench.get("name"),
+            framework=info.get("framework", "pytest-benchmark"),
+            kind=info.get("kind", "train_step"),
+            device=info.get("device", "cpu"),
+            params=info.get("params") or bench.get("params") or {},
+            changed_params=info.get("changed_params"),
+            code_version=info.get("code_version"),
+            samples={"step": [float(v) for v in samples]},
+            items_per_step=info.get("items_per_step", 1),
+            timing=Timing(block_size=stats.get("iterations", 1)),
+            label=info.get("label"),
+            started_at=data.get("datetime"),
         )
+        stamp(record, run=environment_for)  # what pytest-benchmark says of its machine
+        records.append(record)
     return records

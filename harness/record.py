@@ -14,13 +14,15 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # Version history:
 #   1  first release; peak_rss_bytes / peak_rss_children_bytes at the top level
 #   2  memory figures grouped under "memory"; "units" says what samples and memory measure
 #   3  "changed_params" (parameters that differ from the workload's defaults), "code_version"
 #      (hash of the workload's source), "workers_param", "task_index"; "machine" (the machine
 #      watched during the task); timing "stop_reason", "precision", "precision_target"
+#   4  "summary" is derived from the samples (written for outside readers, recomputed on
+#      reading: a stored one is dropped); a failure record carries its task's "measure"
 RESULT = "result"
 INTERRUPTED = "interrupted"
 
@@ -96,6 +98,19 @@ class Timing:
 
 
 @dataclass
+class InstructionCount:
+    """Callgrind's count of one step (``harness.measures.instructions``): instructions."""
+
+    #: instructions per step: (count of 2N steps - count of N steps) / N
+    per_step: float | None = None
+    #: whole-process counts: [N steps, 2N steps] (import and set-up cancel in the difference)
+    counts: list[int] = field(default_factory=list)
+    #: N
+    steps: int | None = None
+    tool: str = "callgrind"
+
+
+@dataclass
 class Record:
     """One task's result: raw samples and everything needed to read them later."""
 
@@ -118,7 +133,6 @@ class Record:
     error: Failure | None = None
     samples: dict[str, list[float]] = field(default_factory=dict)
     host_samples: dict[str, list[float]] = field(default_factory=dict)
-    summary: dict[str, dict[str, Any]] = field(default_factory=dict)
     timing: Timing | None = None
     phase_gap: PhaseGap | None = None
     items_per_step: float | None = None
@@ -127,7 +141,7 @@ class Record:
     #: "time" (samples are seconds) or "instructions" (``instructions``, no samples)
     measure: str = "time"
     #: Callgrind's count (harness.instructions): per_step, counts of N and 2N steps, steps
-    instructions: dict[str, Any] | None = None
+    instructions: InstructionCount | None = None
     #: how the phases were timed (the workload says; keras.step on TensorFlow derives them)
     phase_method: str | None = None
     #: the machine during the measured blocks (harness.machine_watch): reference-kernel drift,
@@ -171,6 +185,23 @@ class Record:
     source: str | None = field(default=None, compare=False)
     index: int | None = field(default=None, compare=False)
 
+    @classmethod
+    def from_task(cls, task: Any, **fields: Any) -> Record:
+        """The record of one ``harness.plan.Task``: its identity (workload, device, params as
+        JSON values, process and task index, seed, measure) from the task, the rest from
+        ``fields``. Every record of a task is built here: the worker's, a measure's that runs
+        beside it, and the failure record of a process that wrote none."""
+        return cls(
+            workload=task.workload,
+            device=task.device,
+            params=task.to_dict()["params"],
+            process_index=task.process_index,
+            task_index=task.index,
+            seed=task.seed,
+            measure=task.measure,
+            **fields,
+        )
+
     @property
     def ok(self) -> bool:
         return self.status == OK
@@ -188,8 +219,24 @@ class Record:
         return (self.loss or {}).get("finite") is False
 
     @property
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Statistics of each phase's samples (``harness.stats.summarize``: median, IQR, the
+        median's interval...), computed from the samples every time: the one source of a
+        record's medians. Written to the JSON for outside readers; never read back."""
+        from harness.stats import summarize
+
+        return {phase: summarize(values) for phase, values in self.samples.items()}
+
+    def median(self, phase: str = "step") -> float | None:
+        """The median of one phase's samples (seconds per step); None without samples."""
+        from harness.stats import summarize
+
+        values = self.samples.get(phase)
+        return summarize(values)["median"] if values else None
+
+    @property
     def step_median(self) -> float | None:
-        return (self.summary.get("step") or {}).get("median")
+        return self.median("step")
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
@@ -200,6 +247,7 @@ class Record:
             if item.name in _OMIT_WHEN_EMPTY and not value:
                 continue
             data[item.name] = _plain(value)
+        data["summary"] = self.summary  # derived from the samples, for outside readers
         data.update(self.extra)
         return data
 
@@ -221,8 +269,15 @@ class Interrupted:
 
 
 _TRANSIENT = {"source", "index"}
+#: written for outside readers, computed again on reading (``Record.summary``)
+_DERIVED = {"summary"}
 _OMIT_WHEN_EMPTY = {"host_samples", "warnings", "worker_environment", "migrated_from"}
-_NESTED: dict[str, type] = {"error": Failure, "phase_gap": PhaseGap, "timing": Timing}
+_NESTED: dict[str, type] = {
+    "error": Failure,
+    "phase_gap": PhaseGap,
+    "timing": Timing,
+    "instructions": InstructionCount,
+}
 _RECORD_FIELDS = {f.name for f in dataclasses.fields(Record)} - _TRANSIENT - {"extra"}
 
 
@@ -268,6 +323,8 @@ def migrate(data: dict[str, Any]) -> dict[str, Any]:
         data.setdefault("code_version", None)
         if data.get("workload") in _WORKERS_PARAMS:
             data.setdefault("workers_param", _WORKERS_PARAMS[data["workload"]])
+    if version <= 3 and is_result:
+        data.pop("summary", None)  # derived from the samples since version 4
     data["schema_version"] = SCHEMA_VERSION
     return data
 
@@ -287,13 +344,15 @@ def from_json(data: dict[str, Any]) -> Record | Interrupted:
     values: dict[str, Any] = {}
     extra: dict[str, Any] = {}
     for key, value in data.items():
+        if key in _DERIVED:
+            continue  # recomputed from the samples, never trusted from the file
         if key in _NESTED:
             values[key] = _nested(_NESTED[key], value)
         elif key in _RECORD_FIELDS:
             values[key] = value
         else:
             extra[key] = value
-    for key in ("params", "samples", "host_samples", "summary", "metrics", "runtime"):
+    for key in ("params", "samples", "host_samples", "metrics", "runtime"):
         if values.get(key) is None:
             values[key] = {}
     for key in ("memory", "threads", "timer_settings", "environment", "units"):
@@ -311,7 +370,7 @@ def _check_types(values: dict[str, Any]) -> None:
     for key in ("workload", "device", "status"):
         if key in values and not isinstance(values[key], str):
             raise ValueError(f"'{key}' must be a string")
-    for key in ("params", "samples", "summary", "metrics", "runtime", "memory", "environment"):
+    for key in ("params", "samples", "metrics", "runtime", "memory", "environment"):
         if not isinstance(values.get(key), dict):
             raise ValueError(f"'{key}' must be an object")
     for phase, samples in values["samples"].items():

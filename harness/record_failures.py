@@ -53,14 +53,9 @@ def failure(
     ``task`` is a ``harness.plan.Task``; ``describe`` what ``harness.workload.describe`` says of
     its class (framework, kind, phases, code version), when the class could be imported.
     """
-    return Record(
-        workload=task.workload,
-        device=task.device,
-        params=task.to_dict()["params"],
+    return Record.from_task(
+        task,
         status=status,
-        process_index=task.process_index,
-        task_index=task.index,
-        seed=task.seed,
         error=Failure(
             type=status,
             message=message,
@@ -71,3 +66,21 @@ def failure(
         exit_code=exit_code,
         **(describe or {}),
     )
+
+
+def task_failure(
+    task: Any, status: str, message: str, exit_code: int | None = None, stderr: str = ""
+) -> Record:
+    """A record for a process that produced no result of its own (any launcher, any measure
+    that runs beside the worker): ``failure`` with what the task's workload class says of
+    itself, when it imports."""
+    from harness.plan import workload_class
+    from harness.workload import describe
+
+    try:
+        described = describe(
+            workload_class(task.path if ":" in task.path else task.workload), task.params
+        )
+    except Exception:  # the class itself may be what failed to import
+        described = None
+    return failure(task, status, message, exit_code, stderr, described)

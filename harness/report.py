@@ -4,6 +4,7 @@ for any renderer: terminal table, Markdown, CSV, Parquet or one self-contained H
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -11,6 +12,7 @@ from harness import analysis, bottleneck, frameworks, plots
 from harness.aggregate import aggregate_frame
 from harness.errors import UserError
 from harness.findings import report_findings
+from harness.measures import counted_measures
 from harness.render import Document, Figure, Findings, Table, Text, check_format, write
 from harness.render.cells import format_rate, format_seconds, phase_label, short_params
 
@@ -56,13 +58,15 @@ def summary_table(summary: pd.DataFrame) -> Table:
     )
 
 
-def instructions_table(counted: pd.DataFrame) -> Table:
+def counted_table(counted: pd.DataFrame, measure: Any) -> Table:
+    """One measure's figures per process (``analysis.counted_frame``), by workload case."""
+    unit = f"{measure.name}/step"
     rows = [
         {
             "workload": r.workload,
             "device": r.device,
             "params": short_params(r.params, r.changed_params),
-            "instructions/step": f"{r.instructions_per_step:,.0f}",
+            unit: f"{r.per_step:,.0f}",
             "spread": f"{r.spread:.4%}",
             "processes": str(r.processes),
             "setup": r.setup,
@@ -71,8 +75,8 @@ def instructions_table(counted: pd.DataFrame) -> Table:
     ]
     return Table(
         rows,
-        title="instructions per step (Callgrind: the difference of N and 2N steps)",
-        numeric=frozenset({"instructions/step", "spread", "processes"}),
+        title=measure.title,
+        numeric=frozenset({unit, "spread", "processes"}),
     )
 
 
@@ -247,10 +251,10 @@ def report_document(
     frame: pd.DataFrame, reference: str | None = None, speedups: bool = True
 ) -> Document:
     summary = analysis.summary_frame(frame)
-    counted = analysis.instructions_frame(frame)
-    blocks: list = [summary_table(summary)] if not summary.empty or counted.empty else []
-    if not counted.empty:
-        blocks.append(instructions_table(counted))
+    counted = [(m, analysis.counted_frame(frame, m.column)) for m in counted_measures()]
+    counted = [(measure, rows) for measure, rows in counted if not rows.empty]
+    blocks: list = [summary_table(summary)] if not summary.empty or not counted else []
+    blocks += [counted_table(rows, measure) for measure, rows in counted]
     ratios = analysis.speedup_frame(frame, reference) if speedups else pd.DataFrame()
     aggregated = pd.DataFrame()
     if not ratios.empty:

@@ -25,7 +25,9 @@ status                  ``ok``, ``skipped`` (its framework is absent where it ra
                         status (``error``, ``crashed``, ``timeout``, ``oom``...)
 message                 why it failed or was skipped (empty when ``ok``)
 measure                 ``time`` (samples in seconds) or ``instructions`` (no samples)
-instructions_per_step   Callgrind's instructions per step (``--measure instructions``)
+<measure columns>       what each registered measure adds (``Measure.frame_columns``):
+                        time: block_size, first_step_s, stop_reason, precision_target;
+                        instructions: instructions_per_step (Callgrind, per step)
 phase                   ``step`` (the whole step) or a phase name (``forward``, ``save``...)
 sample                  index of the sample (one per measured block)
 process                 which repeat process produced it (``--processes N``)
@@ -238,10 +240,12 @@ def _host_seconds(host_samples: dict[str, list[float]], phase: str) -> float | N
 def frame_from_records(records: list[Record]):  # -> DataFrame
     import pandas as pd
 
+    from harness.measures import all_measures
+
+    measures = all_measures()  # each adds its own columns (time: block_size, first_step_s...)
     rows: list[dict[str, Any]] = []
     for position, record in enumerate(records):
         env = record.environment
-        timing = record.timing
         base = {
             "source": record.source or "",
             "run_id": record.run_id,
@@ -258,11 +262,10 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "workers": record.params.get(record.workers_param) if record.workers_param else None,
             "status": record.status,
             "measure": record.measure,
-            "instructions_per_step": (record.instructions or {}).get("per_step"),
+            **{k: v for measure in measures for k, v in measure.columns(record).items()},
             "message": record.error.message if record.error else None,
             "process": record.process_index,
             "process_id": process_identity(record, position),
-            "block_size": timing.block_size if timing else None,
             "items_per_step": record.items_per_step,
             "setup": setup_label(record),
             "label": record.label,
@@ -279,11 +282,8 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "memory_limit_bytes": env.get("memory_limit_bytes"),
             "git_commit": env.get("git_commit"),
             "git_branch": env.get("git_branch"),
-            "first_step_s": timing.first_step_s if timing else None,
             "peak_rss_bytes": record.memory.get("peak_rss_bytes"),
             "phase_gap": record.phase_gap.relative if record.phase_gap else None,
-            "stop_reason": timing.stop_reason if timing else None,
-            "precision_target": timing.precision_target if timing else None,
             "noisy_machine": record.noisy_machine,
             "noisy_reasons": "; ".join((record.machine or {}).get("noisy_reasons") or []),
             "loss_diverged": record.loss_diverged,
@@ -328,14 +328,13 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "workers",
         "status",
         "measure",
-        "instructions_per_step",
+        *(column for measure in measures for column in measure.frame_columns),
         "message",
         "phase",
         "sample",
         "process",
         "process_id",
         "seconds",
-        "block_size",
         "items_per_step",
         "setup",
         "label",
@@ -348,11 +347,8 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "framework_version",
         "git_commit",
         "git_branch",
-        "first_step_s",
         "peak_rss_bytes",
         "phase_gap",
-        "stop_reason",
-        "precision_target",
         "noisy_machine",
         "noisy_reasons",
         "loss_diverged",

@@ -16,7 +16,7 @@ from typing import Any
 from harness import mfu
 from harness.config import RunConfig
 from harness.errors import INTERRUPT_SIGNALS, UserError
-from harness.launch import make_launcher
+from harness.launch import check_capabilities, make_launcher
 from harness.launch.base import Launcher
 from harness.plan import RunPlan, Task, build_plan
 from harness.record import SKIPPED, Interrupted, Record
@@ -85,6 +85,7 @@ def run(
     suite = get_suite(config.suite)
     launcher = launcher or make_launcher(config.launcher, config.launcher_config)
     plan = plan_for(config, check_installed=launcher.runs_here)
+    check_capabilities(launcher, plan)  # before anything runs: one sentence, exit 2
     if not plan.tasks:
         raise UserError(
             "Every selected workload was skipped; install the frameworks they need "
@@ -138,6 +139,8 @@ def execute(
     plan: RunPlan, launcher: Launcher, path: Path, info: RunInfo, events: RunEvents
 ) -> RunOutcome:
     """Every task through ``launcher.run_all``; each record stamped with the run and appended."""
+    from harness import environment
+
     outcome = RunOutcome(path, plan, planned=len(plan.tasks) * launcher.records_per_task)
     previous = {sig: signal.getsignal(sig) for sig in INTERRUPT_SIGNALS}
     for sig in previous:
@@ -154,7 +157,7 @@ def execute(
                 record.label = record.label or info.label  # a launcher may name the side
                 record.wall_s = time.time() - started
                 # the launcher's facts about where the task ran win over the run's defaults
-                record.environment = {**info.environment, **record.environment}
+                environment.stamp(record, run=info.environment)
                 mfu.stamp(record, [path.parent, Path("results")])  # needs the cached peaks
                 outcome.records.append(record)
                 try:

@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.errors import UserError, WorkloadError
 from harness.loss_check import LossCheck
+from harness.record import Timing
 from harness.stats import precision_of
 from harness.workload import Workload
 
@@ -68,23 +69,14 @@ class TimerSettings:
 
 @dataclass
 class Measurement:
-    """Raw result of timing one workload in one process."""
+    """Raw result of timing one workload in one process: the samples, and how they were taken
+    (``timing``: the record holds this very object)."""
 
-    first_step_s: float
-    first_step_phases: dict[str, float]
-    warmup_steps: int
-    warmup_elapsed_s: float
-    block_size: int
-    calibration_blocks: int
-    clock_overhead_s: float
+    timing: Timing
+    #: seconds per step, one per measured block, for "step" and each phase
     samples: dict[str, list[float]] = field(default_factory=dict)
+    #: seconds of host (dispatch) time per step and phase, where the device is asynchronous
     host_samples: dict[str, list[float]] = field(default_factory=dict)
-    #: why measuring stopped: precision (target reached), max-time (budget), max-blocks
-    stop_reason: str = ""
-    #: the step median's precision when it stopped (None: too few blocks to know)
-    precision: float | None = None
-    precision_target: float | None = None
-    measured_s: float = 0.0
     #: what the machine did during the measured blocks (harness.machine_watch), when watched
     machine: dict[str, Any] | None = None
     #: the training loss read outside the timed blocks (harness.loss_check); None: no loss
@@ -93,22 +85,6 @@ class Measurement:
     @property
     def blocks(self) -> int:
         return len(self.samples.get("step", []))
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "first_step_s": self.first_step_s,
-            "first_step_phases": self.first_step_phases,
-            "warmup_steps": self.warmup_steps,
-            "warmup_elapsed_s": self.warmup_elapsed_s,
-            "block_size": self.block_size,
-            "blocks": self.blocks,
-            "calibration_blocks": self.calibration_blocks,
-            "clock_overhead_s": self.clock_overhead_s,
-            "stop_reason": self.stop_reason,
-            "precision": self.precision,
-            "precision_target": self.precision_target,
-            "measured_s": self.measured_s,
-        }
 
 
 @contextlib.contextmanager
@@ -248,23 +224,21 @@ class Timer:
             elapsed, totals, host = self._block(workload, steps)
         machine = watch.stop(s.precision) if watch is not None else None
         workload.check_after_measure()
-        return Measurement(
+        timing = Timing(
             first_step_s=first,
             first_step_phases=first_phases,
             warmup_steps=warm_steps,
             warmup_elapsed_s=warm_elapsed,
             block_size=steps,
+            blocks=len(samples["step"]),
             calibration_blocks=calibration,
             clock_overhead_s=overhead,
-            samples=samples,
-            host_samples=host_samples,
             stop_reason=reason,
             precision=precision_of(samples["step"]),
             precision_target=s.precision,
             measured_s=measured,
-            machine=machine,
-            loss=losses.result(),
         )
+        return Measurement(timing, samples, host_samples, machine, losses.result())
 
     def _stop_reason(self, samples: dict[str, list[float]], measured: float) -> str:
         """Why to stop now ('' to go on): past the minimums, the step's and every phase's

@@ -20,7 +20,7 @@ from typing import Any
 
 from harness.errors import EXIT_USAGE, UserError
 from harness.extra_work import EXTRA_WORK_VARIABLE, add_extra_work
-from harness.record import OK, SKIPPED, Failure, PhaseGap, Record, Timing, dumps, iso_time
+from harness.record import OK, SKIPPED, Failure, Record, dumps, iso_time
 
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -54,7 +54,7 @@ def derived_metrics(
     from harness.workload import counted_per_step
 
     out = dict(metrics)
-    step = summary["step"]["median"]
+    step = (summary.get("step") or {}).get("median")
     flops = counted_per_step(metrics, "flops")
     if flops and step:
         out["achieved_gflops"] = flops / step / 1e9
@@ -66,6 +66,28 @@ def derived_metrics(
             if median:
                 out[f"{phase}_gb_per_s"] = out["bytes"] / median / 1e9
     return out
+
+
+class UnsupportedMeasure(Exception):
+    """The task asks for a measure this worker does not run (its launcher should have refused
+    it): a failed record with the reason, never a record of another measure."""
+
+
+def worker_measure(name: str) -> Any:
+    """The measure ``name`` when it runs inside the worker; UnsupportedMeasure otherwise."""
+    from harness.measures import MEASURES, measure_for
+
+    if name not in MEASURES:
+        raise UnsupportedMeasure(
+            f"this worker knows no measure '{name}' (it knows {', '.join(MEASURES)})"
+        )
+    measure = measure_for(name)
+    if not measure.in_worker:
+        raise UnsupportedMeasure(
+            f"the measure '{name}' runs beside the worker, in a launcher that declares it "
+            "(the local launcher), not inside the worker; this launcher handed it on"
+        )
+    return measure
 
 
 class Skipped(Exception):
@@ -95,13 +117,8 @@ def run_task(task_data: dict[str, Any]) -> Record:
 
     caches = compile_cache.prepare(task.compile_cache)  # before any framework is imported
     started = time.time()
-    record = Record(
-        workload=task.workload,
-        device=task.device,
-        params=task.to_dict()["params"],
-        process_index=task.process_index,
-        task_index=task.index,
-        seed=task.seed,
+    record = Record.from_task(
+        task,
         threads={name: os.environ.get(name) for name in THREAD_VARIABLES},
         thread_count=threads,
         thread_source=thread_source,
@@ -115,12 +132,9 @@ def run_task(task_data: dict[str, Any]) -> Record:
     try:
         import numpy
 
-        from harness import loss_check
-        from harness.machine_watch import MachineWatch
-        from harness.stats import summarize
-        from harness.timer import Timer
         from harness.workload import describe, load_workload_class
 
+        measure = worker_measure(task.measure)  # before anything is set up
         random.seed(task.seed)
         numpy.random.seed(task.seed)  # workloads use seeded generators; this covers the rest
         cls = load_workload_class(task.path)
@@ -135,19 +149,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
         record.setup_s = time.perf_counter() - setup_start
         extra = float(os.environ.get(EXTRA_WORK_VARIABLE) or 0)
         injected = add_extra_work(workload, extra) if extra else []
-        measurement = Timer(task.timer).run(workload, watch=MachineWatch(task.device))
-        record.timing = Timing(**measurement.to_dict())
-        record.machine = measurement.machine
-        record.loss = measurement.loss
-        if loss_check.warning(record.loss):
-            record.warnings.append(str(loss_check.warning(record.loss)))
-        record.samples = measurement.samples
-        record.host_samples = measurement.host_samples
-        record.summary = {name: summarize(v) for name, v in measurement.samples.items()}
-        record.phase_gap = PhaseGap.of(
-            record.summary["step"]["median"],
-            [record.summary[p]["median"] for p in cls.phases],
-        )
+        measure.measure(workload, task, record)
         record.items_per_step = workload.items_per_step()
         record.metrics = derived_metrics(workload.metrics(), record.summary, cls.phases)
         dataset = getattr(workload, "dataset_dir", None)
@@ -164,6 +166,9 @@ def run_task(task_data: dict[str, Any]) -> Record:
         record.runtime = workload.runtime_info()
         record.phase_method = workload.phase_method() if cls.phases else None
         record.status = OK
+    except UnsupportedMeasure as refusal:
+        record.status = "error"
+        record.error = Failure(type="unsupported-measure", message=str(refusal))
     except Skipped as skip:
         record.status = SKIPPED
         record.error = Failure(type=SKIPPED, message=str(skip))

@@ -96,7 +96,7 @@ def fit_runs() -> dict[str, Any]:
     w = _make(KerasFit, batch_size=16, hidden=(16,), steps_per_call=4, jit_compile=False)
     m = Timer(_tiny_timer()).run(w)
     return {
-        "first": m.first_step_s,
+        "first": m.timing.first_step_s,
         "step": m.samples["step"],
         "items": w.items_per_step(),
         "metrics": {k: v for k, v in w.metrics().items() if k != "layers"},

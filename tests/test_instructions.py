@@ -48,13 +48,15 @@ def test_instruction_verdicts():
 
 
 def test_only_the_local_launcher_counts_instructions():
-    from harness.launch.docker import DockerLauncher
+    from harness.launch import check_capabilities, make_launcher
     from harness.plan import build_plan
     from harness.suites import get_suite
 
     plan = build_plan(get_suite("smoke"), workloads=["numpy.linreg"], measure="instructions")
-    with pytest.raises(UserError, match="local launcher only"):
-        DockerLauncher().preflight(plan)
+    check_capabilities(make_launcher("local"), plan)
+    for name in ("docker", "slurm"):
+        with pytest.raises(UserError, match="local launcher only"):
+            check_capabilities(make_launcher(name), plan)
 
 
 @pytest.mark.slow

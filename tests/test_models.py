@@ -209,12 +209,12 @@ def test_stamp_reads_the_peaks_cached_for_the_machine_that_ran(tmp_path):
     path.write_text(json.dumps({"cpu_fp32_flops": 50e9}))
     record = Record(workload="torch.gpt", device="cpu", params={"dtype": "float32"}, status="ok")
     record.environment = env
-    record.summary = {"step": {"median": 0.5}}
+    record.samples = {"step": [0.5]}
     record.metrics = {"flops_per_step": 5e9}
     mfu.stamp(record, [tmp_path])
     assert record.metrics["mfu"] == pytest.approx(0.2)
     other = Record(workload="torch.gpt", device="cpu", params={}, status="ok")
     other.environment = {**env, "host": "elsewhere"}
-    other.summary, other.metrics = {"step": {"median": 0.5}}, {"flops_per_step": 5e9}
+    other.samples, other.metrics = {"step": [0.5]}, {"flops_per_step": 5e9}
     mfu.stamp(other, [tmp_path])
     assert "mfu" not in other.metrics and "harness peaks" in other.metrics["mfu_peak"]

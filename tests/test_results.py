@@ -153,6 +153,29 @@ def test_records_of_every_earlier_schema_still_load(version):
     assert frame["changed_params"].isna().all()
 
 
+def test_records_of_version_3_load_with_their_summary_recomputed_and_their_count_typed():
+    """tests/fixtures/results-v3.jsonl was written by schema version 3 (a timed record and an
+    instruction count): the stored summary is dropped and computed again from the samples."""
+    import json as json_module
+    from pathlib import Path
+
+    from harness.record import InstructionCount
+
+    fixture = Path(__file__).parent / "fixtures" / "results-v3.jsonl"
+    stored = [json_module.loads(line) for line in fixture.read_text().splitlines()]
+    timed, counted = load_records([fixture])
+    assert timed.migrated_from == 3 and timed.schema_version == SCHEMA_VERSION
+    assert "summary" not in timed.extra
+    assert timed.step_median == stored[0]["summary"]["step"]["median"]
+    assert timed.summary["forward"] == stored[0]["summary"]["forward"]
+    assert isinstance(counted.instructions, InstructionCount)
+    assert counted.instructions.per_step == stored[1]["instructions"]["per_step"] > 0
+    frame = load_frame([fixture])
+    assert frame["instructions_per_step"].dropna().tolist() == [counted.instructions.per_step]
+    assert timed.to_json()["instructions"] is None
+    assert counted.to_json()["instructions"] == stored[1]["instructions"]
+
+
 def test_version_2_crash_keeps_its_signal():
     from pathlib import Path
 

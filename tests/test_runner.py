@@ -49,7 +49,6 @@ class EchoLauncher(Launcher):
             process_index=task.process_index,
             task_index=task.index,
             samples={"step": [step, step]},
-            summary={"step": {"median": step}},
             environment={"where": f"node-{task.index}"},
         )
 

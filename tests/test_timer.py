@@ -59,21 +59,21 @@ def test_exact_samples_block_size_and_first_step():
     )
     workload = ScriptedStep(clock)
     m = Timer(settings, clock=clock).run(workload)
-    assert m.first_step_s == pytest.approx(0.5035)
-    assert m.first_step_phases["forward"] == pytest.approx(0.501)
+    assert m.timing.first_step_s == pytest.approx(0.5035)
+    assert m.timing.first_step_phases["forward"] == pytest.approx(0.501)
     # the warm-up budget (1 s of fake time) is never reached: the step cap (4) ends it
-    assert m.warmup_steps == 4
+    assert m.timing.warmup_steps == 4
     # 0.01 s target / 0.0035 s per step -> 3 steps per block
-    assert m.block_size == 3
-    assert m.calibration_blocks == 0
+    assert m.timing.block_size == 3
+    assert m.timing.calibration_blocks == 0
     # 0.0105 s per block: min_time 0.05 needs 5 blocks, and the median's interval needs 6
     assert m.blocks == 6
-    assert m.stop_reason == "precision" and m.precision == 0.0
+    assert m.timing.stop_reason == "precision" and m.timing.precision == 0.0
     assert m.samples["step"] == pytest.approx([0.0035] * 6)
     assert m.samples["forward"] == pytest.approx([0.001] * 6)
     assert m.samples["backward"] == pytest.approx([0.002] * 6)
     assert m.samples["update"] == pytest.approx([0.0005] * 6)
-    assert m.clock_overhead_s == 0.0
+    assert m.timing.clock_overhead_s == 0.0
 
 
 def test_warmup_stops_on_time_budget():
@@ -88,8 +88,8 @@ def test_warmup_stops_on_time_budget():
     )
     m = Timer(settings, clock=clock).run(ScriptedStep(clock))
     # 0.0035 s per step: after 3 steps 0.0105 s >= 0.01 s budget
-    assert m.warmup_steps == 3
-    assert m.warmup_elapsed_s == pytest.approx(0.0105)
+    assert m.timing.warmup_steps == 3
+    assert m.timing.warmup_elapsed_s == pytest.approx(0.0105)
 
 
 def test_block_grows_until_clock_overhead_is_negligible():
@@ -105,10 +105,10 @@ def test_block_grows_until_clock_overhead_is_negligible():
     )
     workload = ScriptedStep(clock, costs=(1e-4, 1e-4, 1e-4), first_extra=0.0)
     m = Timer(settings, clock=clock).run(workload)
-    assert m.clock_overhead_s == pytest.approx(1e-6)
+    assert m.timing.clock_overhead_s == pytest.approx(1e-6)
     # the block must last >= 1000 x 1 µs = 1 ms; a step is ~0.3 ms, so at least 4 steps
-    assert m.block_size * m.samples["step"][0] >= 1e-3
-    assert m.block_size >= 4
+    assert m.timing.block_size * m.samples["step"][0] >= 1e-3
+    assert m.timing.block_size >= 4
 
 
 def test_gc_is_off_inside_blocks_and_restored():
@@ -190,7 +190,7 @@ def test_fused_step_supplies_the_step_samples():
     assert m.samples["forward"] == pytest.approx([0.001, 0.001])
     assert m.samples["backward"] == pytest.approx([0.002, 0.002])
     assert m.samples["step"] == pytest.approx([0.002, 0.002])
-    assert m.block_size == 5  # calibrated on the fused step: 0.01 / 0.002
+    assert m.timing.block_size == 5  # calibrated on the fused step: 0.01 / 0.002
 
 
 class AsyncDevice(Workload):
@@ -229,7 +229,7 @@ def test_step_samples_of_an_async_device_carry_no_per_phase_syncs():
     workload = AsyncDevice(clock)
     m = Timer(settings, clock=clock).run(workload)
     device_step = sum(workload.costs)  # 3.5 ms of device work per step
-    steps = m.block_size
+    steps = m.timing.block_size
     # The step: device work back to back; per block one dispatch before the device starts and
     # one sync latency at the end, nothing per phase.
     expected_step = device_step + (AsyncDevice.DISPATCH + AsyncDevice.SYNC_LATENCY) / steps
@@ -263,11 +263,11 @@ def test_on_measure_start_comes_after_calibration_and_before_every_measured_bloc
     )
     workload = CountsFromMeasureStart(clock)
     m = Timer(settings, clock=clock).run(workload)
-    measured_steps = m.blocks * m.block_size
+    measured_steps = m.blocks * m.timing.block_size
     # every step after on_measure_start belongs to a measured block, none to calibration
     assert workload.steps - workload.steps_at_measure_start == measured_steps
     # first step + 2 warm-up steps + at least one calibration block ran before it
-    assert workload.steps_at_measure_start >= 1 + 2 + m.block_size
+    assert workload.steps_at_measure_start >= 1 + 2 + m.timing.block_size
 
 
 class NoisyStep(Workload):
@@ -312,13 +312,13 @@ def test_measuring_goes_on_until_the_median_is_known_to_the_target():
     rng = np.random.default_rng(3)
     costs = list(0.01 * (1 + 0.1 * rng.random(10_000)))
     m = Timer(adaptive(), clock=clock).run(NoisyStep(clock, costs))
-    assert m.stop_reason == "precision"
+    assert m.timing.stop_reason == "precision"
     assert 20 < m.blocks < 400  # more than the minimum, far from the cap
-    assert m.precision is not None and m.precision <= 0.01
+    assert m.timing.precision is not None and m.timing.precision <= 0.01
     # it stopped at the first block count that reached the target, not later
     assert precision_of(m.samples["step"][:-1]) > 0.01
-    assert m.precision == precision_of(m.samples["step"])
-    assert m.precision_target == 0.01
+    assert m.timing.precision == precision_of(m.samples["step"])
+    assert m.timing.precision_target == 0.01
 
 
 def test_measuring_stops_on_the_time_budget_with_the_precision_reached_so_far():
@@ -326,9 +326,9 @@ def test_measuring_stops_on_the_time_budget_with_the_precision_reached_so_far():
     # a spread that never settles: each block 1 % to 40 % slower than the last, cycling
     costs = [0.01 * (1 + (i % 40) / 100) for i in range(1000)]
     m = Timer(adaptive(max_time=0.5, precision=0.001), clock=clock).run(NoisyStep(clock, costs))
-    assert m.stop_reason == "max-time"
-    assert 0.5 <= m.measured_s < 0.5 + 0.02  # one block past the budget at most
-    assert m.precision is not None and m.precision > 0.001
+    assert m.timing.stop_reason == "max-time"
+    assert 0.5 <= m.timing.measured_s < 0.5 + 0.02  # one block past the budget at most
+    assert m.timing.precision is not None and m.timing.precision > 0.001
 
 
 def test_the_block_cap_stops_measuring_even_below_the_minimum_time():
@@ -336,8 +336,8 @@ def test_the_block_cap_stops_measuring_even_below_the_minimum_time():
     m = Timer(adaptive(min_blocks=3, max_blocks=3), clock=clock).run(
         NoisyStep(clock, [0.01, 0.02, 0.03])
     )
-    assert m.stop_reason == "max-blocks" and m.blocks == 3
-    assert m.precision is None  # three blocks cannot bound a median at 95%
+    assert m.timing.stop_reason == "max-blocks" and m.blocks == 3
+    assert m.timing.precision is None  # three blocks cannot bound a median at 95%
 
 
 def test_a_precision_target_outside_zero_to_one_is_refused():
@@ -370,7 +370,7 @@ def test_blocks_are_short_on_a_cpu_and_long_where_each_edge_synchronizes(device,
     clock = FakeClock()
     settings = TimerSettings(warmup_max_steps=1, min_time=0, min_blocks=1, max_blocks=1)
     m = Timer(settings, clock=clock).run(TenthOfAMillisecond(clock, device))
-    assert m.block_size in steps  # (20 ms of 0.1 ms steps in floating point: 200 or 400)
+    assert m.timing.block_size in steps  # (20 ms of 0.1 ms steps in floating point: 200 or 400)
     for suite in ("default", "compare"):
         timer = get_suite(suite).timer
         assert timer.min_block_time == 0.001

@@ -70,7 +70,7 @@ def measured_run(quick: bool) -> dict[str, Any]:
 
 
 def step_median(record: Record, phase: str = "step") -> float:
-    return float(record.summary[phase]["median"])
+    return float(record.median(phase) or "nan")
 
 
 class FunctionStep(Workload):

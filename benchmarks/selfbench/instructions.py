@@ -25,7 +25,7 @@ def counts(processes: int, extra: float) -> list[float]:
         instruction_steps=STEPS,
         launcher_config=LocalConfig(env=env),
     )
-    return [r.instructions["per_step"] for r in records if r.ok and r.instructions]
+    return [r.instructions.per_step for r in records if r.ok and r.instructions]
 
 
 def measure(quick: bool) -> list[Row]:

@@ -24,7 +24,6 @@ AB_EXIT_CODES = """exit codes:
 DEFAULT_BUDGET_S = 120.0
 #: what the verdicts render as (text formats: the table is read by people and CI logs)
 VERDICT_FORMATS = ("table", "markdown")
-DEFAULT_MIN_EFFECT = {"time": 0.03, "instructions": 0.01}
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
@@ -107,20 +106,23 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def side_launcher(args: argparse.Namespace, side: str) -> Any:
+    """The side's launcher, made through the launcher registry: docker with its image, else
+    local with its Python, worktree (``--*-ref``) and environment."""
     from harness.ab import worktree_for
-    from harness.launch.docker import DockerConfig, DockerLauncher
-    from harness.launch.local import LocalConfig, LocalLauncher
+    from harness.launch import launcher_class, make_launcher
 
     python, ref = getattr(args, f"{side}_python"), getattr(args, f"{side}_ref")
     env = tuple(getattr(args, f"{side}_env"))
     if args.baseline_image or args.candidate_image:
         if python or ref or env:
             raise UserError("With images, give each side an image only (--baseline-image ...).")
-        return DockerLauncher(DockerConfig(image=getattr(args, f"{side}_image") or "cpu"))
+        image = getattr(args, f"{side}_image") or "cpu"
+        return make_launcher("docker", launcher_class("docker").Config(image=image))
     if python and ref:
         raise UserError(f"Give --{side}-python or --{side}-ref, not both.")
     source = worktree_for(ref) if ref else None
-    return LocalLauncher(LocalConfig(python=python, env=env, source=source))
+    config = launcher_class("local").Config(python=python, env=env, source=source)
+    return make_launcher("local", config)
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -144,7 +146,9 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}.")
     min_effect = args.min_effect
     if min_effect is None:
-        min_effect = DEFAULT_MIN_EFFECT[args.measure]
+        from harness.measures import measure_for
+
+        min_effect = measure_for(args.measure).default_min_effect
     if not 0 < min_effect < 1:
         raise UserError(f"--min-effect must be between 0 and 1, got {min_effect}.")
     sides = ("baseline", "candidate")

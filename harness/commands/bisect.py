@@ -53,14 +53,15 @@ def probe_with_ab(args: argparse.Namespace) -> Any:
     sequential rule, on the one workload case selected."""
     from harness.ab import InterleavedLauncher, judge_frame
     from harness.bisect import ProbeResult
-    from harness.commands.ab import DEFAULT_MIN_EFFECT, side_launcher
+    from harness.commands.ab import side_launcher
     from harness.commands.run import config_from_args
+    from harness.measures import counted_measures, measure_for
     from harness.progress import events_for
     from harness.results import load_frame
     from harness.runner import run
     from harness.sequential import SequentialRule
 
-    min_effect = args.min_effect or DEFAULT_MIN_EFFECT[args.measure]
+    min_effect = args.min_effect or measure_for(args.measure).default_min_effect
     rule = SequentialRule(min_effect, args.alpha, args.pairs)
 
     def probe(baseline: str, candidate: str) -> ProbeResult:
@@ -85,7 +86,7 @@ def probe_with_ab(args: argparse.Namespace) -> Any:
         if outcome.failed or not outcome.records:
             return ProbeResult(baseline, candidate, "failed")
         verdicts = judge_frame(load_frame([outcome.path]), rule)
-        whole = verdicts[verdicts["phase"].isin(["step", "instructions"])]
+        whole = verdicts[verdicts["phase"].isin(["step", *(m.name for m in counted_measures())])]
         if whole.empty:
             return ProbeResult(baseline, candidate, "failed")
         row = whole.iloc[0]

@@ -102,14 +102,14 @@ def phase_runs(device: GpuCheckDevice) -> list[dict[str, Any]]:
         params = record.params
         precision = {"bfloat16": "bf16", "float16": "fp16"}.get(str(params.get("dtype")))
         label = f"{record.workload} {precision or ('tf32' if params.get('tf32') else 'fp32')}"
-        if not record.ok or "step" not in record.summary:
+        if not record.ok or "step" not in record.samples:
             message = record.error.message if record.error else record.status
             runs.append({"label": label, "error": f"{record.status}: {message}"})
             continue
         runs.append({
             "label": label,
-            "phase_medians": {p: record.summary[p]["median"] for p in record.phases},
-            "step_median": record.summary["step"]["median"],
+            "phase_medians": {p: record.median(p) for p in record.phases},
+            "step_median": record.step_median,
         })  # fmt: skip
     return runs
 

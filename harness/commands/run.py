@@ -116,12 +116,13 @@ def add_timing_options(parser: argparse.ArgumentParser) -> None:
         "its cpuset and CPU quota, inside a container too)",
     )
     timing.add_argument("--timeout", default="600", help="seconds per workload process")
+    from harness.measures import MEASURES, all_measures
+
     timing.add_argument(
         "--measure",
         default="time",
-        choices=("time", "instructions"),
-        help="time (default) or instructions: counted under Valgrind's Callgrind, a figure "
-        "a noisy machine does not move (local launcher; small steps)",
+        choices=tuple(MEASURES),
+        help="; ".join(measure.help for measure in all_measures()),
     )
     timing.add_argument(
         "--instruction-steps",

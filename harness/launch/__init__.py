@@ -12,6 +12,7 @@ from typing import Any
 
 from harness.errors import UserError
 from harness.launch.base import Launcher, Option
+from harness.plan import RunPlan
 
 #: name -> "module:Class"
 LAUNCHERS: dict[str, str] = {
@@ -81,3 +82,22 @@ def config_from_args(name: str, args: argparse.Namespace) -> Any:
 
 def make_launcher(name: str, config: Any = None) -> Launcher:
     return launcher_class(name)(config)
+
+
+def check_capabilities(launcher: Launcher, plan: RunPlan) -> None:
+    """Refuse, in one sentence (UserError, exit 2), a plan ``launcher`` cannot run: a measure
+    or a device its ``capabilities`` do not name. Called once per run, before anything runs."""
+    can = launcher.capabilities
+    for measure in dict.fromkeys(task.measure for task in plan.tasks):
+        if not can.runs(measure):
+            able = [name for name in LAUNCHERS if launcher_class(name).capabilities.runs(measure)]
+            where = f"the {' or '.join(able)} launcher only" if able else "no launcher"
+            raise UserError(
+                f"--measure {measure} runs with {where}; the {launcher.name} launcher cannot "
+                "run it."
+            )
+    if not can.cuda and any(task.device == "cuda" for task in plan.tasks):
+        raise UserError(
+            f"The {launcher.name} launcher cannot run CUDA tasks; run with --device cpu or "
+            "another --launcher."
+        )

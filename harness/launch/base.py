@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from harness.errors import UserError
-from harness.plan import RunPlan, Task, workload_class
+from harness.plan import RunPlan, Task
 from harness.record import Record
-from harness.record_failures import failure
-from harness.workload import describe
+from harness.record_failures import task_failure
 
 
 @dataclass(frozen=True)
@@ -61,6 +60,38 @@ def memory_option() -> Option:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a launcher can run, declared on its class and checked once per run, before anything
+    runs (``harness.launch.check_capabilities``): a task it cannot run is one sentence, exit 2,
+    never a record that silently measured something else."""
+
+    #: the measures it runs by name (``harness.measures.MEASURES``)
+    measures: frozenset[str] = frozenset({"time"})
+    #: True: also every measure that runs inside the worker (its worker runs them)
+    worker_measures: bool = True
+    #: tasks on ``--device cuda``
+    cuda: bool = True
+
+    def runs(self, measure: str) -> bool:
+        """Whether a task of ``measure`` can run here."""
+        if measure in self.measures:
+            return True
+        if not self.worker_measures:
+            return False
+        from harness.measures import MEASURES, measure_for
+
+        return measure in MEASURES and measure_for(measure).in_worker
+
+    def __and__(self, other: Capabilities) -> Capabilities:
+        """What both can run (``harness ab`` runs a task on either side)."""
+        return Capabilities(
+            self.measures & other.measures,
+            self.worker_measures and other.worker_measures,
+            self.cuda and other.cuda,
+        )
+
+
+@dataclass(frozen=True)
 class NoConfig:
     """A launcher without settings."""
 
@@ -74,6 +105,8 @@ class Launcher:
     #: True when tasks run in this Python environment, so the plan skips workloads whose
     #: framework is not installed here; False where they run elsewhere (an image, a node)
     runs_here: ClassVar[bool] = False
+    #: the measures and devices it runs (checked before a run starts)
+    capabilities: Capabilities = Capabilities()
 
     def __init__(self, config: Any = None):
         self.config = config if config is not None else self.Config()
@@ -88,7 +121,8 @@ class Launcher:
         return 1
 
     def preflight(self, plan: RunPlan) -> None:
-        """Raise UserError when the run cannot start (no daemon, no image, no GPU)."""
+        """Raise UserError when the run cannot start (no daemon, no image, no GPU); what the
+        launcher cannot run at all was refused before (``capabilities``)."""
 
     def environment(self) -> dict[str, Any]:
         """Fields this launcher adds to every record's environment (image ID, limits...)."""
@@ -106,14 +140,5 @@ class Launcher:
         """Release what the launcher holds (clients, containers)."""
 
 
-def failure_record(
-    task: Task, status: str, message: str, exit_code: int | None = None, stderr: str = ""
-) -> Record:
-    """A record for a process that produced no result of its own (any launcher)."""
-    try:
-        described = describe(
-            workload_class(task.path if ":" in task.path else task.workload), task.params
-        )
-    except Exception:  # the class itself may be what failed to import
-        described = None
-    return failure(task, status, message, exit_code, stderr, described)
+#: a record for a process that produced no result of its own (any launcher)
+failure_record = task_failure

@@ -18,9 +18,10 @@ import uuid
 from typing import Any
 
 from harness import parent_watch
+from harness.environment import ContainerFacts, stamp
 from harness.errors import UserError
 from harness.images import resolve_image
-from harness.launch.base import Launcher, Option, failure_record
+from harness.launch.base import Capabilities, Launcher, Option, failure_record
 from harness.launch.docker_engine import (
     _alive,
     _first_line,
@@ -62,6 +63,8 @@ def docker_types() -> Any:
 class DockerLauncher(Launcher):
     name = "docker"
     Config = DockerConfig
+    #: the measures its worker runs inside the container (time); none beside it
+    capabilities = Capabilities(measures=frozenset({"time"}), cuda=True)
     options = (
         Option("--image", "cpu, cuda or an image reference (default: cpu)", metavar="IMAGE"),
         Option(
@@ -95,9 +98,6 @@ class DockerLauncher(Launcher):
     # --- preflight -------------------------------------------------------------------------
     def preflight(self, plan: RunPlan) -> None:
         import docker
-
-        if any(task.measure == "instructions" for task in plan.tasks):
-            raise UserError("--measure instructions runs with the local launcher only.")
 
         self.client = docker_client()
         try:
@@ -325,16 +325,9 @@ class DockerLauncher(Launcher):
                 stderr,
             )
         record.exit_code = code
-        inner = record.worker_environment or {}
-        record.worker_environment = None  # folded into the environment below
-        record.environment = {
-            "container_python": inner.get("python"),
-            "container_os": inner.get("os_release"),
-            "container_packages": inner.get("packages"),
-            "container_cgroup": inner.get("cgroup"),
-            "container_uid": inner.get("uid"),
-            "container_root_writable": inner.get("root_writable"),
-        }
+        inner = ContainerFacts.of(record.worker_environment or {})
+        record.worker_environment = None  # folded into the environment
+        stamp(record, placement=inner.placement())
         if not record.ok and record.error is not None and not record.error.stderr_tail:
             record.error.stderr_tail = stderr_tail(stderr)
         return record

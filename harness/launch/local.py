@@ -14,9 +14,11 @@ from typing import Any
 
 from harness import parent_watch
 from harness.errors import UserError
-from harness.launch.base import Launcher, failure_record, memory_option
+from harness.launch.base import Capabilities, Launcher, failure_record, memory_option
+from harness.measures import measure_for
+from harness.measures.base import BesideContext
 from harness.plan import RunPlan, Task
-from harness.record import Record, iso_time
+from harness.record import Record
 from harness.record_failures import parse_worker_output
 
 POLL_SECONDS = 0.05
@@ -47,6 +49,8 @@ class LocalLauncher(Launcher):
     Config = LocalConfig
     options = (memory_option(),)
     runs_here = True
+    #: the worker's measures, and Callgrind's count beside it (harness.measures.instructions)
+    capabilities = Capabilities(measures=frozenset({"time", "instructions"}), cuda=True)
 
     def __init__(self, config: LocalConfig | None = None):
         super().__init__(config)
@@ -54,14 +58,8 @@ class LocalLauncher(Launcher):
         self.python = self.config.python or sys.executable
 
     def preflight(self, plan: RunPlan) -> None:
-        if any(task.measure == "instructions" for task in plan.tasks):
-            from harness.instructions import valgrind
-
-            if valgrind() is None:
-                raise UserError(
-                    "--measure instructions counts under Valgrind, which is not installed: "
-                    "apt-get install valgrind (or brew install valgrind)."
-                )
+        for name in dict.fromkeys(task.measure for task in plan.tasks):
+            measure_for(name).preflight(plan.tasks)  # its tools, here (valgrind)
         if any(task.device == "cuda" for task in plan.tasks):
             from harness.environment import gpus
 
@@ -87,18 +85,25 @@ class LocalLauncher(Launcher):
         """The worker's argv (a launcher deriving from this one may wrap it: nice, taskset)."""
         return [self.python, "-m", "harness.worker", "--task", json.dumps(task.to_dict())]
 
-    def run(self, task: Task) -> Record:
-        if task.measure == "instructions":
-            return self._instructions(task)
+    def child_environment(self) -> dict[str, str]:
+        """This process's environment with ``env`` and the source tree (``PYTHONPATH``)."""
         env = dict(os.environ)
-        env["PYTHONUNBUFFERED"] = "1"
-        env[parent_watch.PARENT_VARIABLE] = str(os.getpid())  # the worker dies with us
-        env[parent_watch.DEADLINE_VARIABLE] = parent_watch.deadline_for(task.timeout)
         env.update(pair.split("=", 1) for pair in self.config.env)
         if self.config.source:
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (self.config.source, env.get("PYTHONPATH")) if p
             )
+        return env
+
+    def run(self, task: Task) -> Record:
+        measure = measure_for(task.measure)
+        if not measure.in_worker:  # Callgrind: processes of its own, started from here
+            context = BesideContext(self.python, self.child_environment(), self.config.source)
+            return measure.run_beside(task, context)
+        env = self.child_environment()
+        env["PYTHONUNBUFFERED"] = "1"
+        env[parent_watch.PARENT_VARIABLE] = str(os.getpid())  # the worker dies with us
+        env[parent_watch.DEADLINE_VARIABLE] = parent_watch.deadline_for(task.timeout)
         with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
             process = subprocess.Popen(
                 self.worker_command(task),
@@ -126,51 +131,6 @@ class LocalLauncher(Launcher):
                 status = "error"
                 message = f"the worker exited with code {code} and wrote no result"
         return failure_record(task, status, message, code, stderr)
-
-    def _instructions(self, task: Task) -> Record:
-        """Callgrind's count of one step (harness.instructions), as a record."""
-        from harness.instructions import EXTRA_STEPS_VARIABLE, measure
-        from harness.workload import describe, load_workload_class
-
-        env = dict(os.environ)
-        env.update(pair.split("=", 1) for pair in self.config.env)
-        if self.config.source:
-            env["PYTHONPATH"] = os.pathsep.join(
-                p for p in (self.config.source, env.get("PYTHONPATH")) if p
-            )
-        started = time.time()
-        try:
-            counted, facts = measure(
-                task, task.instruction_steps, self.python, env, task.timeout, self.config.source
-            )
-        except subprocess.TimeoutExpired:
-            return failure_record(
-                task, "timeout", f"Callgrind ran past the timeout of {task.timeout:g} s"
-            )
-        except RuntimeError as error:
-            return failure_record(task, "error", str(error))
-        record = Record(
-            workload=task.workload,
-            device=task.device,
-            params=task.to_dict()["params"],
-            process_index=task.process_index,
-            task_index=task.index,
-            seed=task.seed,
-            measure="instructions",
-            instructions=counted,
-            thread_count=1,
-            thread_source="instructions: one thread",
-            started_at=iso_time(started),
-            **describe(load_workload_class(task.path), task.params),
-        )
-        # What the counted process imported (the side's worktree), not what this one did.
-        record.harness_root = facts.get("harness_root")
-        for key, value in facts.get("workload", {}).items():
-            setattr(record, key, value)
-        extra = env.get(EXTRA_STEPS_VARIABLE)
-        if extra:
-            record.metrics["test_extra_steps"] = float(extra)
-        return record
 
     def _wait(self, process: subprocess.Popen, timeout: float) -> tuple[str, str]:
         deadline = time.monotonic() + timeout

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-from harness.launch.base import Launcher, Option, memory_option
+from harness.launch.base import Capabilities, Launcher, Option, memory_option
 from harness.launch.slurm_config import (
     SlurmConfig,
     _names,
@@ -71,6 +71,8 @@ class SlurmLauncher(Launcher):
                "(default: no bound)", _positive, "S"),
     )  # fmt: skip
     runs_here = False
+    #: the measures its elements' workers run (time); none beside them
+    capabilities = Capabilities(measures=frozenset({"time"}), cuda=True)
 
     def __init__(self, config: SlurmConfig | None = None):
         super().__init__(config)
@@ -87,8 +89,6 @@ class SlurmLauncher(Launcher):
 
     # --- before submitting -----------------------------------------------------------------
     def preflight(self, plan: RunPlan) -> None:
-        if any(task.measure == "instructions" for task in plan.tasks):
-            raise UserError("--measure instructions runs with the local launcher only.")
         try:
             import submitit  # noqa: F401
         except ImportError:

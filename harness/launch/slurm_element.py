@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
+from harness.launch import launcher_class, make_launcher
 from harness.launch.base import failure_record
 from harness.plan import RunPlan, Task
 from harness.record import Record
@@ -94,16 +95,12 @@ def run_element(task: dict[str, Any], folder: str, key: str, container: dict | N
     the_task = Task.from_dict(task)
     launcher: Any
     try:
-        if container is not None:
-            from harness.launch.docker import DockerConfig, DockerLauncher
-
+        if container is not None:  # through the launcher registry, as harness run does
             if container.get("gpus") == ALLOCATED_GPUS:
                 container = {**container, "gpus": allocated_gpus()}
-            launcher = DockerLauncher(DockerConfig(**container))
+            launcher = make_launcher("docker", launcher_class("docker").Config(**container))
         else:
-            from harness.launch.local import LocalLauncher
-
-            launcher = LocalLauncher()
+            launcher = make_launcher("local")
     except UserError as error:  # the node gave no GPUs for the container
         launcher = None
         record = failure_record(the_task, "error", f"on {socket.gethostname()}: {error}")
@@ -115,16 +112,16 @@ def run_element(task: dict[str, Any], folder: str, key: str, container: dict | N
             record = failure_record(the_task, "error", f"on {socket.gethostname()}: {error}")
         finally:
             launcher.close()
-    place = launcher.environment() if launcher is not None else {}
-    facts = slurm_facts()
-    record.environment = {
-        **environment.collect(launcher="slurm"),
-        **place,
-        **record.environment,
-        "launcher": "slurm",
-        "slurm_container": "docker" if container is not None else None,
-        **facts,
-    }
+    environment.stamp(
+        record,
+        run=environment.collect(launcher="slurm"),  # the node's own facts
+        launcher=launcher.environment() if launcher is not None else {},
+        placement={
+            "launcher": "slurm",
+            "slurm_container": "docker" if container is not None else None,
+            **slurm_facts(),
+        },
+    )
     path = record_path(Path(folder), key)
     write_record(record, path)
     return str(path)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.environment import stamp
 from harness.launch.base import failure_record
 from harness.launch.slurm_element import record_path
 from harness.plan import Task
@@ -340,7 +341,7 @@ class SubmittedArray:
         status, message = failure_for(state, minutes)
         code = state.exit_code if not state.exit_signal else -state.exit_signal
         record = failure_record(task, status, message, code, _tail(self.jobs[position]))
-        record.environment = {
+        placement = {
             "launcher": "slurm",
             "slurm_state": state.state,
             "slurm_array_job_id": self.array_id,
@@ -348,6 +349,7 @@ class SubmittedArray:
             "slurm_partition": self.partition,
             "slurm_node": state.node or None,
         }
+        stamp(record, placement=placement)
         return record
 
     def ready(self, in_order: bool = True) -> Generator[Record, None, None]:
