@@ -78,7 +78,6 @@ sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Pyth
   || missing="$missing python3-dev"
 echo "missing:$missing"
 """
-CONSTRAINTS = PROJECT_ROOT / "requirements" / "constraints.txt"
 
 
 def constraints_for(target: str) -> Path:

@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 from harness.errors import UserError
 from harness.params import Param, ParamValue, to_json_value
 
-KINDS = ("train_step", "save_load", "pipeline")
 TRAIN_PHASES = ("forward", "backward", "update")
 CHECKPOINT_PHASES = ("save", "load")
 #: the mark that ends a stretch of a step timed in no phase (its time is dropped from the phases)

@@ -111,9 +111,7 @@ def failure_record(
 ) -> Record:
     """A record for a process that produced no result of its own (any launcher)."""
     try:
-        described = describe(
-            workload_class(task.path if ":" in task.path else task.workload), task.params
-        )
+        described = describe(workload_class(task.path), task.params)
     except Exception:  # the class itself may be what failed to import
         described = None
     return failure(task, status, message, exit_code, stderr, described)
