@@ -202,8 +202,8 @@ def nvml_answer(error: BaseException) -> str:
 def check_docker(client_factory: Callable[[], Any] | None = None) -> list[Check]:
     """Whether the Docker engine answers and has the NVIDIA runtime; an engine that errors is a
     line, never a traceback. ``client_factory`` defaults to the launcher's ``docker_client``."""
+    from harness.docker_client import docker_client
     from harness.errors import UserError
-    from harness.launch.docker_engine import docker_client
 
     try:
         client = (client_factory or docker_client)()
