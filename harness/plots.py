@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from harness.peaks import MachinePeaks
 from harness.render.cells import short_params
 
 #: longest axis label: longer ones squeeze the plot itself
@@ -122,7 +123,7 @@ def _change_points(medians: list[float]) -> list[int]:
         return []
 
 
-def roofline(summary: pd.DataFrame, folders: list | None = None):
+def roofline(summary: pd.DataFrame, machine_peaks: MachinePeaks):
     """Each phase of each training workload by arithmetic intensity (FLOPs ÷ bytes moved) and
     achieved FLOP/s, each under its own setup's roof: the measured peaks of the machine that ran
     it, at the precision it ran (``harness.roofs``, the roof its verdict names), one line per
@@ -144,7 +145,7 @@ def roofline(summary: pd.DataFrame, folders: list | None = None):
     drawn: dict[tuple, object] = {}
     styles = ("-", "--", "-.", ":")
     for _, row in counted.iterrows():
-        roof = roofs.roof_for(roofs.peaks_of(row, folders), row["device"], row["params"])
+        roof = roofs.roof_for(machine_peaks.of(row), row["device"], row["params"])
         if not roof.flops or not roof.bandwidth:
             continue
         key = (row["setup"] if multi else "", roof)

@@ -11,6 +11,7 @@ from harness import analysis, bottleneck, frameworks, plots
 from harness.aggregate import aggregate_frame
 from harness.errors import UserError
 from harness.findings import report_findings
+from harness.peaks import MachinePeaks
 from harness.render import Document, Figure, Findings, Table, Text, check_format, write
 from harness.render.cells import format_rate, format_seconds, phase_label, short_params
 
@@ -244,8 +245,14 @@ def not_measured_text(frame: pd.DataFrame) -> str:
 
 
 def report_document(
-    frame: pd.DataFrame, reference: str | None = None, speedups: bool = True
+    frame: pd.DataFrame,
+    reference: str | None = None,
+    speedups: bool = True,
+    machine_peaks: MachinePeaks | None = None,
 ) -> Document:
+    """``machine_peaks``: the cached peaks the verdicts, MFU and roofline judge against
+    (``harness.peaks.for_frame``); without them those say "no measured peaks"."""
+    machine_peaks = machine_peaks or MachinePeaks()
     summary = analysis.summary_frame(frame)
     counted = analysis.instructions_frame(frame)
     blocks: list = [summary_table(summary)] if not summary.empty or counted.empty else []
@@ -258,10 +265,10 @@ def report_document(
         aggregated = aggregate_frame(frame, reference)
         if not aggregated.empty:
             blocks.append(aggregate_table(aggregated))
-    found = bottleneck.verdicts(summary)
+    found = bottleneck.verdicts(summary, machine_peaks)
     if not found.empty:
         blocks.append(bottleneck_table(found, summary))
-    paired = frameworks.side_by_side(frame)
+    paired = frameworks.side_by_side(frame, machine_peaks)
     if not paired.empty:
         blocks.append(frameworks.side_by_side_table(paired))
     for text in (
@@ -283,7 +290,7 @@ def report_document(
             Figure("Where the step's time goes: phase split per workload",
                    lambda: plots.phases(summary)),
             Figure("Roofline per machine: each phase against that machine's measured peaks",
-                   lambda: plots.roofline(summary)),
+                   lambda: plots.roofline(summary, machine_peaks)),
             Figure("Pipeline images/s against workers", lambda: plots.pipeline_workers(summary)),
             Figure("History of each workload across runs", lambda: plots.history(frame)),
         ]  # fmt: skip
@@ -294,11 +301,16 @@ def report_document(
 
 
 def write_report(
-    frame: pd.DataFrame, fmt: str, output: Path | None, reference: str | None = None
+    frame: pd.DataFrame,
+    fmt: str,
+    output: Path | None,
+    reference: str | None = None,
+    machine_peaks: MachinePeaks | None = None,
 ) -> str | None:
     """Render ``fmt``; write it to ``output`` when given, else return the text to print."""
     check_format(fmt)
-    document = report_document(frame, reference, speedups=fmt in ("table", "markdown", "html"))
+    speedups = fmt in ("table", "markdown", "html")
+    document = report_document(frame, reference, speedups, machine_peaks)
     if fmt in DATA_FORMATS and (document.data is None or document.data.empty):
         raise UserError(
             f"These results hold no timed samples (their records: {not_timed_counts(frame)}), "

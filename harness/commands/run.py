@@ -221,10 +221,13 @@ def handle(args: argparse.Namespace) -> int:
         if close is not None:
             close()
     if args.report and outcome.records:
+        from harness import peaks
         from harness.report import write_report
         from harness.results import load_frame
 
-        print(write_report(load_frame([outcome.path]), "table", None), end="")
+        frame = load_frame([outcome.path])
+        machine_peaks = peaks.for_frame(frame, [Path("results")])
+        print(write_report(frame, "table", None, machine_peaks=machine_peaks), end="")
     for record in outcome.failed:
         error = record.error
         print(
