@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.durable import replace_synced
 from harness.errors import UserError
 
 FOLDER = "peaks"
@@ -51,10 +51,7 @@ def measure(results_dir: Path) -> tuple[dict[str, Any], Path]:
     facts = {k: env.get(k) for k in ("host", "cpu_model", "usable_cores", "gpu_name")}
     peaks = {**found, "machine": facts, "measured_at": _now()}
     path = path_for(results_dir, machine_key(*facts.values()))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    partial.write_text(json.dumps(peaks, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    replace_synced(path, json.dumps(peaks, indent=2) + "\n")
     return peaks, path
 
 

@@ -13,7 +13,13 @@ from harness.errors import UserError
 from harness.findings import report_findings
 from harness.peaks import MachinePeaks
 from harness.render import Document, Figure, Findings, Table, Text, check_format, write
-from harness.render.cells import format_rate, format_seconds, phase_label, short_params
+from harness.render.cells import (
+    case_label,
+    format_rate,
+    format_seconds,
+    phase_label,
+    short_params,
+)
 
 NUMERIC = frozenset({"median", "±", "IQR/median", "items/s", "n"})
 
@@ -163,8 +169,7 @@ def phase_gap_text(gaps: pd.DataFrame) -> str:
     ]
     for r in gaps.itertuples():
         lines.append(
-            f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}: "
-            f"{r.phase_gap:+.1%}"
+            f"  {case_label(r.workload, r.device, r.params, r.changed_params)}: {r.phase_gap:+.1%}"
         )
     return "\n".join(lines)
 
@@ -200,7 +205,7 @@ def precision_text(summary: pd.DataFrame, frame: pd.DataFrame) -> str:
         lines.append("noisy-machine: the machine changed under these tasks:")
         for r in noisy.itertuples():
             lines.append(
-                f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}"
+                f"  {case_label(r.workload, r.device, r.params, r.changed_params)}"
                 f"{f' #{r.process + 1}' if r.process else ''}: {r.noisy_reasons}"
             )
     diverged = analysis.diverged_tasks(frame)
@@ -211,7 +216,7 @@ def precision_text(summary: pd.DataFrame, frame: pd.DataFrame) -> str:
         )
         for r in diverged.itertuples():
             lines.append(
-                f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}"
+                f"  {case_label(r.workload, r.device, r.params, r.changed_params)}"
                 f"{f' #{r.process + 1}' if r.process else ''}"
             )
     return "\n".join(lines)
@@ -236,7 +241,7 @@ def not_measured_text(frame: pd.DataFrame) -> str:
         if rows.empty:
             continue
         lines = [
-            f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}: "
+            f"  {case_label(r.workload, r.device, r.params, r.changed_params)}: "
             + (r.message if title == "Skipped" and r.message else str(r.status))
             for r in rows.itertuples()
         ]

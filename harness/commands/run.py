@@ -228,10 +228,12 @@ def handle(args: argparse.Namespace) -> int:
         frame = load_frame([outcome.path])
         machine_peaks = peaks.for_frame(frame, [Path("results")])
         print(write_report(frame, "table", None, machine_peaks=machine_peaks), end="")
+    from harness.render.cells import case_label
+
     for record in outcome.failed:
         error = record.error
         print(
-            f"harness: FAILED {record.workload} [{record.device}]: {record.status}: "
+            f"harness: FAILED {case_label(record.workload, record.device)}: {record.status}: "
             f"{error.message if error else ''}",
             file=sys.stderr,
         )
@@ -239,7 +241,7 @@ def handle(args: argparse.Namespace) -> int:
             print(f"    {line}", file=sys.stderr)
     for record in outcome.skipped:
         print(
-            f"harness: skipped {record.workload} [{record.device}]: "
+            f"harness: skipped {case_label(record.workload, record.device)}: "
             f"{record.error.message if record.error else ''}",
             file=sys.stderr,
         )
