@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.params import Param
 from workloads import model_flops
-from workloads.keras_common import BACKEND_PARAM, TF32_PARAM, configure_keras, keras_runtime_info
+from workloads.keras_common import BACKEND_PARAM, TF32_PARAM, keras_runtime_info
 from workloads.keras_train import KerasPhasedStep
 from workloads.torch_gpt import GPT_PARAMS, MODEL, gpt_shape
 
@@ -82,11 +82,7 @@ class KerasGPTStep(KerasPhasedStep):
     )
 
     def setup(self) -> None:
-        keras = configure_keras(self, tf32=self.p["tf32"])
-        if self.p["dtype"] == "bfloat16":
-            keras.config.set_dtype_policy("mixed_bfloat16")
-        self.keras = keras
-        self.backend = keras.backend.backend()
+        keras = self.start_keras()
         self.shape = gpt_shape(self.p)
         self.model = build_keras_gpt(keras, self.shape)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.params import Param
 from workloads import model_flops
-from workloads.keras_common import BACKEND_PARAM, TF32_PARAM, configure_keras, keras_runtime_info
+from workloads.keras_common import BACKEND_PARAM, TF32_PARAM, keras_runtime_info
 from workloads.keras_train import KerasPhasedStep
 from workloads.torch_resnet import MODEL, RESNET_PARAMS
 
@@ -41,14 +41,10 @@ class KerasResNetStep(KerasPhasedStep):
     )
 
     def setup(self) -> None:
-        keras = configure_keras(self, tf32=self.p["tf32"])
-        if self.p["dtype"] == "bfloat16":
-            keras.config.set_dtype_policy("mixed_bfloat16")
+        keras = self.start_keras()
         keras.config.set_image_data_format(
             "channels_last" if self.p["channels_last"] else "channels_first"
         )
-        self.keras = keras
-        self.backend = keras.backend.backend()
         self.model = keras.applications.ResNet50(
             weights=None,
             input_shape=self.image_shape(),

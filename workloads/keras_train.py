@@ -53,10 +53,19 @@ class _KerasTrain(Workload):
     def required_modules(self) -> tuple[str, ...]:
         return keras_required_modules(self)
 
-    def setup(self) -> None:
+    def start_keras(self) -> Any:
+        """Keras configured for this step (``configure_keras``: backend, threads, TF32), with
+        Keras' ``mixed_bfloat16`` policy where ``dtype=bfloat16``; sets ``self.keras`` and
+        ``self.backend``."""
         keras = configure_keras(self, tf32=self.p["tf32"])
+        if self.p.get("dtype") == "bfloat16":
+            keras.config.set_dtype_policy("mixed_bfloat16")
         self.keras = keras
         self.backend = keras.backend.backend()
+        return keras
+
+    def setup(self) -> None:
+        keras = self.start_keras()
         self.model = keras_models.build_model(keras, self.p)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         if self.p["optimizer"] == "adam":

@@ -11,18 +11,11 @@ synchronize per block, and host dispatch time per phase is kept as ``host_sample
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from typing import Any
 
 from harness.errors import WorkloadError
 from harness.params import Param
-from harness.workload import Mark, PhaseTimer, Workload
-from workloads.torch_common import (
-    CudaEventPhaseTimer,
-    configure_torch,
-    synchronize_device,
-    torch_runtime_info,
-)
+from workloads.torch_common import COMPILE_PARAM, TF32_PARAM, TorchModelStep, configure_torch
 
 COMMON = (
     Param("batch_size", "int", 128, "samples per step", minimum=1),
@@ -43,17 +36,12 @@ COMMON = (
         "float32, or bfloat16 autocast (torch.autocast on the CPU or CUDA)",
         choices=("float32", "bfloat16"),
     ),
-    Param("tf32", "bool", False, "allow TF32 matmuls/convolutions (CUDA); set explicitly"),
-    Param("compile", "bool", False, "torch.compile the model (compile time = first step)"),
+    TF32_PARAM,
+    COMPILE_PARAM,
 )
 
 
-class _TorchStep(Workload):
-    framework = "torch"
-    kind = "train_step"
-    devices = ("cpu", "cuda")
-    requires = ("torch",)
-
+class _TorchStep(TorchModelStep):
     def setup(self) -> None:
         torch = configure_torch(self, tf32=self.p["tf32"])
         self.torch = torch
@@ -83,30 +71,12 @@ class _TorchStep(Workload):
     def make_batch(self, torch: Any) -> tuple[Any, Any]:
         raise NotImplementedError
 
-    def step(self, mark: Mark) -> None:
+    def loss_of(self, model: Any) -> Any:
         torch = self.torch
         if self.p["dtype"] == "bfloat16":
             with torch.autocast(self.device, dtype=torch.bfloat16):
-                output = self.forward_model(self.x)
-                loss = self.loss_fn(output.float(), self.target)
-        else:
-            output = self.forward_model(self.x)
-            loss = self.loss_fn(output, self.target)
-        mark("forward")
-        loss.backward()
-        mark("backward")
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        mark("update")
-        self.loss = loss.detach()
-
-    def synchronize(self) -> None:
-        synchronize_device(self.device)
-
-    def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
-        if self.device == "cuda":
-            return CudaEventPhaseTimer(clock)
-        return PhaseTimer(clock, None)
+                return self.loss_fn(model(self.x).float(), self.target)
+        return self.loss_fn(model(self.x), self.target)
 
     # --- recompiles and peak memory -------------------------------------------------------
     def on_measure_start(self) -> None:
@@ -140,12 +110,6 @@ class _TorchStep(Workload):
         if self.device == "cuda":
             out["peak_gpu_memory_bytes"] = int(self.torch.cuda.max_memory_allocated())
         return out
-
-    def loss_value(self) -> float:
-        return float(self.loss)
-
-    def runtime_info(self) -> dict[str, Any]:
-        return torch_runtime_info(self.device)
 
     def flops_per_step(self) -> int:
         """The step's FLOPs: the sum of ``counted_per_phase``'s, the one count that
