@@ -117,7 +117,9 @@ class Workload:
         seed: int = 0,
         threads: int | None = None,
     ):
-        self.p: dict[str, Any] = dict(params)
+        #: the values of ``params`` this instance runs with, every default filled in:
+        #: ``self.param_values["batch_size"]``
+        self.param_values: dict[str, Any] = dict(params)
         self.device = device
         self.seed = seed
         self.threads = threads
@@ -148,7 +150,7 @@ class Workload:
     # --- what the result record reports ----------------------------------------------------
     def items_per_step(self) -> int:
         """Items (samples, images) one step processes, for throughput."""
-        return int(self.p.get("batch_size", 1))
+        return int(self.param_values.get("batch_size", 1))
 
     def metrics(self) -> dict[str, Any]:
         """Extra figures: flops_per_step, bytes, final loss, framework settings..."""

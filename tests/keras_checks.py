@@ -191,7 +191,7 @@ def flops_from_layers() -> dict[str, Any]:
                 macs.append(4 * out_positions * per_output * kernel[-1])
         expected = 2 * sum(macs) + 2 * sum(macs) + 2 * sum(macs[1:])
         out[name] = {
-            "reported": keras_models.flops_per_step(w.p),
+            "reported": keras_models.flops_per_step(w.param_values),
             "from_layers": expected,
             "conv_layers": sum(isinstance(x, keras.layers.Conv2D) for x in w.model.layers),
         }

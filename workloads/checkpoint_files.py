@@ -191,7 +191,7 @@ class CheckpointWorkload(Workload):
         step calls it between ``mark("save")`` and ``mark(UNTIMED)``, so no phase times it."""
         if self.cache_check is None:
             self.cache_check = CacheCheck()
-        if self.p.get("cold_read", True):
+        if self.param_values.get("cold_read", True):
             evict(self.path)
             self.cache_check.after_evict(self.path)
 

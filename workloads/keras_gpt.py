@@ -83,23 +83,30 @@ class KerasGPTStep(KerasPhasedStep):
 
     def setup(self) -> None:
         keras = self.start_keras()
-        self.shape = gpt_shape(self.p)
+        self.shape = gpt_shape(self.param_values)
         self.model = build_keras_gpt(keras, self.shape)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.optimizer = keras.optimizers.AdamW(
-            learning_rate=self.p["lr"], weight_decay=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+            learning_rate=self.param_values["lr"],
+            weight_decay=0.01,
+            beta_1=0.9,
+            beta_2=0.999,
+            epsilon=1e-8,
         )
         self.last: Any = None
         self.prepare()
 
     def make_data(self) -> tuple[Any, Any]:
         tokens = model_flops.gpt_tokens(
-            self.p["batch_size"], self.p["seq_len"], self.p["vocab"], self.seed
+            self.param_values["batch_size"],
+            self.param_values["seq_len"],
+            self.param_values["vocab"],
+            self.seed,
         )
         return tokens[:, :-1].copy(), tokens[:, 1:].copy()
 
     def items_per_step(self) -> int:
-        return int(self.p["batch_size"] * self.p["seq_len"])
+        return int(self.param_values["batch_size"] * self.param_values["seq_len"])
 
     def runtime_info(self) -> dict[str, Any]:
         info = keras_runtime_info(self.backend)
@@ -107,7 +114,7 @@ class KerasGPTStep(KerasPhasedStep):
         return info
 
     def metrics(self) -> dict[str, Any]:
-        flops = self.shape.train_flops_per_step(self.p["batch_size"])
+        flops = self.shape.train_flops_per_step(self.param_values["batch_size"])
         return {
             "model": MODEL,
             "parameters": int(self.model.count_params()),

@@ -124,7 +124,7 @@ class TorchModelStep(Workload):
     def run_model(self, model: Any, inputs: Any) -> Any:
         """``model(inputs)``, under bfloat16 autocast where ``dtype=bfloat16``."""
         torch = self.torch
-        if self.p["dtype"] == "bfloat16":
+        if self.param_values["dtype"] == "bfloat16":
             with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16):
                 return model(inputs)
         return model(inputs)
@@ -140,7 +140,9 @@ class TorchModelStep(Workload):
         self.optimizer.zero_grad(set_to_none=True)
         self.flops_counted = int(counter.get_total_flops())
         torch = self.torch
-        self.forward_model = torch.compile(self.model) if self.p["compile"] else self.model
+        self.forward_model = (
+            torch.compile(self.model) if self.param_values["compile"] else self.model
+        )
         self.loss = torch.zeros(())
 
     def model_metrics(self, flops: int, forward_flops: int, **facts: Any) -> dict[str, Any]:

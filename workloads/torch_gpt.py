@@ -142,18 +142,18 @@ class TorchGPTStep(TorchModelStep):
     )
 
     def setup(self) -> None:
-        torch = configure_torch(self, tf32=self.p["tf32"])
+        torch = configure_torch(self, tf32=self.param_values["tf32"])
         self.torch = torch
-        self.shape = gpt_shape(self.p)
+        self.shape = gpt_shape(self.param_values)
         self.model = build_gpt(torch, self.shape).to(self.device)
-        p = self.p
+        p = self.param_values
         tokens = torch.from_numpy(
             model_flops.gpt_tokens(p["batch_size"], p["seq_len"], p["vocab"], self.seed)
         ).long()
         self.inputs = tokens[:, :-1].contiguous().to(self.device)
         self.targets = tokens[:, 1:].contiguous().to(self.device)
         self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=self.p["lr"], betas=(0.9, 0.999), eps=1e-8,
+            self.model.parameters(), lr=self.param_values["lr"], betas=(0.9, 0.999), eps=1e-8,
             weight_decay=0.01,
         )  # fmt: skip
         self.finish_setup(cpu_attention_formulas(torch))
@@ -165,10 +165,10 @@ class TorchGPTStep(TorchModelStep):
         )
 
     def items_per_step(self) -> int:
-        return int(self.p["batch_size"] * self.p["seq_len"])
+        return int(self.param_values["batch_size"] * self.param_values["seq_len"])
 
     def metrics(self) -> dict[str, Any]:
-        flops = self.shape.train_flops_per_step(self.p["batch_size"])
+        flops = self.shape.train_flops_per_step(self.param_values["batch_size"])
         return self.model_metrics(
             flops,
             flops // 3,

@@ -130,18 +130,22 @@ class TorchResNetStep(TorchModelStep):
     )
 
     def setup(self) -> None:
-        torch = configure_torch(self, tf32=self.p["tf32"])
+        torch = configure_torch(self, tf32=self.param_values["tf32"])
         self.torch = torch
-        model, self.model_source = build_resnet50(torch, self.p["classes"])
-        memory_format = torch.channels_last if self.p["channels_last"] else torch.contiguous_format
+        model, self.model_source = build_resnet50(torch, self.param_values["classes"])
+        memory_format = (
+            torch.channels_last if self.param_values["channels_last"] else torch.contiguous_format
+        )
         self.model = model.to(self.device, memory_format=memory_format)
         generator = torch.Generator().manual_seed(self.seed)
-        side, batch = self.p["image_size"], self.p["batch_size"]
+        side, batch = self.param_values["image_size"], self.param_values["batch_size"]
         images = torch.randn(batch, 3, side, side, generator=generator)
-        labels = torch.randint(0, self.p["classes"], (batch,), generator=generator)
+        labels = torch.randint(0, self.param_values["classes"], (batch,), generator=generator)
         self.images = images.to(self.device).contiguous(memory_format=memory_format)
         self.labels = labels.to(self.device)
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.p["lr"], momentum=0.9)
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(), lr=self.param_values["lr"], momentum=0.9
+        )
         self.finish_setup()
 
     def loss_of(self, model: Any) -> Any:
@@ -150,15 +154,20 @@ class TorchResNetStep(TorchModelStep):
 
     def flops_per_step(self) -> int:
         return model_flops.resnet50_train_flops_per_step(
-            self.p["image_size"], self.p["classes"], self.p["batch_size"], stride_on="3x3"
+            self.param_values["image_size"],
+            self.param_values["classes"],
+            self.param_values["batch_size"],
+            stride_on="3x3",
         )
 
     def metrics(self) -> dict[str, Any]:
         flops = self.flops_per_step()
-        macs = model_flops.resnet50_conv_macs(self.p["image_size"], self.p["classes"], "3x3")
+        macs = model_flops.resnet50_conv_macs(
+            self.param_values["image_size"], self.param_values["classes"], "3x3"
+        )
         return self.model_metrics(
             flops,
-            2 * sum(macs) * self.p["batch_size"],
+            2 * sum(macs) * self.param_values["batch_size"],
             model=MODEL,
             model_source=self.model_source,
             model_variant="v1.5 (stride on the 3×3), no convolution biases",
