@@ -137,7 +137,7 @@ def checkpoints(backend: str = "tensorflow") -> dict[str, Any]:
 
 
 def pipelines() -> dict[str, Any]:
-    from workloads.images import ensure_dataset, list_images
+    from workloads.image_folder import ensure_dataset, list_images
     from workloads.tf_pipeline import KerasImageDataset, TfDataPipeline
 
     out = {}

@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is not installed (make venv installs it)")
 
 from harness.timer import Timer, TimerSettings  # noqa: E402
-from workloads.images import ensure_dataset, list_images  # noqa: E402
+from workloads.image_folder import ensure_dataset, list_images  # noqa: E402
 from workloads.torch_checkpoint import TorchCheckpoint  # noqa: E402
 from workloads.torch_pipeline import TorchDataLoader  # noqa: E402
 from workloads.torch_train import TorchCNNStep, TorchMLPStep  # noqa: E402

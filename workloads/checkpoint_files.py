@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.workload import CHECKPOINT_PHASES, Workload
-from workloads.images import filesystem_of
+from workloads.image_folder import filesystem_of
 
 
 def scratch_dir(prefix: str) -> Path:

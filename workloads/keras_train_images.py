@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.params import Param
 from harness.workload import Mark, Workload
-from workloads.images import ensure_dataset
+from workloads.image_folder import ensure_dataset
 from workloads.keras_common import configure_keras, keras_runtime_info, synchronize_backend
 from workloads.keras_models import build_model, flops_per_step
 from workloads.pillow_decode import DATASET_PARAMS

@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.params import Param
 from harness.workload import Mark, Workload
-from workloads.images import ensure_dataset, list_images
+from workloads.image_folder import ensure_dataset, list_images
 
 DATASET_PARAMS = (
     Param("classes", "int", 4, "classes (folders) in the synthetic dataset", minimum=1),

@@ -15,7 +15,7 @@ from typing import Any
 from harness.errors import WorkloadError
 from harness.params import Param
 from harness.workload import Mark, Workload
-from workloads.images import ensure_dataset, list_images
+from workloads.image_folder import ensure_dataset, list_images
 from workloads.keras_common import configure_keras, keras_runtime_info
 from workloads.pillow_decode import DATASET_PARAMS
 

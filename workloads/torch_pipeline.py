@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.params import Param
 from harness.workload import Mark, Workload
-from workloads.images import ensure_dataset, list_images
+from workloads.image_folder import ensure_dataset, list_images
 from workloads.pillow_decode import DATASET_PARAMS
 from workloads.torch_common import configure_torch, synchronize_device, torch_runtime_info
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.params import Param
 from harness.workload import Mark
-from workloads.images import ensure_dataset, list_images
+from workloads.image_folder import ensure_dataset, list_images
 from workloads.pillow_decode import DATASET_PARAMS
 from workloads.torch_pipeline import make_dataset_class
 from workloads.torch_train import COMMON, TorchCNNStep
