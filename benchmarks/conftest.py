@@ -42,8 +42,10 @@ def run_workload(benchmark):
             framework=cls.framework,
             kind=cls.kind,
             device="cpu",
-            params={k: list(v) if isinstance(v, tuple) else v for k, v in workload.p.items()},
-            changed_params=changed_params(cls, workload.p),
+            params={
+                k: list(v) if isinstance(v, tuple) else v for k, v in workload.param_values.items()
+            },
+            changed_params=changed_params(cls, workload.param_values),
             code_version=code_version(cls),
             items_per_step=workload.items_per_step(),
             packages=package_versions(),

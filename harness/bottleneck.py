@@ -29,12 +29,12 @@ Computed on the report's summary (DataFrames only) and the cached peaks.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from harness import roofs
+from harness.peaks import MachinePeaks
 
 INPUT_MODERATE, INPUT_HIGH = 0.05, 0.20
 HOST_BOUND_SHARE = 0.10
@@ -227,8 +227,9 @@ def pipeline_verdict(rate: float, workers: Any, decode_rate: float | None,
     return "transform-bound", figure, advice
 
 
-def verdicts(summary: pd.DataFrame, folders: list[Path] | None = None) -> pd.DataFrame:
-    """One row per (setup, workload, params, device): verdict, figure, advice."""
+def verdicts(summary: pd.DataFrame, machine_peaks: MachinePeaks) -> pd.DataFrame:
+    """One row per (setup, workload, params, device): verdict, figure, advice, against the
+    peaks of the machine each ran on (``harness.peaks.for_frame``)."""
     if summary.empty:
         return pd.DataFrame()
     rows = []
@@ -239,7 +240,7 @@ def verdicts(summary: pd.DataFrame, folders: list[Path] | None = None) -> pd.Dat
         if step is None:
             continue
         first = group.iloc[0]
-        peaks = roofs.peaks_of(first, folders)
+        peaks = machine_peaks.of(first)
         decode_rate = decode_rate_at(peaks, first.get("param_image_size"))
         cores = first.get("usable_cores")
         batch = step["items_per_second"] * step["median_s"] if step["items_per_second"] else None

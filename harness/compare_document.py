@@ -11,7 +11,7 @@ import pandas as pd
 from harness.compare import MIN_PROCESSES, NOT_MEASURED, SLOWER, VERDICTS, Comparison
 from harness.explain import explain_notes
 from harness.render import Document, Heading, Table, Text, check_format, write
-from harness.render.cells import format_seconds, short_params
+from harness.render.cells import case_label, format_seconds, short_params
 
 TIME_COLUMNS = [
     "workload", "device", "params", "changed_params", "phase", "verdict", "reason",
@@ -119,7 +119,8 @@ def comparison_document(result: Comparison) -> Document:
             "The machine watch flagged a side as a noisy machine (other load, throttling or "
             "steal while it ran) for: "
             + "; ".join(
-                f"{r.workload} [{r.device}] · {r.phase} ({noisy_sides(r)})" for r in flagged
+                f"{case_label(r.workload, r.device)} · {r.phase} ({noisy_sides(r)})"
+                for r in flagged
             )
             + ". The verdict is computed as usual, but a busy side can fake or hide a change: "
             "rerun on a quiet machine (harness doctor) before trusting these rows."
@@ -142,7 +143,7 @@ def comparison_document(result: Comparison) -> Document:
         notes.append(
             f"Not measured by the candidate{passes}: "
             + "; ".join(
-                f"{r.workload} [{r.device}] · {r.phase}: {r.reason}"
+                f"{case_label(r.workload, r.device)} · {r.phase}: {r.reason}"
                 for r in not_measured.drop_duplicates(["workload", "device", "params"]).itertuples()
             )
         )
@@ -150,7 +151,9 @@ def comparison_document(result: Comparison) -> Document:
     if not refusals.empty:
         notes.append(
             "No verdict (refused): "
-            + "; ".join(f"{r.workload} [{r.device}] · {r.phase}" for r in refusals.itertuples())
+            + "; ".join(
+                f"{case_label(r.workload, r.device)} · {r.phase}" for r in refusals.itertuples()
+            )
             + f": {refusals['reason'].iloc[0]}."
         )
     for label, items in (

@@ -6,7 +6,6 @@ with recorded text (``/proc/stat``, ``/proc/cpuinfo``, ``/proc/mounts``, a stand
 from __future__ import annotations
 
 import contextlib
-import importlib
 import os
 import tempfile
 import time
@@ -202,8 +201,8 @@ def nvml_answer(error: BaseException) -> str:
 def check_docker(client_factory: Callable[[], Any] | None = None) -> list[Check]:
     """Whether the Docker engine answers and has the NVIDIA runtime; an engine that errors is a
     line, never a traceback. ``client_factory`` defaults to the launcher's ``docker_client``."""
+    from harness.docker_client import docker_client
     from harness.errors import UserError
-    from harness.launch.docker_engine import docker_client
 
     try:
         client = (client_factory or docker_client)()
@@ -295,15 +294,11 @@ def check_gpus(nvml: Any = None) -> list[Check]:
     """Persistence mode, ECC, MIG and other processes of each GPU (NVML); clocks cannot be
     read as locked or not, so that is advice. An NVML answer of NotSupported or NoPermission
     (MIG without root, a virtualized GPU) is a line, never a traceback."""
+    from harness.gpu_inventory import started_nvml
+
+    nvml = started_nvml(nvml)
     if nvml is None:
-        try:
-            nvml = importlib.import_module("pynvml")  # nvidia-ml-py
-        except ImportError:
-            return [Check("GPU", None, "nvidia-ml-py not installed, or no NVIDIA GPU")]
-    try:
-        nvml.nvmlInit()
-    except Exception:
-        return [Check("GPU", None, "no NVIDIA driver or GPU")]
+        return [Check("GPU", None, "no NVIDIA GPU here (nvidia-ml-py or the driver missing)")]
     checks: list[Check] = []
     try:
         count = nvml.nvmlDeviceGetCount()

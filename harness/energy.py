@@ -15,7 +15,6 @@ available" with the error (``harness.worker.energy_per_step``), never a failed t
 from __future__ import annotations
 
 import functools
-import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,13 +71,16 @@ def _joules_from_microjoules(path: Path) -> float:
     return int(path.read_text()) / 1e6
 
 
-def nvml_counter(nvml: Any) -> Counter | None:
+def nvml_counter(nvml: Any = None) -> Counter | None:
     """The total-energy counter of the worker's GPU (``harness.nvml_device.worker_gpu``), or
     None where NVML, the GPU or the counter is missing."""
+    from harness.gpu_inventory import started_nvml
     from harness.nvml_device import worker_gpu
 
+    nvml = started_nvml(nvml)
+    if nvml is None:
+        return None
     try:
-        nvml.nvmlInit()
         device = worker_gpu(nvml)
         handle = device.handle
         nvml.nvmlDeviceGetTotalEnergyConsumption(handle)
@@ -94,11 +96,6 @@ def nvml_counter(nvml: Any) -> Counter | None:
 def counters_for(device: str, nvml: Any = None, root: Path = POWERCAP) -> list[Counter]:
     """The counters that see a task on ``device``: the GPU's for cuda, the packages' for cpu."""
     if device == "cuda":
-        if nvml is None:
-            try:
-                nvml = importlib.import_module("pynvml")  # nvidia-ml-py
-            except ImportError:
-                return []
         found = nvml_counter(nvml)
         return [found] if found else []
     return rapl_counters(root)

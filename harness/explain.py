@@ -31,6 +31,7 @@ from typing import Any
 import pandas as pd
 
 from harness.errors import UserError
+from harness.render.cells import case_label
 
 WORKER_FILE = Path(__file__).parent / "profiling" / "profile_worker.py"
 CONTAINER_FOLDER = "/opt/harness-profiling"
@@ -247,7 +248,7 @@ def explain_notes(
     flagged = rows[rows["verdict"].astype(str).str.startswith("slower")]
     flagged = flagged.drop_duplicates(["workload", "device", "params"])
     return [
-        f"To explain {r.workload} [{r.device}]: {explain_hint(r, sides)}"
+        f"To explain {case_label(r.workload, r.device)}: {explain_hint(r, sides)}"
         for r in flagged.itertuples()
     ]
 

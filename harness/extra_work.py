@@ -26,7 +26,6 @@ EXTRA_WORK_VARIABLE = "HARNESS_TEST_EXTRA_WORK"
 CALIBRATION_STEPS = 10
 CALIBRATION_SECONDS = 0.25  # half the default warm-up: calibrated before the measured blocks
 UNIT_SIZE = 32
-UNIT_FLOPS = 2 * UNIT_SIZE**3
 #: work after a step's last mark (or a step without marks: a fused step)
 TAIL = "step"
 

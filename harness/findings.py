@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from harness.render.cells import case_label
+
 Finding = tuple[str, str]  # (tone: ok | warn | bad | info, text)
 
 
@@ -28,10 +30,12 @@ def report_findings(frame: pd.DataFrame, summary: pd.DataFrame, aggregated: pd.D
         f"{len(ok)} task(s) measured on {len(setups)} setup(s): {_names(setups, 3)}",
     ))  # fmt: skip
     if not failed.empty:
-        names = sorted({f"{r.workload} [{r.device}]: {r.status}" for r in failed.itertuples()})
+        names = sorted(
+            {f"{case_label(r.workload, r.device)}: {r.status}" for r in failed.itertuples()}
+        )
         found.append(("bad", f"{len(failed)} task(s) failed: {_names(names)}"))
     if not skipped.empty:
-        names = sorted({f"{r.workload} [{r.device}]" for r in skipped.itertuples()})
+        names = sorted({case_label(r.workload, r.device) for r in skipped.itertuples()})
         found.append(("warn", f"{len(skipped)} task(s) skipped: {_names(names)}"))
     for row in aggregated.itertuples() if not aggregated.empty else ():
         if row.geomean is None or pd.isna(row.geomean):

@@ -13,14 +13,13 @@ compilation, backend).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from harness import mfu
-from harness import peaks as peak_cache
 from harness.analysis import measured, process_groups
+from harness.peaks import MachinePeaks
 from harness.render import Table
 from harness.stats import ratio_confidence_interval
 
@@ -52,8 +51,9 @@ def variant_label(workload: str, params: dict[str, Any]) -> str:
     return label
 
 
-def side_by_side(frame: pd.DataFrame, folders: list[Path] | None = None) -> pd.DataFrame:
-    """One row per variant of each model measured by two frameworks or more."""
+def side_by_side(frame: pd.DataFrame, machine_peaks: MachinePeaks) -> pd.DataFrame:
+    """One row per variant of each model measured by two frameworks or more; MFU against the
+    peaks of the machine each ran on (``harness.peaks.for_frame``)."""
     ok = measured(frame)
     if ok.empty:
         return pd.DataFrame()
@@ -77,11 +77,13 @@ def side_by_side(frame: pd.DataFrame, folders: list[Path] | None = None) -> pd.D
         reference = next((c for c in variants if c[4].startswith("torch.")), variants[0])
         ref_steps = process_groups(reference[6][reference[6]["phase"] == "step"])
         for case in variants:
-            rows.append(_row(case, reference, ref_steps, folders or []))
+            rows.append(_row(case, reference, ref_steps, machine_peaks))
     return pd.DataFrame(rows)
 
 
-def _row(case: tuple, reference: tuple, ref_steps: list, folders: list[Path]) -> dict[str, Any]:
+def _row(
+    case: tuple, reference: tuple, ref_steps: list, machine_peaks: MachinePeaks
+) -> dict[str, Any]:
     setup, device, model, size, workload, params, group = case
     step_rows = group[group["phase"] == "step"]
     steps = process_groups(step_rows)
@@ -95,12 +97,7 @@ def _row(case: tuple, reference: tuple, ref_steps: list, folders: list[Path]) ->
               if (group["phase"] == p).any()}  # fmt: skip
     total = sum(phases.values())
     first = step_rows.iloc[0]
-    where = [*folders, Path("results")]
-    if isinstance(first.get("source"), str) and first["source"]:
-        where.insert(0, Path(first["source"]).parent)
-    found = peak_cache.find(where, first.get("host"),
-                            first.get("cpu_model"), first.get("usable_cores"),
-                            first.get("gpu_name")) or {}  # fmt: skip
+    found = machine_peaks.of(first)
     flops = first.get("flops")
     figures = mfu.mfu_metrics(flops, median, device, params, found, first.get("gpu_name")) if (
         flops and median) else {}  # fmt: skip

@@ -78,7 +78,6 @@ sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()['include'], 'Pyth
   || missing="$missing python3-dev"
 echo "missing:$missing"
 """
-CONSTRAINTS = PROJECT_ROOT / "requirements" / "constraints.txt"
 
 
 def constraints_for(target: str) -> Path:
@@ -196,7 +195,7 @@ def build_image(
 ) -> str:
     """Build the target's image; with ``if_stale``, only when it is missing or was built from
     other sources than this checkout's."""
-    from harness.launch.docker_engine import docker_client
+    from harness.docker_client import docker_client
 
     spec = _target(target)
     tag = resolve_image(tag or spec["tag"])
@@ -326,7 +325,7 @@ def build_context(target: str, debs: Path | None = None) -> Path:
 
 
 def list_images() -> list[str]:
-    from harness.launch.docker_engine import docker_client
+    from harness.docker_client import docker_client
 
     client = docker_client()
     lines = []

@@ -30,6 +30,8 @@ from typing import Any
 
 import pandas as pd
 
+from harness.render.cells import case_label
+
 FIRST_STEPS = 3
 #: about two float32 ulps (2⁻²³ ≈ 1.2e-7): reordered sums, nothing more
 FP32_TOLERANCE = 2e-7
@@ -140,7 +142,7 @@ def changed_text(rows: pd.DataFrame) -> str:
     if rows.empty or "numerics" not in rows:
         return ""
     hit = rows[rows["numerics"] == "changed"].drop_duplicates(KEY)
-    lines = [f"  {r.workload} [{r.device}]: {r.numerics_detail}" for r in hit.itertuples()]
+    lines = [f"  {case_label(r.workload, r.device)}: {r.numerics_detail}" for r in hit.itertuples()]
     if not lines:
         return ""
     return "Numerics changed (the first losses differ beyond the tolerance):\n" + "\n".join(lines)

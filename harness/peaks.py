@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import subprocess
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.durable import replace_synced
 from harness.errors import UserError
 
 FOLDER = "peaks"
@@ -49,10 +51,7 @@ def measure(results_dir: Path) -> tuple[dict[str, Any], Path]:
     facts = {k: env.get(k) for k in ("host", "cpu_model", "usable_cores", "gpu_name")}
     peaks = {**found, "machine": facts, "measured_at": _now()}
     path = path_for(results_dir, machine_key(*facts.values()))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".part")
-    partial.write_text(json.dumps(peaks, indent=2) + "\n", encoding="utf-8")
-    os.replace(partial, path)
+    replace_synced(path, json.dumps(peaks, indent=2) + "\n")
     return peaks, path
 
 
@@ -84,6 +83,52 @@ def find(folders: list[Path], host: Any, cpu_model: Any, cores: Any, gpu: Any) -
         if found is not None:
             return found
     return None
+
+
+#: the columns of a results table (tidy or summary) that name the machine a row ran on, and the
+#: file whose folder may hold that machine's peaks
+MACHINE_COLUMNS = ("source", "host", "cpu_model", "usable_cores", "gpu_name")
+
+
+@dataclass(frozen=True)
+class MachinePeaks:
+    """The cached peaks of each machine a results table ran on, read once by the command that
+    shows them (``for_frame``); what judges or draws a row asks ``of(row)``."""
+
+    found: Mapping[tuple[Any, ...], dict[str, Any]] = field(default_factory=dict)
+
+    def of(self, row: Any) -> dict[str, Any]:
+        """The peaks of the machine ``row`` ran on; {} where none were measured."""
+        return self.found.get(_machine_of(row), {})
+
+
+def for_frame(frame: Any, folders: list[Path]) -> MachinePeaks:
+    """The peaks of every machine in ``frame`` (a tidy table or a summary): for each, first
+    beside its results file, then in ``folders`` (a command passes its results folder)."""
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    if frame.empty or not set(MACHINE_COLUMNS) <= set(frame.columns):
+        return MachinePeaks()
+    for row in frame[list(MACHINE_COLUMNS)].drop_duplicates().to_dict("records"):
+        key = _machine_of(row)
+        if key in found:
+            continue
+        source, host, cpu_model, cores, gpu = key
+        beside = [Path(source).parent] if isinstance(source, str) and source else []
+        peaks = find([*beside, *folders], host, cpu_model, cores, gpu)
+        if peaks:
+            found[key] = peaks
+    return MachinePeaks(found)
+
+
+def _machine_of(row: Any) -> tuple[Any, ...]:
+    return tuple(_fact(row.get(column)) for column in MACHINE_COLUMNS)
+
+
+def _fact(value: Any) -> Any:
+    """One spelling per fact: NaN is None, 2.0 (a column with gaps) is 2."""
+    if isinstance(value, float):
+        return None if value != value else int(value) if value.is_integer() else value
+    return value
 
 
 def _now() -> str:

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.render.cells import short_params
+from harness.peaks import MachinePeaks
+from harness.render.cells import case_label
 
 #: longest axis label: longer ones squeeze the plot itself
 LABEL_CHARS = 70
 
 
-def case_label(row: pd.Series) -> str:
-    label = (
-        f"{row['workload']} [{row['device']}] {short_params(row['params'], row['changed_params'])}"
-    )
+def axis_label(row: pd.Series) -> str:
+    """The case's label (``harness.render.cells.case_label``), cut to fit beside an axis."""
+    label = case_label(row["workload"], row["device"], row["params"], row["changed_params"])
     return label if len(label) <= LABEL_CHARS else label[: LABEL_CHARS - 1] + "…"
 
 
@@ -32,7 +32,7 @@ def throughput(summary: pd.DataFrame):
     steps = summary[(summary["phase"] == "step") & summary["items_per_second"].notna()].copy()
     if steps.empty:
         return None
-    steps["case"] = steps.apply(case_label, axis=1)
+    steps["case"] = steps.apply(axis_label, axis=1)
     steps["error"] = steps["items_per_second"] * steps["precision"].astype(float).fillna(0.0)
     pivot = steps.pivot_table(index="case", columns="setup", values="items_per_second")
     errors = steps.pivot_table(index="case", columns="setup", values="error").reindex_like(pivot)
@@ -54,7 +54,7 @@ def phases(summary: pd.DataFrame):
         return None
     multi = shown["setup"].nunique() > 1
     shown["case"] = shown.apply(
-        lambda r: case_label(r)[:50] + (f" · {r['setup'][:30]}" if multi else ""), axis=1
+        lambda r: axis_label(r)[:50] + (f" · {r['setup'][:30]}" if multi else ""), axis=1
     )
     pivot = shown.pivot_table(index="case", columns="phase", values="median_s", sort=False)
     share = pivot.div(pivot.sum(axis=1), axis=0)
@@ -79,7 +79,9 @@ def history(frame: pd.DataFrame):
     for (workload, device, _params), group in medians.groupby(["workload", "device", "params"]):
         group = group.sort_values("started_at")
         times = pd.to_datetime(group["started_at"], format="ISO8601")
-        line = axis.plot(times, group["seconds"] * 1e3, marker="o", label=f"{workload} [{device}]")
+        line = axis.plot(
+            times, group["seconds"] * 1e3, marker="o", label=case_label(workload, device)
+        )
         for index in _change_points(group["seconds"].tolist()):
             axis.axvline(times.iloc[index], color=line[0].get_color(), linestyle="--", alpha=0.7)
     axis.set_ylabel("median step (ms); dashed: change points (Apache Otava)")
@@ -122,7 +124,7 @@ def _change_points(medians: list[float]) -> list[int]:
         return []
 
 
-def roofline(summary: pd.DataFrame, folders: list | None = None):
+def roofline(summary: pd.DataFrame, machine_peaks: MachinePeaks):
     """Each phase of each training workload by arithmetic intensity (FLOPs ÷ bytes moved) and
     achieved FLOP/s, each under its own setup's roof: the measured peaks of the machine that ran
     it, at the precision it ran (``harness.roofs``, the roof its verdict names), one line per
@@ -144,7 +146,7 @@ def roofline(summary: pd.DataFrame, folders: list | None = None):
     drawn: dict[tuple, object] = {}
     styles = ("-", "--", "-.", ":")
     for _, row in counted.iterrows():
-        roof = roofs.roof_for(roofs.peaks_of(row, folders), row["device"], row["params"])
+        roof = roofs.roof_for(machine_peaks.of(row), row["device"], row["params"])
         if not roof.flops or not roof.bandwidth:
             continue
         key = (row["setup"] if multi else "", roof)
@@ -155,7 +157,7 @@ def roofline(summary: pd.DataFrame, folders: list | None = None):
                                styles[len(drawn) % len(styles)], color="black",
                                alpha=0.8, label=label)  # fmt: skip
     for (_, row), x, y in zip(counted.iterrows(), intensity, achieved, strict=True):
-        label = f"{case_label(row)} · {row['phase']}"
+        label = f"{axis_label(row)} · {row['phase']}"
         axis.scatter(
             [x], [y], label=label + (f" · {str(row['setup'])[:30]}" if multi else ""), s=30
         )

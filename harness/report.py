@@ -13,8 +13,15 @@ from harness.aggregate import aggregate_frame
 from harness.errors import UserError
 from harness.findings import report_findings
 from harness.measures import counted_measures
+from harness.peaks import MachinePeaks
 from harness.render import Document, Figure, Findings, Table, Text, check_format, write
-from harness.render.cells import format_rate, format_seconds, phase_label, short_params
+from harness.render.cells import (
+    case_label,
+    format_rate,
+    format_seconds,
+    phase_label,
+    short_params,
+)
 
 NUMERIC = frozenset({"median", "±", "IQR/median", "items/s", "n"})
 
@@ -166,8 +173,7 @@ def phase_gap_text(gaps: pd.DataFrame) -> str:
     ]
     for r in gaps.itertuples():
         lines.append(
-            f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}: "
-            f"{r.phase_gap:+.1%}"
+            f"  {case_label(r.workload, r.device, r.params, r.changed_params)}: {r.phase_gap:+.1%}"
         )
     return "\n".join(lines)
 
@@ -203,7 +209,7 @@ def precision_text(summary: pd.DataFrame, frame: pd.DataFrame) -> str:
         lines.append("noisy-machine: the machine changed under these tasks:")
         for r in noisy.itertuples():
             lines.append(
-                f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}"
+                f"  {case_label(r.workload, r.device, r.params, r.changed_params)}"
                 f"{f' #{r.process + 1}' if r.process else ''}: {r.noisy_reasons}"
             )
     diverged = analysis.diverged_tasks(frame)
@@ -214,7 +220,7 @@ def precision_text(summary: pd.DataFrame, frame: pd.DataFrame) -> str:
         )
         for r in diverged.itertuples():
             lines.append(
-                f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}"
+                f"  {case_label(r.workload, r.device, r.params, r.changed_params)}"
                 f"{f' #{r.process + 1}' if r.process else ''}"
             )
     return "\n".join(lines)
@@ -239,7 +245,7 @@ def not_measured_text(frame: pd.DataFrame) -> str:
         if rows.empty:
             continue
         lines = [
-            f"  {r.workload} [{r.device}] {short_params(r.params, r.changed_params)}: "
+            f"  {case_label(r.workload, r.device, r.params, r.changed_params)}: "
             + (r.message if title == "Skipped" and r.message else str(r.status))
             for r in rows.itertuples()
         ]
@@ -248,8 +254,14 @@ def not_measured_text(frame: pd.DataFrame) -> str:
 
 
 def report_document(
-    frame: pd.DataFrame, reference: str | None = None, speedups: bool = True
+    frame: pd.DataFrame,
+    reference: str | None = None,
+    speedups: bool = True,
+    machine_peaks: MachinePeaks | None = None,
 ) -> Document:
+    """``machine_peaks``: the cached peaks the verdicts, MFU and roofline judge against
+    (``harness.peaks.for_frame``); without them those say "no measured peaks"."""
+    machine_peaks = machine_peaks or MachinePeaks()
     summary = analysis.summary_frame(frame)
     counted = [(m, analysis.counted_frame(frame, m.column)) for m in counted_measures()]
     counted = [(measure, rows) for measure, rows in counted if not rows.empty]
@@ -262,10 +274,10 @@ def report_document(
         aggregated = aggregate_frame(frame, reference)
         if not aggregated.empty:
             blocks.append(aggregate_table(aggregated))
-    found = bottleneck.verdicts(summary)
+    found = bottleneck.verdicts(summary, machine_peaks)
     if not found.empty:
         blocks.append(bottleneck_table(found, summary))
-    paired = frameworks.side_by_side(frame)
+    paired = frameworks.side_by_side(frame, machine_peaks)
     if not paired.empty:
         blocks.append(frameworks.side_by_side_table(paired))
     for text in (
@@ -287,7 +299,7 @@ def report_document(
             Figure("Where the step's time goes: phase split per workload",
                    lambda: plots.phases(summary)),
             Figure("Roofline per machine: each phase against that machine's measured peaks",
-                   lambda: plots.roofline(summary)),
+                   lambda: plots.roofline(summary, machine_peaks)),
             Figure("Pipeline images/s against workers", lambda: plots.pipeline_workers(summary)),
             Figure("History of each workload across runs", lambda: plots.history(frame)),
         ]  # fmt: skip
@@ -298,11 +310,16 @@ def report_document(
 
 
 def write_report(
-    frame: pd.DataFrame, fmt: str, output: Path | None, reference: str | None = None
+    frame: pd.DataFrame,
+    fmt: str,
+    output: Path | None,
+    reference: str | None = None,
+    machine_peaks: MachinePeaks | None = None,
 ) -> str | None:
     """Render ``fmt``; write it to ``output`` when given, else return the text to print."""
     check_format(fmt)
-    document = report_document(frame, reference, speedups=fmt in ("table", "markdown", "html"))
+    speedups = fmt in ("table", "markdown", "html")
+    document = report_document(frame, reference, speedups, machine_peaks)
     if fmt in DATA_FORMATS and (document.data is None or document.data.empty):
         raise UserError(
             f"These results hold no timed samples (their records: {not_timed_counts(frame)}), "

@@ -61,14 +61,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
-import os
+import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from harness.durable import write_synced
 from harness.errors import UserError
-from harness.record import Interrupted, Record, dumps, loads
+from harness.record import Interrupted, Record, dumps, iso_time, loads
 from harness.setups import framework_version, setup_label
 from harness.workload import counted_per_step
 
@@ -78,7 +79,8 @@ class ResultsWarning(UserWarning):
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+    """Now, as records write times (``harness.record.iso_time``)."""
+    return iso_time(time.time())
 
 
 def new_run_id(label: str) -> str:
@@ -104,10 +106,7 @@ class ResultWriter:
         self.count = 0
 
     def append(self, record: Record | Interrupted) -> None:
-        line = dumps(record) + "\n"
-        self._file.write(line)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        write_synced(self._file, dumps(record) + "\n")
         self.count += 1
 
     def close(self) -> None:
@@ -141,9 +140,7 @@ def rescue_records(records: list[Record | Interrupted], run_id: str) -> str:
         target = folder / f"harness-rescued-{run_id}.jsonl"
         try:
             with open(target, "w", encoding="utf-8") as handle:
-                handle.writelines(lines)
-                handle.flush()
-                os.fsync(handle.fileno())
+                write_synced(handle, "".join(lines))
             return str(target)
         except OSError:
             target.unlink(missing_ok=True)

@@ -1,5 +1,6 @@
 """Which roof a record is judged against: the peak FLOP/s of the precision that ran and the copy
-bandwidth of the machine that ran it, both from the cached peaks (``harness peaks``).
+bandwidth of the machine that ran it, both from the cached peaks (``harness peaks``), which the
+command showing them reads (``harness.peaks.for_frame``) and passes in.
 
 The precision comes from the record's parameters: ``dtype=bfloat16`` (autocast) is the bf16
 peak, ``dtype=float64`` the fp64 peak, ``tf32=true`` on CUDA the TF32 peak (TF32 does nothing on
@@ -11,10 +12,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
-
-from harness import peaks as peak_cache
 
 PRECISIONS = ("fp32", "tf32", "bf16", "fp64")
 
@@ -87,19 +85,6 @@ def roof_for(peaks: dict[str, Any], device: str, params: Any) -> Roof:
         float(bandwidth) if bandwidth else None,
         label,
     )
-
-
-def peaks_of(row: Any, folders: list[Path] | None = None) -> dict[str, Any]:
-    """The cached peaks of the machine a summary row ran on: first beside its results file,
-    then in ``folders``, then in ``results/``; {} where none were measured."""
-    where = list(folders or [])
-    source = row.get("source")
-    if isinstance(source, str) and source:
-        where.insert(0, Path(source).parent)
-    where.append(Path("results"))
-    found = peak_cache.find(where, row.get("host"), row.get("cpu_model"),
-                            row.get("usable_cores"), row.get("gpu_name"))  # fmt: skip
-    return found or {}
 
 
 def faster_precision(roof: Roof) -> str | None:

@@ -19,7 +19,6 @@ from typing import Any, ClassVar
 from harness.errors import UserError
 from harness.params import Param, ParamValue, to_json_value
 
-KINDS = ("train_step", "save_load", "pipeline")
 TRAIN_PHASES = ("forward", "backward", "update")
 CHECKPOINT_PHASES = ("save", "load")
 #: the mark that ends a stretch of a step timed in no phase (its time is dropped from the phases)
@@ -118,7 +117,9 @@ class Workload:
         seed: int = 0,
         threads: int | None = None,
     ):
-        self.p: dict[str, Any] = dict(params)
+        #: the values of ``params`` this instance runs with, every default filled in:
+        #: ``self.param_values["batch_size"]``
+        self.param_values: dict[str, Any] = dict(params)
         self.device = device
         self.seed = seed
         self.threads = threads
@@ -149,7 +150,7 @@ class Workload:
     # --- what the result record reports ----------------------------------------------------
     def items_per_step(self) -> int:
         """Items (samples, images) one step processes, for throughput."""
-        return int(self.p.get("batch_size", 1))
+        return int(self.param_values.get("batch_size", 1))
 
     def metrics(self) -> dict[str, Any]:
         """Extra figures: flops_per_step, bytes, final loss, framework settings..."""

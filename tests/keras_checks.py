@@ -137,7 +137,7 @@ def checkpoints(backend: str = "tensorflow") -> dict[str, Any]:
 
 
 def pipelines() -> dict[str, Any]:
-    from workloads.images import ensure_dataset, list_images
+    from workloads.image_folder import ensure_dataset, list_images
     from workloads.tf_pipeline import KerasImageDataset, TfDataPipeline
 
     out = {}
@@ -191,7 +191,7 @@ def flops_from_layers() -> dict[str, Any]:
                 macs.append(4 * out_positions * per_output * kernel[-1])
         expected = 2 * sum(macs) + 2 * sum(macs) + 2 * sum(macs[1:])
         out[name] = {
-            "reported": keras_models.flops_per_step(w.p),
+            "reported": keras_models.flops_per_step(w.param_values),
             "from_layers": expected,
             "conv_layers": sum(isinstance(x, keras.layers.Conv2D) for x in w.model.layers),
         }

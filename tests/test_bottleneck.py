@@ -13,6 +13,7 @@ import json
 import pytest
 
 from harness.bottleneck import decode_rate_at, input_verdict, pipeline_verdict, roofline_verdict
+from harness.peaks import for_frame
 from tests.conftest import read_jsonl
 
 PEAKS = {"cpu_fp32_flops": 100e9, "cpu_copy_bytes_per_s": 20e9}  # ridge: 5 FLOP/B
@@ -97,7 +98,8 @@ def verdicts_of(folder, *names: str) -> list[dict]:
     from harness.results import load_frame
 
     frame = load_frame([folder / name for name in names])
-    found: pd.DataFrame = verdicts(summary_frame(frame), [folder])
+    summary = summary_frame(frame)
+    found: pd.DataFrame = verdicts(summary, for_frame(summary, [folder]))
     return found.to_dict("records")
 
 
@@ -162,9 +164,9 @@ def test_the_host_time_of_a_cuda_record_reaches_the_verdict(tmp_path):
         )  # fmt: skip
 
     summary = summary_frame(frame_from_records([record(True)]))
-    [row] = verdicts(summary, [tmp_path]).to_dict("records")
+    [row] = verdicts(summary, for_frame(summary, [tmp_path])).to_dict("records")
     assert row["verdict"] == "host-bound" and "97% of the device" in row["figure"]
     summary = summary_frame(frame_from_records([record(False)]))
-    [row] = verdicts(summary, [tmp_path]).to_dict("records")
+    [row] = verdicts(summary, for_frame(summary, [tmp_path])).to_dict("records")
     assert row["verdict"] == "not judged"  # no peaks for this machine here
     assert isinstance(summary, pd.DataFrame)

@@ -11,7 +11,7 @@ import pytest
 
 from harness.timer import Timer, TimerSettings
 from workloads.checkpoint_files import evict, fsync_path, resident_pages
-from workloads.images import filesystem_of
+from workloads.image_folder import filesystem_of
 
 TINY = TimerSettings(
     warmup_time=0, warmup_max_steps=1, min_time=0, min_blocks=2, max_blocks=2, min_block_time=0.0

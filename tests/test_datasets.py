@@ -5,13 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 
-from workloads import images
+from workloads import image_folder
 
 
 def _ensure(data_dir: str, start, out) -> None:
     os.environ["HARNESS_DATA_DIR"] = data_dir
     start.wait()
-    root = images.ensure_dataset(2, 20, 32, 3)
+    root = image_folder.ensure_dataset(2, 20, 32, 3)
     first = root / "class_000" / "img_00000.jpg"
     out.put(os.stat(first).st_ino)
 
@@ -33,12 +33,12 @@ def test_processes_racing_keep_the_first_published_dataset(tmp_path):
 
 def test_a_late_publisher_discards_its_own_copy(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
-    target = images.ensure_dataset(2, 3, 16, 1)
+    target = image_folder.ensure_dataset(2, 3, 16, 1)
     late = tmp_path / "late-staging"
     late.mkdir()
-    images._generate(late, 2, 3, 16, 1)
+    image_folder._generate(late, 2, 3, 16, 1)
     with open(target / "class_001" / "img_00002.jpg", "rb") as held:  # a reader of it
-        assert images.publish(late, target) == target
+        assert image_folder.publish(late, target) == target
         kept = os.stat(target / "class_001" / "img_00002.jpg").st_ino
         assert kept == os.fstat(held.fileno()).st_ino
     assert not late.exists()
@@ -46,10 +46,10 @@ def test_a_late_publisher_discards_its_own_copy(tmp_path, monkeypatch):
 
 def test_an_incomplete_folder_is_replaced(tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_DATA_DIR", str(tmp_path))
-    target = images.dataset_path(2, 3, 16, 2)
+    target = image_folder.dataset_path(2, 3, 16, 2)
     (target / "class_000").mkdir(parents=True)  # a half-made folder, no marker
-    assert images.ensure_dataset(2, 3, 16, 2) == target
-    assert (target / images.MARKER).exists() and len(list(target.glob("class_*/*.jpg"))) == 6
+    assert image_folder.ensure_dataset(2, 3, 16, 2) == target
+    assert (target / image_folder.MARKER).exists() and len(list(target.glob("class_*/*.jpg"))) == 6
 
 
 MOUNTS = """\

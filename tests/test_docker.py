@@ -515,7 +515,7 @@ def test_a_base_without_a_compiler_gets_its_packages_in_the_context(
     base_without_a_compiler, tmp_path, monkeypatch
 ):
     from harness import images
-    from harness.launch.docker_engine import docker_client
+    from harness.docker_client import docker_client
 
     base, bare = base_without_a_compiler
     client = docker_client()

@@ -19,6 +19,7 @@ import pytest
 from harness import peaks as peak_cache
 from harness.analysis import summary_frame
 from harness.bottleneck import input_verdict, pipeline_verdict, roofline_verdict, verdicts
+from harness.peaks import for_frame
 from harness.record import Record
 from harness.results import frame_from_records, load_frame
 from harness.roofs import precision_of, roof_for
@@ -54,7 +55,8 @@ def train_record(params: dict, device: str = "cpu", environment: dict | None = N
 
 
 def judged(records: list[Record], folder: Path) -> list[dict]:
-    return verdicts(summary_frame(frame_from_records(records)), [folder]).to_dict("records")
+    summary = summary_frame(frame_from_records(records))
+    return verdicts(summary, for_frame(summary, [folder])).to_dict("records")
 
 
 # --- 22.3: the roof of the precision that ran ----------------------------------------------
@@ -130,7 +132,8 @@ def test_torch_mlp_in_bf16_runs_on_the_cpu_and_names_the_bf16_roof(tmp_path):
         assert done.returncode == 0, done.stderr[-3000:]
     frame = load_frame([tmp_path / "bfloat16.jsonl", tmp_path / "float32.jsonl"])
     assert set(frame["status"]) == {"ok"}
-    rows = verdicts(summary_frame(frame), [tmp_path]).to_dict("records")
+    summary = summary_frame(frame)
+    rows = verdicts(summary, for_frame(summary, [tmp_path])).to_dict("records")
     by_dtype = {json.loads(r["params"])["dtype"]: r for r in rows}
     assert "of the bf16 roofline" in by_dtype["bfloat16"]["figure"], by_dtype
     assert "of the fp32 roofline" in by_dtype["float32"]["figure"], by_dtype
@@ -265,7 +268,8 @@ def test_the_roofline_plot_draws_each_setups_own_roof(tmp_path):
     records = [train_record({"dtype": "float32"}, environment=small),
                train_record({"dtype": "float32"}, environment=big),
                train_record({"dtype": "bfloat16"}, environment=big)]  # fmt: skip
-    figure = roofline(summary_frame(frame_from_records(records)), [tmp_path])
+    summary = summary_frame(frame_from_records(records))
+    figure = roofline(summary, for_frame(summary, [tmp_path]))
     lines = {line.get_label(): max(line.get_ydata()) for line in figure.axes[0].get_lines()}
     tops = sorted(lines.values())
     assert tops == [100e9, 1000e9, 3000e9], lines

@@ -5,7 +5,7 @@ import pytest
 torch = pytest.importorskip("torch", reason="torch is not installed (make venv installs it)")
 
 from harness.timer import Timer, TimerSettings  # noqa: E402
-from workloads.images import ensure_dataset, list_images  # noqa: E402
+from workloads.image_folder import ensure_dataset, list_images  # noqa: E402
 from workloads.torch_checkpoint import TorchCheckpoint  # noqa: E402
 from workloads.torch_pipeline import TorchDataLoader  # noqa: E402
 from workloads.torch_train import TorchCNNStep, TorchMLPStep  # noqa: E402
@@ -239,7 +239,7 @@ def test_same_seed_same_initial_weights_and_data():
     assert torch.equal(a.x, b.x) and torch.equal(a.labels, b.labels)
     for pa, pb in zip(a.model.parameters(), b.model.parameters(), strict=True):
         assert torch.equal(pa, pb)
-    c = TorchMLPStep({**a.p}, "cpu", seed=1, threads=1)
+    c = TorchMLPStep({**a.param_values}, "cpu", seed=1, threads=1)
     c.setup()
     assert not torch.equal(next(c.model.parameters()), next(a.model.parameters()))
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.workload import CHECKPOINT_PHASES, Workload
-from workloads.images import filesystem_of
+from workloads.image_folder import filesystem_of
 
 
 def scratch_dir(prefix: str) -> Path:
@@ -191,7 +191,7 @@ class CheckpointWorkload(Workload):
         step calls it between ``mark("save")`` and ``mark(UNTIMED)``, so no phase times it."""
         if self.cache_check is None:
             self.cache_check = CacheCheck()
-        if self.p.get("cold_read", True):
+        if self.param_values.get("cold_read", True):
             evict(self.path)
             self.cache_check.after_evict(self.path)
 

@@ -26,7 +26,7 @@ class _Fault(Workload):
         self.steps = 0
 
     def step(self, mark: Mark) -> None:
-        if self.steps >= self.p["after_steps"]:
+        if self.steps >= self.param_values["after_steps"]:
             self.fault()
         self.steps += 1
         mark("forward")
@@ -91,7 +91,7 @@ class Allocate(_Fault):
 
     def fault(self) -> None:
         chunks = []
-        for _ in range(self.p["megabytes"]):
+        for _ in range(self.param_values["megabytes"]):
             chunks.append(bytearray(2**20))  # bytearray pages are written: real RSS
             time.sleep(0.001)
         self.keep = chunks

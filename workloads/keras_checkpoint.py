@@ -61,18 +61,18 @@ class KerasCheckpoint(files.CheckpointWorkload):
         self.keras = keras
         # On a GPU, loading queues work on the device: read the clock after a sync.
         self.sync_phases = self.device == "cuda"
-        if self.p["format"] == "savedmodel" and keras.backend.backend() != "tensorflow":
+        if self.param_values["format"] == "savedmodel" and keras.backend.backend() != "tensorflow":
             raise WorkloadError("format=savedmodel needs backend=tensorflow")
-        if self.p["format"] == "savedmodel":
+        if self.param_values["format"] == "savedmodel":
             import tensorflow
 
             self.tf = tensorflow
         spec = {
             "model": "mlp",
-            "style": self.p["style"],
+            "style": self.param_values["style"],
             "regularization": "none",
-            "features": self.p["features"],
-            "hidden": self.p["hidden"],
+            "features": self.param_values["features"],
+            "hidden": self.param_values["hidden"],
             "classes": 10,
             "batch_size": 4,
         }
@@ -83,15 +83,15 @@ class KerasCheckpoint(files.CheckpointWorkload):
         self.path = (
             self.folder
             / {"keras": "model.keras", "weights": "model.weights.h5", "savedmodel": "savedmodel"}[
-                self.p["format"]
+                self.param_values["format"]
             ]
         )
-        if self.p["format"] == "weights":
+        if self.param_values["format"] == "weights":
             self.target = keras_models.build_model(keras, spec)  # loaded into, never trained
         self.loaded: Any = None
 
     def step(self, mark: Mark) -> None:
-        fmt = self.p["format"]
+        fmt = self.param_values["format"]
         if fmt == "keras":
             self.model.save(self.path)
         elif fmt == "weights":
@@ -123,7 +123,7 @@ class KerasCheckpoint(files.CheckpointWorkload):
 
         to_numpy = self.keras.ops.convert_to_numpy
         expected = to_numpy(self.model(self.probe, training=False))
-        if self.p["format"] == "savedmodel":
+        if self.param_values["format"] == "savedmodel":
             got = np.asarray(self.loaded.serve(self.probe))
         else:
             got = to_numpy(self.loaded(self.probe, training=False))

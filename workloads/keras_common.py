@@ -28,13 +28,13 @@ BACKEND_MODULES = {"tensorflow": "tensorflow", "torch": "torch", "jax": "jax"}
 
 
 def keras_required_modules(workload: Workload) -> tuple[str, ...]:
-    backend = workload.p.get("backend", "tensorflow")
+    backend = workload.param_values.get("backend", "tensorflow")
     return ("keras", BACKEND_MODULES.get(backend, backend))
 
 
 def configure_keras(workload: Workload, tf32: bool = False) -> Any:
     """Set the backend, device, threads, seeds and TF32 before Keras runs anything."""
-    backend = workload.p.get("backend", "tensorflow")
+    backend = workload.param_values.get("backend", "tensorflow")
     if importlib.util.find_spec(backend) is None:
         raise WorkloadError(f"backend={backend} but the {backend} package is not installed")
     loaded = sys.modules.get("keras")

@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.params import Param
 from workloads import model_flops
-from workloads.keras_common import BACKEND_PARAM, TF32_PARAM, configure_keras, keras_runtime_info
+from workloads.keras_common import BACKEND_PARAM, TF32_PARAM, keras_runtime_info
 from workloads.keras_train import KerasPhasedStep
 from workloads.torch_gpt import GPT_PARAMS, MODEL, gpt_shape
 
@@ -82,28 +82,31 @@ class KerasGPTStep(KerasPhasedStep):
     )
 
     def setup(self) -> None:
-        keras = configure_keras(self, tf32=self.p["tf32"])
-        if self.p["dtype"] == "bfloat16":
-            keras.config.set_dtype_policy("mixed_bfloat16")
-        self.keras = keras
-        self.backend = keras.backend.backend()
-        self.shape = gpt_shape(self.p)
+        keras = self.start_keras()
+        self.shape = gpt_shape(self.param_values)
         self.model = build_keras_gpt(keras, self.shape)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.optimizer = keras.optimizers.AdamW(
-            learning_rate=self.p["lr"], weight_decay=0.01, beta_1=0.9, beta_2=0.999, epsilon=1e-8
+            learning_rate=self.param_values["lr"],
+            weight_decay=0.01,
+            beta_1=0.9,
+            beta_2=0.999,
+            epsilon=1e-8,
         )
         self.last: Any = None
         self.prepare()
 
     def make_data(self) -> tuple[Any, Any]:
         tokens = model_flops.gpt_tokens(
-            self.p["batch_size"], self.p["seq_len"], self.p["vocab"], self.seed
+            self.param_values["batch_size"],
+            self.param_values["seq_len"],
+            self.param_values["vocab"],
+            self.seed,
         )
         return tokens[:, :-1].copy(), tokens[:, 1:].copy()
 
     def items_per_step(self) -> int:
-        return int(self.p["batch_size"] * self.p["seq_len"])
+        return int(self.param_values["batch_size"] * self.param_values["seq_len"])
 
     def runtime_info(self) -> dict[str, Any]:
         info = keras_runtime_info(self.backend)
@@ -111,7 +114,7 @@ class KerasGPTStep(KerasPhasedStep):
         return info
 
     def metrics(self) -> dict[str, Any]:
-        flops = self.shape.train_flops_per_step(self.p["batch_size"])
+        flops = self.shape.train_flops_per_step(self.param_values["batch_size"])
         return {
             "model": MODEL,
             "parameters": int(self.model.count_params()),

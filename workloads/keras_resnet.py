@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.params import Param
 from workloads import model_flops
-from workloads.keras_common import BACKEND_PARAM, TF32_PARAM, configure_keras, keras_runtime_info
+from workloads.keras_common import BACKEND_PARAM, TF32_PARAM, keras_runtime_info
 from workloads.keras_train import KerasPhasedStep
 from workloads.torch_resnet import MODEL, RESNET_PARAMS
 
@@ -41,35 +41,31 @@ class KerasResNetStep(KerasPhasedStep):
     )
 
     def setup(self) -> None:
-        keras = configure_keras(self, tf32=self.p["tf32"])
-        if self.p["dtype"] == "bfloat16":
-            keras.config.set_dtype_policy("mixed_bfloat16")
+        keras = self.start_keras()
         keras.config.set_image_data_format(
-            "channels_last" if self.p["channels_last"] else "channels_first"
+            "channels_last" if self.param_values["channels_last"] else "channels_first"
         )
-        self.keras = keras
-        self.backend = keras.backend.backend()
         self.model = keras.applications.ResNet50(
             weights=None,
             input_shape=self.image_shape(),
-            classes=self.p["classes"],
+            classes=self.param_values["classes"],
             classifier_activation=None,
         )
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        self.optimizer = keras.optimizers.SGD(learning_rate=self.p["lr"], momentum=0.9)
+        self.optimizer = keras.optimizers.SGD(learning_rate=self.param_values["lr"], momentum=0.9)
         self.last: Any = None
         self.prepare()
 
     def image_shape(self) -> tuple[int, int, int]:
-        side = self.p["image_size"]
-        return (side, side, 3) if self.p["channels_last"] else (3, side, side)
+        side = self.param_values["image_size"]
+        return (side, side, 3) if self.param_values["channels_last"] else (3, side, side)
 
     def make_data(self) -> tuple[Any, Any]:
         import numpy as np
 
         rng = np.random.default_rng(self.seed)
-        images = rng.standard_normal((self.p["batch_size"], *self.image_shape()))
-        labels = rng.integers(0, self.p["classes"], self.p["batch_size"])
+        images = rng.standard_normal((self.param_values["batch_size"], *self.image_shape()))
+        labels = rng.integers(0, self.param_values["classes"], self.param_values["batch_size"])
         return images.astype("float32"), labels.astype("int32")
 
     def _loss(self, training: bool = True) -> Any:
@@ -86,10 +82,15 @@ class KerasResNetStep(KerasPhasedStep):
         import numpy as np
 
         flops = model_flops.resnet50_train_flops_per_step(
-            self.p["image_size"], self.p["classes"], self.p["batch_size"], stride_on="1x1"
+            self.param_values["image_size"],
+            self.param_values["classes"],
+            self.param_values["batch_size"],
+            stride_on="1x1",
         )
-        macs = model_flops.resnet50_conv_macs(self.p["image_size"], self.p["classes"], "1x1")
-        forward = 2 * sum(macs) * self.p["batch_size"]
+        macs = model_flops.resnet50_conv_macs(
+            self.param_values["image_size"], self.param_values["classes"], "1x1"
+        )
+        forward = 2 * sum(macs) * self.param_values["batch_size"]
         trainable = sum(int(np.prod(v.shape)) for v in self.model.trainable_weights)
         return {
             "model": MODEL,

@@ -53,16 +53,25 @@ class _KerasTrain(Workload):
     def required_modules(self) -> tuple[str, ...]:
         return keras_required_modules(self)
 
-    def setup(self) -> None:
-        keras = configure_keras(self, tf32=self.p["tf32"])
+    def start_keras(self) -> Any:
+        """Keras configured for this step (``configure_keras``: backend, threads, TF32), with
+        Keras' ``mixed_bfloat16`` policy where ``dtype=bfloat16``; sets ``self.keras`` and
+        ``self.backend``."""
+        keras = configure_keras(self, tf32=self.param_values["tf32"])
+        if self.param_values.get("dtype") == "bfloat16":
+            keras.config.set_dtype_policy("mixed_bfloat16")
         self.keras = keras
         self.backend = keras.backend.backend()
-        self.model = keras_models.build_model(keras, self.p)
+        return keras
+
+    def setup(self) -> None:
+        keras = self.start_keras()
+        self.model = keras_models.build_model(keras, self.param_values)
         self.loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        if self.p["optimizer"] == "adam":
-            self.optimizer = keras.optimizers.Adam(self.p["lr"])
+        if self.param_values["optimizer"] == "adam":
+            self.optimizer = keras.optimizers.Adam(self.param_values["lr"])
         else:
-            self.optimizer = keras.optimizers.SGD(self.p["lr"])
+            self.optimizer = keras.optimizers.SGD(self.param_values["lr"])
         self.last: Any = None
         self.prepare()
 
@@ -73,11 +82,11 @@ class _KerasTrain(Workload):
         synchronize_backend(self.backend, self.device, self.last)
 
     def runtime_info(self) -> dict[str, Any]:
-        return {**keras_runtime_info(self.backend), "model_style": self.p["style"]}
+        return {**keras_runtime_info(self.backend), "model_style": self.param_values["style"]}
 
     def metrics(self) -> dict[str, Any]:
         return {
-            "flops_per_step": keras_models.flops_per_step(self.p) * self.train_steps(),
+            "flops_per_step": keras_models.flops_per_step(self.param_values) * self.train_steps(),
             "train_steps_per_step": self.train_steps(),
             "final_loss": self.final_loss(),
             "parameters": int(self.model.count_params()),
@@ -109,17 +118,24 @@ class KerasFit(_KerasTrain):
         import numpy as np
 
         self.model.compile(
-            optimizer=self.optimizer, loss=self.loss_fn, jit_compile=self.p["jit_compile"]
+            optimizer=self.optimizer,
+            loss=self.loss_fn,
+            jit_compile=self.param_values["jit_compile"],
         )
-        x, y = keras_models.make_data(self.p, self.seed)
-        reps = self.p["steps_per_call"]
+        x, y = keras_models.make_data(self.param_values, self.seed)
+        reps = self.param_values["steps_per_call"]
         self.x = np.concatenate([x] * reps)
         self.y = np.concatenate([y] * reps)
         self.last_loss = 0.0
 
     def step(self, mark: Mark) -> None:
         history = self.model.fit(
-            self.x, self.y, batch_size=self.p["batch_size"], epochs=1, verbose=0, shuffle=False
+            self.x,
+            self.y,
+            batch_size=self.param_values["batch_size"],
+            epochs=1,
+            verbose=0,
+            shuffle=False,
         )
         self.last_loss = history.history["loss"][-1]  # a host float: fit has synchronized
 
@@ -127,10 +143,10 @@ class KerasFit(_KerasTrain):
         """fit returns host floats in its history, so it has already synchronized."""
 
     def items_per_step(self) -> int:
-        return self.p["batch_size"] * self.p["steps_per_call"]
+        return self.param_values["batch_size"] * self.param_values["steps_per_call"]
 
     def train_steps(self) -> int:
-        return int(self.p["steps_per_call"])
+        return int(self.param_values["steps_per_call"])
 
     def final_loss(self) -> float:
         return float(self.last_loss)
@@ -164,7 +180,7 @@ class KerasPhasedStep(_KerasTrain):
 
     def make_data(self) -> tuple[Any, Any]:
         """Inputs and targets as NumPy arrays (a subclass with another model replaces it)."""
-        return keras_models.make_data(self.p, self.seed)
+        return keras_models.make_data(self.param_values, self.seed)
 
     def prepare(self) -> None:
         keras = self.keras
@@ -177,7 +193,7 @@ class KerasPhasedStep(_KerasTrain):
         if self.backend == "tensorflow":
             self._prepare_tensorflow()
         elif self.backend == "torch":
-            if self.p["jit_compile"]:
+            if self.param_values["jit_compile"]:
                 raise WorkloadError(
                     "keras.step with the torch backend runs eagerly; "
                     "use keras.fit for jit_compile with torch"
@@ -202,7 +218,7 @@ class KerasPhasedStep(_KerasTrain):
     def _prepare_tensorflow(self) -> None:
         import tensorflow as tf
 
-        jit = self.p["jit_compile"]
+        jit = self.param_values["jit_compile"]
         variables = self.variables
 
         def forward_backward() -> Any:

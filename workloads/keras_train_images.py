@@ -15,7 +15,7 @@ from typing import Any
 
 from harness.params import Param
 from harness.workload import Mark, Workload
-from workloads.images import ensure_dataset
+from workloads.image_folder import ensure_dataset
 from workloads.keras_common import configure_keras, keras_runtime_info, synchronize_backend
 from workloads.keras_models import build_model, flops_per_step
 from workloads.pillow_decode import DATASET_PARAMS
@@ -42,35 +42,40 @@ class KerasTrainImages(Workload):
     )  # fmt: skip
 
     def model_params(self) -> dict[str, Any]:
+        values = self.param_values
         return {
             "model": "cnn", "style": "sequential", "regularization": "none",
-            "batch_size": self.p["batch_size"], "features": 1, "hidden": (1,),
-            "image_size": self.p["resize"], "channels": self.p["channels"], "classes": 10,
+            "batch_size": values["batch_size"], "features": 1, "hidden": (1,),
+            "image_size": values["resize"], "channels": values["channels"], "classes": 10,
         }  # fmt: skip
 
     def setup(self) -> None:
-        self.p["backend"] = "tensorflow"
+        self.param_values["backend"] = "tensorflow"
         keras = configure_keras(self)
         import tensorflow as tf
 
-        setting = self.p["parallelism"]
+        setting = self.param_values["parallelism"]
         if setting != "autotune" and not (setting.isdigit() and int(setting) > 0):
             raise ValueError(f"parallelism must be autotune or a positive number, got {setting!r}")
         parallel = tf.data.AUTOTUNE if setting == "autotune" else int(setting)
         options = tf.data.Options()
         options.threading.private_threadpool_size = 0 if setting == "autotune" else parallel
         root = ensure_dataset(
-            self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
+            self.param_values["classes"],
+            self.param_values["images_per_class"],
+            self.param_values["image_size"],
+            self.seed,
         )
         self.dataset_dir = root  # the record says where the files were
-        size = self.p["resize"]
+        size = self.param_values["resize"]
         dataset = keras.utils.image_dataset_from_directory(
-            str(root), labels="inferred", label_mode="int", batch_size=self.p["batch_size"],
-            image_size=(size, size), shuffle=True, seed=self.seed, verbose=False,
+            str(root), labels="inferred", label_mode="int",
+            batch_size=self.param_values["batch_size"], image_size=(size, size), shuffle=True,
+            seed=self.seed, verbose=False,
         )  # fmt: skip
         dataset = dataset.map(lambda x, y: (x / 255.0, y), num_parallel_calls=parallel)
-        if self.p["prefetch"]:
-            dataset = dataset.prefetch(self.p["prefetch"])
+        if self.param_values["prefetch"]:
+            dataset = dataset.prefetch(self.param_values["prefetch"])
         self.batches = iter(dataset.with_options(options).repeat())
         self.model = build_model(keras, self.model_params())
         self.model.compile(
@@ -89,7 +94,7 @@ class KerasTrainImages(Workload):
         synchronize_backend("tensorflow", self.device, self.loss)
 
     def items_per_step(self) -> int:
-        return int(self.p["batch_size"])
+        return int(self.param_values["batch_size"])
 
     def metrics(self) -> dict[str, Any]:
         flops = flops_per_step(self.model_params())

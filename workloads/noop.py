@@ -26,7 +26,7 @@ class NoOpStep(Workload):
     )
 
     def setup(self) -> None:
-        self._extra = self.p["extra_work_us"] * 1e-6
+        self._extra = self.param_values["extra_work_us"] * 1e-6
 
     def step(self, mark: Mark) -> None:
         if self._extra:

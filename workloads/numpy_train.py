@@ -32,13 +32,13 @@ class _HandWrittenStep(Workload):
     loss: Any
 
     def setup(self) -> None:
-        self.xp = load_array_module(self.p["array_module"], self.device)
+        self.xp = load_array_module(self.param_values["array_module"], self.device)
         import numpy
 
         # Data and initial weights come from NumPy's generator on the host, then move to the
         # device: the same seed gives the same values for numpy and cupy.
         self.rng = numpy.random.default_rng(self.seed)
-        self.sync_phases = self.p["array_module"] == "cupy"
+        self.sync_phases = self.param_values["array_module"] == "cupy"
         self.losses: list[float] = []
         self.build()
 
@@ -46,7 +46,7 @@ class _HandWrittenStep(Workload):
         raise NotImplementedError
 
     def required_modules(self) -> tuple[str, ...]:
-        return (self.p["array_module"],)
+        return (self.param_values["array_module"],)
 
     def synchronize(self) -> None:
         synchronize(self.xp)
@@ -83,7 +83,7 @@ class LinearRegressionStep(_HandWrittenStep):
     )
 
     def build(self) -> None:
-        xp, p = self.xp, self.p
+        xp, p = self.xp, self.param_values
         rng = self.rng
         n, d, k = p["batch_size"], p["features"], p["outputs"]
         x = rng.standard_normal((n, d)).astype(p["dtype"])
@@ -116,8 +116,12 @@ class LinearRegressionStep(_HandWrittenStep):
         mark("update")
 
     def counted_per_phase(self) -> dict[str, Any]:
-        n, d, k = self.p["batch_size"], self.p["features"], self.p["outputs"]
-        width = 8 if self.p["dtype"] == "float64" else 4
+        n, d, k = (
+            self.param_values["batch_size"],
+            self.param_values["features"],
+            self.param_values["outputs"],
+        )
+        width = 8 if self.param_values["dtype"] == "float64" else 4
         return {
             "flops_per_phase": {"forward": 2 * n * d * k + 3 * n * k, "backward": 2 * n * d * k,
                                 "update": 2 * (d * k + k)},
@@ -141,7 +145,7 @@ class NumpyMLPStep(_HandWrittenStep):
     )
 
     def build(self) -> None:
-        xp, p, rng = self.xp, self.p, self.rng
+        xp, p, rng = self.xp, self.param_values, self.rng
         n, d, h, c = p["batch_size"], p["features"], p["hidden"], p["classes"]
         dtype = p["dtype"]
         self.x = xp.asarray(rng.standard_normal((n, d)).astype(dtype))
@@ -183,14 +187,14 @@ class NumpyMLPStep(_HandWrittenStep):
         mark("forward")
         grads = self.backward(z1, a1, probs)
         mark("backward")
-        lr = self.p["lr"]
+        lr = self.param_values["lr"]
         for param, grad in zip((self.w1, self.b1, self.w2, self.b2), grads, strict=True):
             param -= lr * grad
         mark("update")
 
     def counted_per_phase(self) -> dict[str, Any]:
-        n, d, h, c = (self.p[k] for k in ("batch_size", "features", "hidden", "classes"))
-        width = 8 if self.p["dtype"] == "float64" else 4
+        n, d, h, c = (self.param_values[k] for k in ("batch_size", "features", "hidden", "classes"))
+        width = 8 if self.param_values["dtype"] == "float64" else 4
         params = d * h + h + h * c + c
         return {
             "flops_per_phase": {"forward": 2 * n * (d * h + h * c),

@@ -102,7 +102,7 @@ def copy_threads() -> int:
 def decode_per_core(classes: int = 4, per_class: int = 64, size: int = 128) -> float:
     from PIL import Image
 
-    from workloads.images import ensure_dataset, list_images
+    from workloads.image_folder import ensure_dataset, list_images
 
     files, _, _ = list_images(ensure_dataset(classes, per_class, size, 0))
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from harness.params import Param
 from harness.workload import Mark, Workload
-from workloads.images import ensure_dataset, list_images
+from workloads.image_folder import ensure_dataset, list_images
 
 DATASET_PARAMS = (
     Param("classes", "int", 4, "classes (folders) in the synthetic dataset", minimum=1),
@@ -30,7 +30,10 @@ class PillowDecode(Workload):
 
     def setup(self) -> None:
         root = ensure_dataset(
-            self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
+            self.param_values["classes"],
+            self.param_values["images_per_class"],
+            self.param_values["image_size"],
+            self.seed,
         )
         self.dataset_dir = root  # the record says where the files were
         self.files, _, _ = list_images(root)

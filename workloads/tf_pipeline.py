@@ -15,7 +15,7 @@ from typing import Any
 from harness.errors import WorkloadError
 from harness.params import Param
 from harness.workload import Mark, Workload
-from workloads.images import ensure_dataset, list_images
+from workloads.image_folder import ensure_dataset, list_images
 from workloads.keras_common import configure_keras, keras_runtime_info
 from workloads.pillow_decode import DATASET_PARAMS
 
@@ -34,13 +34,16 @@ class _TfPipeline(Workload):
     requires = ("tensorflow",)
 
     def setup(self) -> None:
-        self.p["backend"] = "tensorflow"
+        self.param_values["backend"] = "tensorflow"
         self.keras = configure_keras(self)
         import tensorflow as tf
 
         self.tf = tf
         self.root = ensure_dataset(
-            self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
+            self.param_values["classes"],
+            self.param_values["images_per_class"],
+            self.param_values["image_size"],
+            self.seed,
         )
         self.dataset_dir = self.root  # the record says where the files were
         self.files, self.labels, self.class_names = list_images(self.root)
@@ -67,12 +70,12 @@ class KerasImageDataset(_TfPipeline):
     params = PIPELINE_PARAMS
 
     def build(self) -> Any:
-        size = self.p["resize"]
+        size = self.param_values["resize"]
         return self.keras.utils.image_dataset_from_directory(
             str(self.root),
             labels="inferred",
             label_mode="int",
-            batch_size=self.p["batch_size"],
+            batch_size=self.param_values["batch_size"],
             image_size=(size, size),
             shuffle=False,
             verbose=False,
@@ -90,7 +93,7 @@ class TfDataPipeline(_TfPipeline):
 
     def build(self) -> Any:
         tf = self.tf
-        setting = self.p["parallelism"]
+        setting = self.param_values["parallelism"]
         if setting == "autotune":
             parallel = tf.data.AUTOTUNE
         elif setting.isdigit() and int(setting) > 0:
@@ -99,7 +102,7 @@ class TfDataPipeline(_TfPipeline):
             raise WorkloadError(
                 f"parallelism must be autotune or a positive number, got {setting!r}"
             )
-        size = self.p["resize"]
+        size = self.param_values["resize"]
         paths = tf.data.Dataset.from_tensor_slices(([str(f) for f in self.files], self.labels))
 
         def load(path: Any, label: Any) -> Any:
@@ -109,6 +112,6 @@ class TfDataPipeline(_TfPipeline):
 
         return (
             paths.map(load, num_parallel_calls=parallel)
-            .batch(self.p["batch_size"])
+            .batch(self.param_values["batch_size"])
             .prefetch(parallel)
         )

@@ -42,33 +42,35 @@ class TorchCheckpoint(files.CheckpointWorkload):
     )
 
     def required_modules(self) -> tuple[str, ...]:
-        return ("torch", "safetensors") if self.p["format"] == "safetensors" else ("torch",)
+        return (
+            ("torch", "safetensors") if self.param_values["format"] == "safetensors" else ("torch",)
+        )
 
     def setup(self) -> None:
         torch = configure_torch(self)
         self.torch = torch
         self.safetensors: Any = None
-        if self.p["format"] == "safetensors":
+        if self.param_values["format"] == "safetensors":
             try:
                 import safetensors.torch
             except ImportError:
                 raise WorkloadError("format=safetensors needs the safetensors package") from None
             self.safetensors = safetensors.torch
-        if self.p["mmap"] and self.p["format"] == "safetensors":
+        if self.param_values["mmap"] and self.param_values["format"] == "safetensors":
             raise WorkloadError("mmap=true applies to torch.load; safetensors maps by itself")
         self.model = self._build_model()
         self.optimizer = torch.optim.Adam(self.model.parameters())
-        self.probe = torch.randn(4, self.p["features"], device=self.device)
+        self.probe = torch.randn(4, self.param_values["features"], device=self.device)
         self.model(self.probe).sum().backward()
         self.optimizer.step()  # the optimizer now has state worth saving
         self.folder = files.scratch_dir("harness-torch-ckpt-")
-        suffix = ".safetensors" if self.p["format"] == "safetensors" else ".pt"
+        suffix = ".safetensors" if self.param_values["format"] == "safetensors" else ".pt"
         self.path = self.folder / f"checkpoint{suffix}"
         self.loaded: Any = None
 
     def _build_model(self) -> Any:
         torch = self.torch
-        widths = [self.p["features"], *self.p["hidden"], 10]
+        widths = [self.param_values["features"], *self.param_values["hidden"], 10]
         layers: list[Any] = []
         for a, b in itertools.pairwise(widths):
             layers += [torch.nn.Linear(a, b), torch.nn.ReLU()]
@@ -76,7 +78,7 @@ class TorchCheckpoint(files.CheckpointWorkload):
 
     def _payload(self) -> Any:
         state = self.model.state_dict()
-        if self.p["format"] == "full":
+        if self.param_values["format"] == "full":
             return {"model": state, "optimizer": self.optimizer.state_dict(), "step": 1}
         return state
 
@@ -97,9 +99,12 @@ class TorchCheckpoint(files.CheckpointWorkload):
             loaded = self.safetensors.load_file(str(self.path), device=self.device)
         else:
             loaded = torch.load(
-                self.path, weights_only=True, mmap=self.p["mmap"], map_location=self.device
+                self.path,
+                weights_only=True,
+                mmap=self.param_values["mmap"],
+                map_location=self.device,
             )
-            if self.p["mmap"]:
+            if self.param_values["mmap"]:
                 self._touch(loaded)
         if self.device == "cuda":
             torch.cuda.synchronize()
@@ -118,7 +123,7 @@ class TorchCheckpoint(files.CheckpointWorkload):
             value.sum()  # reads every element, so every page of the mapping
 
     def check_after_measure(self) -> None:
-        state = self.loaded["model"] if self.p["format"] == "full" else self.loaded
+        state = self.loaded["model"] if self.param_values["format"] == "full" else self.loaded
         clone = self._build_model()
         clone.load_state_dict(state)
         with self.torch.no_grad():

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from harness.errors import WorkloadError
+from harness.params import Param
 from harness.workload import UNTIMED, Mark, PhaseTimer, Workload
+
+#: the two switches every PyTorch training step has
+TF32_PARAM = Param("tf32", "bool", False, "allow TF32 matmuls/convolutions (CUDA); set explicitly")
+COMPILE_PARAM = Param(
+    "compile", "bool", False, "torch.compile the model (compile time = first step)"
+)
 
 
 def configure_torch(workload: Workload, tf32: bool = False) -> Any:
@@ -106,8 +113,55 @@ class TorchModelStep(Workload):
     ``self.model``, ``self.forward_model`` (compiled or not), ``self.optimizer`` and
     ``self.loss`` in ``setup`` and define ``loss_of``."""
 
+    framework = "torch"
+    kind = "train_step"
+    devices = ("cpu", "cuda")
+    requires = ("torch",)
+
     def loss_of(self, model: Any) -> Any:
         raise NotImplementedError
+
+    def run_model(self, model: Any, inputs: Any) -> Any:
+        """``model(inputs)``, under bfloat16 autocast where ``dtype=bfloat16``."""
+        torch = self.torch
+        if self.param_values["dtype"] == "bfloat16":
+            with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16):
+                return model(inputs)
+        return model(inputs)
+
+    def finish_setup(self, custom_flop_formulas: dict[Any, Any] | None = None) -> None:
+        """After the model, data and optimizer are built: count one step's FLOPs, compile the
+        model where ``compile=true`` (its compile time is the first step's), zero the loss."""
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False, custom_mapping=custom_flop_formulas)
+        with counter:  # one forward and backward; BatchNorm statistics move once
+            self.loss_of(self.model).backward()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.flops_counted = int(counter.get_total_flops())
+        torch = self.torch
+        self.forward_model = (
+            torch.compile(self.model) if self.param_values["compile"] else self.model
+        )
+        self.loss = torch.zeros(())
+
+    def model_metrics(self, flops: int, forward_flops: int, **facts: Any) -> dict[str, Any]:
+        """What every model reports: parameters, analytic FLOPs (per step and phase), the
+        counter's FLOPs, the final loss and (CUDA) the peak memory; ``facts`` go first."""
+        out: dict[str, Any] = {
+            **facts,
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "flops_per_step": flops,
+            "flops_per_phase": {"forward": forward_flops, "backward": flops - forward_flops},
+            "flops_counter": self.flops_counted,
+            "final_loss": float(self.loss),
+        }
+        if self.device == "cuda":
+            out["peak_gpu_memory_bytes"] = int(self.torch.cuda.max_memory_allocated())
+        return out
+
+    def runtime_info(self) -> dict[str, Any]:
+        return torch_runtime_info(self.device)
 
     def step(self, mark: Mark) -> None:
         loss = self.loss_of(self.forward_model)

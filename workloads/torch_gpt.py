@@ -24,9 +24,10 @@ from harness.errors import WorkloadError
 from harness.params import Param
 from workloads import model_flops
 from workloads.torch_common import (
+    COMPILE_PARAM,
+    TF32_PARAM,
     TorchModelStep,
     configure_torch,
-    torch_runtime_info,
 )
 
 #: the model name workloads of several frameworks share (report: frameworks side by side)
@@ -132,75 +133,45 @@ def cpu_attention_formulas(torch: Any) -> dict[Any, Any]:
 
 class TorchGPTStep(TorchModelStep):
     name = "torch.gpt"
-    framework = "torch"
     model_name = MODEL
-    kind = "train_step"
-    devices = ("cpu", "cuda")
-    requires = ("torch",)
     description = "GPT-2-family decoder, next-token cross-entropy, AdamW (tokens/s, MFU)."
     params = (
         *GPT_PARAMS,
-        Param("tf32", "bool", False, "allow TF32 matmuls (CUDA); set explicitly"),
-        Param("compile", "bool", False, "torch.compile the model (compile time = first step)"),
+        TF32_PARAM,
+        COMPILE_PARAM,
     )
 
     def setup(self) -> None:
-        torch = configure_torch(self, tf32=self.p["tf32"])
+        torch = configure_torch(self, tf32=self.param_values["tf32"])
         self.torch = torch
-        self.shape = gpt_shape(self.p)
+        self.shape = gpt_shape(self.param_values)
         self.model = build_gpt(torch, self.shape).to(self.device)
-        p = self.p
+        p = self.param_values
         tokens = torch.from_numpy(
             model_flops.gpt_tokens(p["batch_size"], p["seq_len"], p["vocab"], self.seed)
         ).long()
         self.inputs = tokens[:, :-1].contiguous().to(self.device)
         self.targets = tokens[:, 1:].contiguous().to(self.device)
         self.optimizer = torch.optim.AdamW(
-            self.model.parameters(), lr=self.p["lr"], betas=(0.9, 0.999), eps=1e-8,
+            self.model.parameters(), lr=self.param_values["lr"], betas=(0.9, 0.999), eps=1e-8,
             weight_decay=0.01,
         )  # fmt: skip
-        self.flops_counted = self.count_flops()
-        self.forward_model = torch.compile(self.model) if self.p["compile"] else self.model
-        self.loss = torch.zeros(())
+        self.finish_setup(cpu_attention_formulas(torch))
 
     def loss_of(self, model: Any) -> Any:
-        torch = self.torch
-        if self.p["dtype"] == "bfloat16":
-            with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16):
-                logits = model(self.inputs)
-        else:
-            logits = model(self.inputs)
-        return torch.nn.functional.cross_entropy(
+        logits = self.run_model(model, self.inputs)
+        return self.torch.nn.functional.cross_entropy(
             logits.float().reshape(-1, self.shape.vocab), self.targets.reshape(-1)
         )
 
-    def count_flops(self) -> int:
-        """FLOPs of one forward and backward as FlopCounterMode counts them (gradients reset)."""
-        from torch.utils.flop_counter import FlopCounterMode
-
-        counter = FlopCounterMode(display=False, custom_mapping=cpu_attention_formulas(self.torch))
-        with counter:
-            self.loss_of(self.model).backward()
-        self.optimizer.zero_grad(set_to_none=True)
-        return int(counter.get_total_flops())
-
     def items_per_step(self) -> int:
-        return int(self.p["batch_size"] * self.p["seq_len"])
+        return int(self.param_values["batch_size"] * self.param_values["seq_len"])
 
     def metrics(self) -> dict[str, Any]:
-        flops = self.shape.train_flops_per_step(self.p["batch_size"])
-        out: dict[str, Any] = {
-            "model": MODEL,
-            "parameters": sum(p.numel() for p in self.model.parameters()),
-            "flops_per_step": flops,
-            "flops_per_phase": {"forward": flops // 3, "backward": flops - flops // 3},
-            "flops_counter": self.flops_counted,
-            "flops_method": "analytic 6N + 12·L·S·d per token (PaLM App. B); FMA = 2 FLOPs",
-            "final_loss": float(self.loss),
-        }
-        if self.device == "cuda":
-            out["peak_gpu_memory_bytes"] = int(self.torch.cuda.max_memory_allocated())
-        return out
-
-    def runtime_info(self) -> dict[str, Any]:
-        return torch_runtime_info(self.device)
+        flops = self.shape.train_flops_per_step(self.param_values["batch_size"])
+        return self.model_metrics(
+            flops,
+            flops // 3,
+            model=MODEL,
+            flops_method="analytic 6N + 12·L·S·d per token (PaLM App. B); FMA = 2 FLOPs",
+        )

@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.params import Param
 from harness.workload import Mark, Workload
-from workloads.images import ensure_dataset, list_images
+from workloads.image_folder import ensure_dataset, list_images
 from workloads.pillow_decode import DATASET_PARAMS
 from workloads.torch_common import configure_torch, synchronize_device, torch_runtime_info
 
@@ -64,16 +64,19 @@ class TorchDataLoader(Workload):
         torch = configure_torch(self)
         self.torch = torch
         root = ensure_dataset(
-            self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
+            self.param_values["classes"],
+            self.param_values["images_per_class"],
+            self.param_values["image_size"],
+            self.seed,
         )
         self.dataset_dir = root  # the record says where the files were
         files, labels, self.class_names = list_images(root)
-        dataset = make_dataset_class(torch)(files, labels, self.p["resize"])
-        workers = self.p["num_workers"]
+        dataset = make_dataset_class(torch)(files, labels, self.param_values["resize"])
+        workers = self.param_values["num_workers"]
         self.loader = torch.utils.data.DataLoader(
             dataset,
-            batch_size=self.p["batch_size"],
-            shuffle=self.p["shuffle"],
+            batch_size=self.param_values["batch_size"],
+            shuffle=self.param_values["shuffle"],
             num_workers=workers,
             persistent_workers=workers > 0,
             pin_memory=self.device == "cuda",

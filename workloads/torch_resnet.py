@@ -23,9 +23,10 @@ from typing import Any
 from harness.params import Param
 from workloads import model_flops
 from workloads.torch_common import (
+    COMPILE_PARAM,
+    TF32_PARAM,
     TorchModelStep,
     configure_torch,
-    torch_runtime_info,
 )
 
 MODEL = "resnet50"
@@ -120,78 +121,55 @@ def build_resnet50(torch: Any, classes: int) -> tuple[Any, str]:
 
 class TorchResNetStep(TorchModelStep):
     name = "torch.resnet"
-    framework = "torch"
     model_name = MODEL
-    kind = "train_step"
-    devices = ("cpu", "cuda")
-    requires = ("torch",)
     description = "ResNet-50 (torchvision, v1.5) on seeded random images; SGD with momentum."
     params = (
         *RESNET_PARAMS,
-        Param("tf32", "bool", False, "allow TF32 matmuls/convolutions (CUDA); set explicitly"),
-        Param("compile", "bool", False, "torch.compile the model (compile time = first step)"),
+        TF32_PARAM,
+        COMPILE_PARAM,
     )
 
     def setup(self) -> None:
-        torch = configure_torch(self, tf32=self.p["tf32"])
+        torch = configure_torch(self, tf32=self.param_values["tf32"])
         self.torch = torch
-        model, self.model_source = build_resnet50(torch, self.p["classes"])
-        memory_format = torch.channels_last if self.p["channels_last"] else torch.contiguous_format
+        model, self.model_source = build_resnet50(torch, self.param_values["classes"])
+        memory_format = (
+            torch.channels_last if self.param_values["channels_last"] else torch.contiguous_format
+        )
         self.model = model.to(self.device, memory_format=memory_format)
         generator = torch.Generator().manual_seed(self.seed)
-        side, batch = self.p["image_size"], self.p["batch_size"]
+        side, batch = self.param_values["image_size"], self.param_values["batch_size"]
         images = torch.randn(batch, 3, side, side, generator=generator)
-        labels = torch.randint(0, self.p["classes"], (batch,), generator=generator)
+        labels = torch.randint(0, self.param_values["classes"], (batch,), generator=generator)
         self.images = images.to(self.device).contiguous(memory_format=memory_format)
         self.labels = labels.to(self.device)
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.p["lr"], momentum=0.9)
-        self.flops_counted = self.count_flops()
-        self.forward_model = torch.compile(self.model) if self.p["compile"] else self.model
-        self.loss = torch.zeros(())
+        self.optimizer = torch.optim.SGD(
+            self.model.parameters(), lr=self.param_values["lr"], momentum=0.9
+        )
+        self.finish_setup()
 
     def loss_of(self, model: Any) -> Any:
-        torch = self.torch
-        if self.p["dtype"] == "bfloat16":
-            with torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16):
-                logits = model(self.images)
-        else:
-            logits = model(self.images)
-        return torch.nn.functional.cross_entropy(logits.float(), self.labels)
-
-    def count_flops(self) -> int:
-        """FLOPs of one forward and backward as FlopCounterMode counts them. The BatchNorm
-        running statistics move once; gradients are reset."""
-        from torch.utils.flop_counter import FlopCounterMode
-
-        counter = FlopCounterMode(display=False)
-        with counter:
-            self.loss_of(self.model).backward()
-        self.optimizer.zero_grad(set_to_none=True)
-        return int(counter.get_total_flops())
+        logits = self.run_model(model, self.images)
+        return self.torch.nn.functional.cross_entropy(logits.float(), self.labels)
 
     def flops_per_step(self) -> int:
         return model_flops.resnet50_train_flops_per_step(
-            self.p["image_size"], self.p["classes"], self.p["batch_size"], stride_on="3x3"
+            self.param_values["image_size"],
+            self.param_values["classes"],
+            self.param_values["batch_size"],
+            stride_on="3x3",
         )
 
     def metrics(self) -> dict[str, Any]:
         flops = self.flops_per_step()
-        macs = model_flops.resnet50_conv_macs(self.p["image_size"], self.p["classes"], "3x3")
-        forward = 2 * sum(macs) * self.p["batch_size"]
-        out: dict[str, Any] = {
-            "model": MODEL,
-            "model_source": self.model_source,
-            "model_variant": "v1.5 (stride on the 3×3), no convolution biases",
-            "parameters": sum(p.numel() for p in self.model.parameters()),
-            "flops_per_step": flops,
-            "flops_per_phase": {"forward": forward, "backward": flops - forward},
-            "flops_counter": self.flops_counted,
-            "flops_method": "analytic: convolutions and classifier, FMA = 2 FLOPs",
-            "final_loss": float(self.loss),
-        }
-        if self.device == "cuda":
-            out["peak_gpu_memory_bytes"] = int(self.torch.cuda.max_memory_allocated())
-        return out
-
-    def runtime_info(self) -> dict[str, Any]:
-        return torch_runtime_info(self.device)
+        macs = model_flops.resnet50_conv_macs(
+            self.param_values["image_size"], self.param_values["classes"], "3x3"
+        )
+        return self.model_metrics(
+            flops,
+            2 * sum(macs) * self.param_values["batch_size"],
+            model=MODEL,
+            model_source=self.model_source,
+            model_variant="v1.5 (stride on the 3×3), no convolution biases",
+            flops_method="analytic: convolutions and classifier, FMA = 2 FLOPs",
+        )

@@ -11,18 +11,11 @@ synchronize per block, and host dispatch time per phase is kept as ``host_sample
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from typing import Any
 
 from harness.errors import WorkloadError
 from harness.params import Param
-from harness.workload import Mark, PhaseTimer, Workload
-from workloads.torch_common import (
-    CudaEventPhaseTimer,
-    configure_torch,
-    synchronize_device,
-    torch_runtime_info,
-)
+from workloads.torch_common import COMPILE_PARAM, TF32_PARAM, TorchModelStep, configure_torch
 
 COMMON = (
     Param("batch_size", "int", 128, "samples per step", minimum=1),
@@ -43,36 +36,33 @@ COMMON = (
         "float32, or bfloat16 autocast (torch.autocast on the CPU or CUDA)",
         choices=("float32", "bfloat16"),
     ),
-    Param("tf32", "bool", False, "allow TF32 matmuls/convolutions (CUDA); set explicitly"),
-    Param("compile", "bool", False, "torch.compile the model (compile time = first step)"),
+    TF32_PARAM,
+    COMPILE_PARAM,
 )
 
 
-class _TorchStep(Workload):
-    framework = "torch"
-    kind = "train_step"
-    devices = ("cpu", "cuda")
-    requires = ("torch",)
-
+class _TorchStep(TorchModelStep):
     def setup(self) -> None:
-        torch = configure_torch(self, tf32=self.p["tf32"])
+        torch = configure_torch(self, tf32=self.param_values["tf32"])
         self.torch = torch
         self.model = self.build_model(torch).to(self.device)
         x, labels = self.make_batch(torch)
         self.x = x.to(self.device)
         self.labels = labels.to(self.device)
-        if self.p["loss"] == "mse":
-            self.target = torch.nn.functional.one_hot(self.labels, self.p["classes"]).float()
+        if self.param_values["loss"] == "mse":
+            self.target = torch.nn.functional.one_hot(
+                self.labels, self.param_values["classes"]
+            ).float()
             self.loss_fn = torch.nn.MSELoss()
         else:
             self.target = self.labels
             self.loss_fn = torch.nn.CrossEntropyLoss()
-        if self.p["optimizer"] == "adam":
-            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.p["lr"])
+        if self.param_values["optimizer"] == "adam":
+            self.optimizer = torch.optim.Adam(self.model.parameters(), lr=self.param_values["lr"])
         else:
-            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.p["lr"])
+            self.optimizer = torch.optim.SGD(self.model.parameters(), lr=self.param_values["lr"])
         self.forward_model = self.model
-        if self.p["compile"]:
+        if self.param_values["compile"]:
             self.forward_model = torch.compile(self.model)
         self.loss = torch.zeros(())
         self.compiles_at_start: int | None = None
@@ -83,34 +73,16 @@ class _TorchStep(Workload):
     def make_batch(self, torch: Any) -> tuple[Any, Any]:
         raise NotImplementedError
 
-    def step(self, mark: Mark) -> None:
+    def loss_of(self, model: Any) -> Any:
         torch = self.torch
-        if self.p["dtype"] == "bfloat16":
+        if self.param_values["dtype"] == "bfloat16":
             with torch.autocast(self.device, dtype=torch.bfloat16):
-                output = self.forward_model(self.x)
-                loss = self.loss_fn(output.float(), self.target)
-        else:
-            output = self.forward_model(self.x)
-            loss = self.loss_fn(output, self.target)
-        mark("forward")
-        loss.backward()
-        mark("backward")
-        self.optimizer.step()
-        self.optimizer.zero_grad(set_to_none=True)
-        mark("update")
-        self.loss = loss.detach()
-
-    def synchronize(self) -> None:
-        synchronize_device(self.device)
-
-    def phase_timer(self, clock: Callable[[], float]) -> PhaseTimer:
-        if self.device == "cuda":
-            return CudaEventPhaseTimer(clock)
-        return PhaseTimer(clock, None)
+                return self.loss_fn(model(self.x).float(), self.target)
+        return self.loss_fn(model(self.x), self.target)
 
     # --- recompiles and peak memory -------------------------------------------------------
     def on_measure_start(self) -> None:
-        if self.p["compile"]:
+        if self.param_values["compile"]:
             self.compiles_at_start = self._frames_compiled()
         if self.device == "cuda":
             self.torch.cuda.reset_peak_memory_stats()
@@ -141,12 +113,6 @@ class _TorchStep(Workload):
             out["peak_gpu_memory_bytes"] = int(self.torch.cuda.max_memory_allocated())
         return out
 
-    def loss_value(self) -> float:
-        return float(self.loss)
-
-    def runtime_info(self) -> dict[str, Any]:
-        return torch_runtime_info(self.device)
-
     def flops_per_step(self) -> int:
         """The step's FLOPs: the sum of ``counted_per_phase``'s, the one count that
         ``achieved_gflops`` and the verdicts both use."""
@@ -166,14 +132,14 @@ class _TorchStep(Workload):
         # analytic: 2·MACs forward; backward = weight grads + input grads (none for layer 1)
         macs = self.layer_macs()
         params = sum(p.numel() for p in self.model.parameters())
-        width = 2 if self.p["dtype"] == "bfloat16" else 4
+        width = 2 if self.param_values["dtype"] == "bfloat16" else 4
         moved = sum(sum(layer) for layer in self.layer_tensors()) * width
-        state = 3 if self.p["optimizer"] == "sgd" else 7  # Adam: two moments in, out
+        state = 3 if self.param_values["optimizer"] == "sgd" else 7  # Adam: two moments in, out
         return {
             "flops_per_phase": {
                 "forward": 2 * sum(macs),
                 "backward": 2 * sum(macs) + 2 * sum(macs[1:]),
-                "update": (2 if self.p["optimizer"] == "sgd" else 10) * params,
+                "update": (2 if self.param_values["optimizer"] == "sgd" else 10) * params,
             },
             "bytes_per_phase": {
                 "forward": moved,
@@ -194,7 +160,11 @@ class TorchMLPStep(_TorchStep):
     )
 
     def widths(self) -> list[int]:
-        return [self.p["features"], *self.p["hidden"], self.p["classes"]]
+        return [
+            self.param_values["features"],
+            *self.param_values["hidden"],
+            self.param_values["classes"],
+        ]
 
     def build_model(self, torch: Any) -> Any:
         layers: list[Any] = []
@@ -207,16 +177,20 @@ class TorchMLPStep(_TorchStep):
 
     def make_batch(self, torch: Any) -> tuple[Any, Any]:
         generator = torch.Generator().manual_seed(self.seed)
-        x = torch.randn(self.p["batch_size"], self.p["features"], generator=generator)
-        labels = torch.randint(0, self.p["classes"], (self.p["batch_size"],), generator=generator)
+        x = torch.randn(
+            self.param_values["batch_size"], self.param_values["features"], generator=generator
+        )
+        labels = torch.randint(
+            0, self.param_values["classes"], (self.param_values["batch_size"],), generator=generator
+        )
         return x, labels
 
     def layer_macs(self) -> list[int]:
         widths = self.widths()
-        return [self.p["batch_size"] * a * b for a, b in itertools.pairwise(widths)]
+        return [self.param_values["batch_size"] * a * b for a, b in itertools.pairwise(widths)]
 
     def layer_tensors(self) -> list[tuple[int, int, int]]:
-        n = self.p["batch_size"]
+        n = self.param_values["batch_size"]
         return [(n * a, a * b, n * b) for a, b in itertools.pairwise(self.widths())]
 
 
@@ -233,11 +207,11 @@ class TorchCNNStep(_TorchStep):
     @property
     def side(self) -> int:
         """The model's input height and width."""
-        return int(self.p["image_size"])
+        return int(self.param_values["image_size"])
 
     def build_model(self, torch: Any) -> Any:
         nn = torch.nn
-        c1, c2 = ([*list(self.p["channels"]), 32, 32])[:2]
+        c1, c2 = ([*list(self.param_values["channels"]), 32, 32])[:2]
         side = self.side // 4
         model = nn.Sequential(
             nn.Conv2d(3, c1, 3, padding=1),
@@ -247,36 +221,38 @@ class TorchCNNStep(_TorchStep):
             nn.ReLU(),
             nn.MaxPool2d(2),
             nn.Flatten(),
-            nn.Linear(c2 * side * side, self.p["classes"]),
+            nn.Linear(c2 * side * side, self.param_values["classes"]),
         )
-        if self.p["channels_last"]:
+        if self.param_values["channels_last"]:
             model = model.to(memory_format=torch.channels_last)
         return model
 
     def make_batch(self, torch: Any) -> tuple[Any, Any]:
         generator = torch.Generator().manual_seed(self.seed)
         size = self.side
-        x = torch.randn(self.p["batch_size"], 3, size, size, generator=generator)
-        if self.p["channels_last"]:
+        x = torch.randn(self.param_values["batch_size"], 3, size, size, generator=generator)
+        if self.param_values["channels_last"]:
             x = x.contiguous(memory_format=torch.channels_last)
-        labels = torch.randint(0, self.p["classes"], (self.p["batch_size"],), generator=generator)
+        labels = torch.randint(
+            0, self.param_values["classes"], (self.param_values["batch_size"],), generator=generator
+        )
         return x, labels
 
     def layer_macs(self) -> list[int]:
-        n, s = self.p["batch_size"], self.side
-        c1, c2 = ([*list(self.p["channels"]), 32, 32])[:2]
+        n, s = self.param_values["batch_size"], self.side
+        c1, c2 = ([*list(self.param_values["channels"]), 32, 32])[:2]
         return [
             n * c1 * s * s * 3 * 9,
             n * c2 * (s // 2) ** 2 * c1 * 9,
-            n * c2 * (s // 4) ** 2 * self.p["classes"],
+            n * c2 * (s // 4) ** 2 * self.param_values["classes"],
         ]
 
     def layer_tensors(self) -> list[tuple[int, int, int]]:
-        n, s = self.p["batch_size"], self.side
-        c1, c2 = ([*list(self.p["channels"]), 32, 32])[:2]
+        n, s = self.param_values["batch_size"], self.side
+        c1, c2 = ([*list(self.param_values["channels"]), 32, 32])[:2]
         flat = c2 * (s // 4) ** 2
         return [
             (n * 3 * s * s, c1 * 3 * 9, n * c1 * s * s),
             (n * c1 * (s // 2) ** 2, c2 * c1 * 9, n * c2 * (s // 2) ** 2),
-            (n * flat, flat * self.p["classes"], n * self.p["classes"]),
+            (n * flat, flat * self.param_values["classes"], n * self.param_values["classes"]),
         ]

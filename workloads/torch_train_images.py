@@ -14,7 +14,7 @@ from typing import Any
 
 from harness.params import Param
 from harness.workload import Mark
-from workloads.images import ensure_dataset, list_images
+from workloads.image_folder import ensure_dataset, list_images
 from workloads.pillow_decode import DATASET_PARAMS
 from workloads.torch_pipeline import make_dataset_class
 from workloads.torch_train import COMMON, TorchCNNStep
@@ -43,33 +43,36 @@ class TorchTrainImages(TorchCNNStep):
 
     @property
     def side(self) -> int:
-        return int(self.p["resize"])  # image_size is the stored JPEGs' side
+        return int(self.param_values["resize"])  # image_size is the stored JPEGs' side
 
     def setup(self) -> None:
         super().setup()
         torch = self.torch
         root = ensure_dataset(
-            self.p["classes"], self.p["images_per_class"], self.p["image_size"], self.seed
+            self.param_values["classes"],
+            self.param_values["images_per_class"],
+            self.param_values["image_size"],
+            self.seed,
         )
         self.dataset_dir = root  # the record says where the files were
         files, labels, _ = list_images(root)
         dataset = make_dataset_class(torch)(files, labels, self.side)
-        workers = self.p["num_workers"]
+        workers = self.param_values["num_workers"]
         self.loader = torch.utils.data.DataLoader(
             dataset,
-            batch_size=self.p["batch_size"],
+            batch_size=self.param_values["batch_size"],
             shuffle=True,
             drop_last=True,  # every step sees a full batch
             num_workers=workers,
             persistent_workers=workers > 0,
-            prefetch_factor=self.p["prefetch_factor"] if workers > 0 else None,
-            pin_memory=self.p["pin_memory"],
+            prefetch_factor=self.param_values["prefetch_factor"] if workers > 0 else None,
+            pin_memory=self.param_values["pin_memory"],
             generator=torch.Generator().manual_seed(self.seed),
         )
         if len(self.loader) == 0:
             raise ValueError(
                 f"the dataset has fewer images ({len(dataset)}) than one batch "
-                f"({self.p['batch_size']}): raise images_per_class or lower batch_size"
+                f"({self.param_values['batch_size']}): raise images_per_class or lower batch_size"
             )
         self.batches = iter(self.loader)
 
@@ -82,21 +85,23 @@ class TorchTrainImages(TorchCNNStep):
 
     def step(self, mark: Mark) -> None:
         images, labels = self._next_batch()
-        non_blocking = self.p["pin_memory"] and self.device == "cuda"
+        non_blocking = self.param_values["pin_memory"] and self.device == "cuda"
         self.x = images.to(self.device, non_blocking=non_blocking)
         labels = labels.to(self.device, non_blocking=non_blocking)
-        if self.p["channels_last"]:
+        if self.param_values["channels_last"]:
             self.x = self.x.contiguous(memory_format=self.torch.channels_last)
         self.target = labels
-        if self.p["loss"] == "mse":
-            self.target = self.torch.nn.functional.one_hot(labels, self.p["classes"]).float()
+        if self.param_values["loss"] == "mse":
+            self.target = self.torch.nn.functional.one_hot(
+                labels, self.param_values["classes"]
+            ).float()
         mark("data")
         super().step(mark)
 
     def make_batch(self, torch: Any) -> tuple[Any, Any]:
         side = self.side
-        return torch.zeros(self.p["batch_size"], 3, side, side), torch.zeros(
-            self.p["batch_size"], dtype=torch.long
+        return torch.zeros(self.param_values["batch_size"], 3, side, side), torch.zeros(
+            self.param_values["batch_size"], dtype=torch.long
         )
 
     def teardown(self) -> None:

@@ -51,7 +51,7 @@ def rows(summary: pd.DataFrame, results: Path) -> list[Row]:
                 f"{limit[1]} at the clock /proc/cpuinfo reports, which boost clocks exceed "
                 f"by up to about {BOOST:.1f}×: a ratio above that means FLOPs counted wrong",
             ))  # fmt: skip
-    verdicts = bottleneck.verdicts(summary, [results])
+    verdicts = bottleneck.verdicts(summary, peaks.for_frame(summary, [results]))
     judged: dict[str, Any] = {}
     for _, row in verdicts.iterrows():
         changed = summary.loc[summary["params"] == row["params"], "changed_params"]

@@ -158,11 +158,12 @@ def explanation_document(results: list[tuple[Any, str, int, int, Any]], cover: f
     from harness.explain import UNITS
     from harness.params import format_params
     from harness.render import Document, Heading, Table, Text
+    from harness.render.cells import case_label
 
     blocks: list = [Heading("harness explain", level=3)]
     for task, profiler, steps, processes, explained in results:
         params = format_params(task.params)
-        blocks.append(Heading(f"{task.workload} [{task.device}] {params}", level=4))
+        blocks.append(Heading(f"{case_label(task.workload, task.device)} {params}", level=4))
         if explained.empty:
             blocks.append(Text("No phase changed between the two sides."))
             continue

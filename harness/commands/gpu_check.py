@@ -115,6 +115,7 @@ def phase_runs(device: GpuCheckDevice) -> list[dict[str, Any]]:
 
 
 def handle(args: argparse.Namespace, device: GpuCheckDevice | None = None) -> int:
+    from harness.durable import append_synced
     from harness.gpu_check import (
         PROBE_PROCESSES,
         judge,
@@ -136,12 +137,8 @@ def handle(args: argparse.Namespace, device: GpuCheckDevice | None = None) -> in
         probes.update(device.probe(probe_args, keys))
     rows = verdict_rows(judge(probes, name))
     path = args.results_dir / "reference" / f"{reference_name(name)}.jsonl"
-    path.parent.mkdir(parents=True, exist_ok=True)
     line = {"gpu": gpus[0], "at": utc_now(), "probes": probes, "verdicts": rows}
-    with open(path, "a", encoding="utf-8") as out:  # one line per check run, fsynced
-        out.write(json.dumps(line) + "\n")
-        out.flush()
-        os.fsync(out.fileno())
+    append_synced(path, json.dumps(line) + "\n")  # one line per check run
     columns = ["result", "check", "measured", "expected", "note"]
     document = Document(
         [

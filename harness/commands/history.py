@@ -146,7 +146,7 @@ def fact_changes(frame: Any) -> list[str]:
 def changes(args: argparse.Namespace) -> int:
     from harness.history import MIN_RUNS, latest_slowdowns, series, short_series
     from harness.history import changes as find_changes
-    from harness.render.cells import format_seconds, short_params
+    from harness.render.cells import case_label, format_seconds
 
     history = series(args.db)
     short, total = short_series(history)
@@ -167,8 +167,8 @@ def changes(args: argparse.Namespace) -> int:
         notes += [f"changed with it: {fact}" for fact in c.changed_facts]
         notes += [f"noisy-machine after it: {reason}" for reason in c.noisy_after]
         print(
-            f"{kind} {c.relative:+.1%}  {c.workload} [{c.device}] "
-            f"{short_params(c.params, c.changed_params)} · {c.phase}  "
+            f"{kind} {c.relative:+.1%}  "
+            f"{case_label(c.workload, c.device, c.params, c.changed_params)} · {c.phase}  "
             f"{format_seconds(c.mean_before_s)} → {format_seconds(c.mean_after_s)}  "
             f"between {(c.before_commit or '?')[:12]} and {(c.after_commit or '?')[:12]} "
             f"(run {c.index + 1} of {c.runs}, p={c.pvalue:.2g})  {c.series}"

@@ -44,12 +44,15 @@ def load(files: Sequence[Path]) -> Any:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from harness import peaks
     from harness.report import write_report
     from harness.writable import check_writable
 
     if args.output is not None:
         check_writable(args.output, "--output")
-    text = write_report(load(args.files), args.format, args.output, reference=args.reference)
+    frame = load(args.files)
+    machine_peaks = peaks.for_frame(frame, [Path("results")])  # after each file's own folder
+    text = write_report(frame, args.format, args.output, args.reference, machine_peaks)
     if text is not None:
         print(text, end="")
     else:

@@ -237,22 +237,26 @@ def handle(args: argparse.Namespace) -> int:
         close = getattr(events, "close", None)
         if close is not None:
             close()
-    if args.report and outcome.records:
+    if (args.report or document is not None) and outcome.records:
+        from harness import peaks
         from harness.report import write_report
         from harness.results import load_frame
 
-        print(write_report(load_frame([outcome.path]), "table", None), end="")
-    if document is not None and outcome.records:
-        from harness.render import format_for
-        from harness.report import write_report
-        from harness.results import load_frame
+        frame = load_frame([outcome.path])
+        machine_peaks = peaks.for_frame(frame, [Path("results")])
+        if args.report:
+            print(write_report(frame, "table", None, machine_peaks=machine_peaks), end="")
+        if document is not None:
+            from harness.render import format_for
 
-        write_report(load_frame([outcome.path]), format_for(document), document)
-        print(f"harness: report written to {document}", file=sys.stderr)
+            write_report(frame, format_for(document), document, machine_peaks=machine_peaks)
+            print(f"harness: report written to {document}", file=sys.stderr)
+    from harness.render.cells import case_label
+
     for record in outcome.failed:
         error = record.error
         print(
-            f"harness: FAILED {record.workload} [{record.device}]: {record.status}: "
+            f"harness: FAILED {case_label(record.workload, record.device)}: {record.status}: "
             f"{error.message if error else ''}",
             file=sys.stderr,
         )
@@ -260,7 +264,7 @@ def handle(args: argparse.Namespace) -> int:
             print(f"    {line}", file=sys.stderr)
     for record in outcome.skipped:
         print(
-            f"harness: skipped {record.workload} [{record.device}]: "
+            f"harness: skipped {case_label(record.workload, record.device)}: "
             f"{record.error.message if record.error else ''}",
             file=sys.stderr,
         )

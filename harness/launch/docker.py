@@ -18,17 +18,17 @@ import uuid
 from typing import Any
 
 from harness import parent_watch
-from harness.environment import ContainerFacts, stamp
-from harness.errors import UserError
-from harness.images import resolve_image
-from harness.launch.base import Capabilities, Launcher, Option, failure_record
-from harness.launch.docker_engine import (
+from harness.docker_client import (
     _alive,
     _first_line,
     docker_client,
     signals_deferred,
     stop_after_timeout,
 )
+from harness.environment import ContainerFacts, stamp
+from harness.errors import UserError
+from harness.images import resolve_image
+from harness.launch.base import Capabilities, Launcher, Option, failure_record
 from harness.launch.docker_limits import (
     DockerConfig,
     gpu_device_ids,

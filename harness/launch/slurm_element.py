@@ -70,17 +70,10 @@ def record_path(folder: Path, key: str) -> Path:
 def write_record(record: Record, path: Path) -> None:
     """Write the record next to its final name, fsync it, then rename: the launcher never
     reads half a record, and a record that exists survived the node."""
-    from harness.results import ResultWriter
+    from harness.durable import replace_synced
+    from harness.record import dumps
 
-    partial = path.with_suffix(".part")
-    with ResultWriter(partial) as writer:
-        writer.append(record)
-    os.replace(partial, path)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    replace_synced(path, dumps(record) + "\n")
 
 
 def run_element(task: dict[str, Any], folder: str, key: str, container: dict | None) -> str:

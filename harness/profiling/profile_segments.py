@@ -12,7 +12,7 @@ PROFILERS = ("torch", "callgrind", "tensorflow", "python")
 #: which nothing else calls while steps run (a Python whose own symbols are stripped cannot be
 #: cut: the dumps do not match the segments and the worker says so)
 CALLGRIND_MARKER = "sys_getswitchinterval"
-SETUP, BETWEEN, AFTER, EXIT = "(set-up)", "(between steps)", "(after the last mark)", "(exit)"
+SETUP, BETWEEN, AFTER = "(set-up)", "(between steps)", "(after the last mark)"
 OUTSIDE = "(outside operators)"
 #: {(phase, measure, op): {step: [value, calls]}}
 Totals = dict[tuple[str, str, str], dict[int, list[float]]]

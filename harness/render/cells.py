@@ -45,6 +45,15 @@ def short_params(params_json: str, changed_json: str | None = None) -> str:
     return format_params(json.loads(params_json)) or "defaults"
 
 
+def case_label(
+    workload: str, device: str, params_json: str | None = None, changed_json: str | None = None
+) -> str:
+    """How every table, note, figure and message names a case: ``workload [device] params``,
+    the parameters as ``short_params`` shows them; ``workload [device]`` without them."""
+    label = f"{workload} [{device}]"
+    return label if params_json is None else f"{label} {short_params(params_json, changed_json)}"
+
+
 def phase_label(phase: str, load_cache: str | None) -> str:
     """The phase as shown: a load that did not read the disk says so."""
     if phase == "load" and load_cache == "warm":

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
-from harness.render.cells import short_params
+from harness.render.cells import case_label
 from harness.render.document import Document
 
 
@@ -53,9 +53,7 @@ def _number(value: Any) -> float | None:
 
 
 def benchmark_name(row: dict[str, Any], multi_setup: bool) -> str:
-    name = (
-        f"{row['workload']} [{row['device']}] {short_params(row['params'], row['changed_params'])}"
-    )
+    name = case_label(row["workload"], row["device"], row["params"], row["changed_params"])
     name += f" · {row['phase']}"
     return f"{row['setup']} · {name}" if multi_setup else name
 

@@ -101,6 +101,3 @@ def filesystem_of(path: Path) -> str:
     """The filesystem type holding ``path`` (tmpfs, ext4, overlay...) from /proc/mounts, matched
     by whole path components (``harness.mounts``); ``unknown`` where it cannot be read."""
     return filesystem_here(path)
-
-
-IMAGE_PARAMS_HELP = "images per class in the synthetic dataset"
