@@ -77,7 +77,7 @@ def test_sweep_and_threads(cli, tmp_path):
         (["run", "--workload", "numpy.mlp", "--device", "cuda"], "no NVIDIA GPU"),
         (["report", "missing.jsonl"], "does not exist"),
         (["report", "."], "is a folder"),
-        (["report", "--format", "pdf", "missing.jsonl"], "does not exist"),
+        (["report", "--format", "pdf", "missing.jsonl"], "invalid choice: 'pdf'"),
         (["compare", "a.jsonl"], "compare needs BASELINE CANDIDATE"),
     ],
 )
