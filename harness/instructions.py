@@ -132,7 +132,7 @@ def run_steps(task_json: str, steps: int) -> None:
     """Inside Callgrind: set the task up, one warm-up step, then ``steps`` steps."""
     import random
 
-    from harness.plan import Task
+    from harness.task import Task
     from harness.workload import describe, load_workload_class
 
     task = Task.from_dict(json.loads(task_json))

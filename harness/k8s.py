@@ -131,8 +131,8 @@ def run_element(tasks_file: Path, results: Path, index: int) -> int:
     the tasks file. Raises UserError when the index is outside the tasks or the file exists
     (the same manifest ran before)."""
     from harness.launch import make_launcher
-    from harness.plan import Task
     from harness.results import ResultWriter
+    from harness.task import Task
 
     tasks = json.loads(tasks_file.read_text(encoding="utf-8"))
     if not 0 <= index < len(tasks):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
 
 from harness.errors import UserError
-from harness.params import ParamOverride, format_params, resolve_params, to_json_value
+from harness.params import ParamOverride, format_params, resolve_params
 from harness.suites import Suite, SuiteEntry
+from harness.task import Task
 from harness.timer import TimerSettings
 from harness.workload import Workload, load_workload_class
 
@@ -39,53 +39,6 @@ def workload_path(name: str) -> str:
 def missing_requirements(cls: type[Workload]) -> list[str]:
     """Framework modules the class needs that are not installed here (checked without import)."""
     return [module for module in cls.requires if importlib.util.find_spec(module) is None]
-
-
-@dataclass(frozen=True)
-class Task:
-    """One unit of work for one fresh process: sent to the worker as JSON."""
-
-    workload: str
-    path: str
-    params: dict[str, Any]
-    device: str
-    timer: TimerSettings
-    seed: int = 0
-    #: math-library threads; None: the CPUs the worker may use, found where it runs (a
-    #: container's cpuset or CPU quota, a Slurm allocation), not where the run started
-    threads: int | None = None
-    process_index: int = 0
-    timeout: float = 600.0
-    #: position in the run's plan: records come back in any order from a batch scheduler
-    index: int = 0
-    #: a registered measure (harness.measures): "time" (the timer, in the worker) or
-    #: "instructions" (Callgrind, beside the worker: harness.measures.instructions)
-    measure: str = "time"
-    #: instructions: steps of the shorter of the two counted processes (the other runs twice)
-    instruction_steps: int = 20
-    #: on-disk compile caches (harness.compile_cache): "fresh" per task, or "keep" one shared
-    compile_cache: str = "fresh"
-
-    def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["params"] = {k: to_json_value(v) for k, v in self.params.items()}
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Task:
-        """A task from its JSON; fields this version does not know (a newer harness sent it,
-        as ``harness ab`` does to an older ref) are left out, never an error."""
-        import dataclasses
-
-        known = {f.name for f in dataclasses.fields(cls)}
-        timer_known = {f.name for f in dataclasses.fields(TimerSettings)}
-        timer = TimerSettings(**{k: v for k, v in data["timer"].items() if k in timer_known})
-        return cls(**{**{k: v for k, v in data.items() if k in known}, "timer": timer})
-
-    def describe(self) -> str:
-        """One line for progress and messages: workload [device] params #repeat."""
-        repeat = f" #{self.process_index + 1}" if self.process_index else ""
-        return f"{self.workload} [{self.device}] {format_params(self.params)}{repeat}"
 
 
 @dataclass

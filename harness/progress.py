@@ -9,9 +9,10 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from harness.plan import RunPlan, Task
+from harness.plan import RunPlan
 from harness.record import Record
 from harness.runner import RunEvents
+from harness.task import Task
 
 #: a launcher's status line (Slurm's queue) is printed at most this often in plain mode
 STATUS_SECONDS = 10.0

@@ -187,7 +187,7 @@ class Record:
 
     @classmethod
     def from_task(cls, task: Any, **fields: Any) -> Record:
-        """The record of one ``harness.plan.Task``: its identity (workload, device, params as
+        """The record of one ``harness.task.Task``: its identity (workload, device, params as
         JSON values, process and task index, seed, measure) from the task, the rest from
         ``fields``. Every record of a task is built here: the worker's, a measure's that runs
         beside it, and the failure record of a process that wrote none."""

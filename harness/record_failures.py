@@ -50,7 +50,7 @@ def failure(
 ) -> Record:
     """The record of a process that produced no result of its own, for every launcher.
 
-    ``task`` is a ``harness.plan.Task``; ``describe`` what ``harness.workload.describe`` says of
+    ``task`` is a ``harness.task.Task``; ``describe`` what ``harness.workload.describe`` says of
     its class (framework, kind, phases, code version), when the class could be imported.
     """
     return Record.from_task(

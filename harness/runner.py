@@ -18,9 +18,10 @@ from harness.config import RunConfig
 from harness.errors import INTERRUPT_SIGNALS, UserError
 from harness.launch import check_capabilities, make_launcher
 from harness.launch.base import Launcher
-from harness.plan import RunPlan, Task, build_plan
+from harness.plan import RunPlan, build_plan
 from harness.record import SKIPPED, Interrupted, Record
 from harness.results import ResultWriter, new_run_id, rescue_records, utc_now
+from harness.task import Task
 from harness.writable import check_writable
 
 

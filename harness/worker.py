@@ -104,7 +104,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
     """Run one task and return its record (status ``ok``, ``skipped`` or ``error``; never
     raises)."""
     from harness.environment import worker_threads
-    from harness.plan import Task
+    from harness.task import Task
 
     task = Task.from_dict({k: v for k, v in task_data.items() if k != "collect_environment"})
     if task.threads is not None:
@@ -258,7 +258,7 @@ def read_task(args: list[str], stdin: Any) -> dict[str, Any]:
     """The task of ``--task JSON`` or of ``stdin``; ``UserError`` (one sentence) when there is
     none, it is not JSON, or it is not a task: a person who ran the image with a command (the
     entrypoint is this worker) is told how to get a shell instead."""
-    from harness.plan import Task
+    from harness.task import Task
 
     if args[:1] == ["--task"] and len(args) == 2:
         text, where = args[1], "--task"

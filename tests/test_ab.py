@@ -7,12 +7,13 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from harness.ab import InterleavedLauncher, judge_frame, side_of
+from harness.ab import judge_frame
 from harness.commands.ab import exit_code, render_verdicts
 from harness.launch.base import Launcher
-from harness.plan import Task
+from harness.launch.interleaved import InterleavedLauncher, side_of
 from harness.record import Record
 from harness.sequential import SequentialRule, judge_pairs, looks_for
+from harness.task import Task
 from harness.timer import TimerSettings
 from tests.conftest import ROOT, read_jsonl
 

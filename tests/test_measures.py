@@ -3,10 +3,10 @@ is refused before anything runs, and a worker handed one writes a failed record 
 
 import pytest
 
-from harness.ab import InterleavedLauncher
 from harness.config import RunConfig
 from harness.errors import UserError
 from harness.launch import check_capabilities, make_launcher
+from harness.launch.interleaved import InterleavedLauncher
 from harness.measures import MEASURES, all_measures, counted_measures, measure_for
 from harness.plan import build_plan
 from harness.suites import get_suite

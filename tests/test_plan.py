@@ -4,8 +4,9 @@ import pytest
 
 from harness.errors import UserError
 from harness.params import parse_override
-from harness.plan import Task, build_plan
+from harness.plan import build_plan
 from harness.suites import get_suite
+from harness.task import Task
 from harness.timer import TimerSettings
 
 

@@ -11,10 +11,10 @@ from harness.config import RunConfig, TimerOverrides
 from harness.errors import UserError
 from harness.launch import LAUNCHERS
 from harness.launch.base import Launcher, Option, failure_record
-from harness.plan import Task
 from harness.record import Record
 from harness.results import load_records, read_records
 from harness.runner import RunEvents, run
+from harness.task import Task
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,8 @@ def _launcher(share: float) -> LocalLauncher:
 
 def ab_comparison(workload: str, share: float, quick: bool) -> dict[str, Any]:
     """One `harness ab` run: the step row's verdict, its pairs, and its wall seconds."""
-    from harness.ab import InterleavedLauncher, judge_frame
+    from harness.ab import judge_frame
+    from harness.launch.interleaved import InterleavedLauncher
     from harness.results import load_frame
     from harness.runner import RunEvents, run
     from harness.sequential import SequentialRule

@@ -108,8 +108,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def side_launcher(args: argparse.Namespace, side: str) -> Any:
     """The side's launcher, made through the launcher registry: docker with its image, else
     local with its Python, worktree (``--*-ref``) and environment."""
-    from harness.ab import worktree_for
     from harness.launch import launcher_class, make_launcher
+    from harness.launch.interleaved import worktree_for
 
     python, ref = getattr(args, f"{side}_python"), getattr(args, f"{side}_ref")
     env = tuple(getattr(args, f"{side}_env"))
@@ -126,8 +126,9 @@ def side_launcher(args: argparse.Namespace, side: str) -> Any:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness.ab import InterleavedLauncher, judge_frame
+    from harness.ab import judge_frame
     from harness.commands.run import config_from_args
+    from harness.launch.interleaved import InterleavedLauncher
     from harness.progress import events_for
     from harness.results import load_frame
     from harness.runner import run

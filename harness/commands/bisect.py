@@ -51,10 +51,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def probe_with_ab(args: argparse.Namespace) -> Any:
     """A probe function: candidate commit against baseline commit through harness ab's
     sequential rule, on the one workload case selected."""
-    from harness.ab import InterleavedLauncher, judge_frame
+    from harness.ab import judge_frame
     from harness.bisect import ProbeResult
     from harness.commands.ab import side_launcher
     from harness.commands.run import config_from_args
+    from harness.launch.interleaved import InterleavedLauncher
     from harness.measures import counted_measures, measure_for
     from harness.progress import events_for
     from harness.results import load_frame

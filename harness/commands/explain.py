@@ -79,8 +79,8 @@ def add_side_options(parser: argparse.ArgumentParser) -> None:
 
 
 def side_from_args(args: argparse.Namespace, side: str) -> Any:
-    from harness.ab import worktree_for
     from harness.explain import ProfileSide
+    from harness.launch.interleaved import worktree_for
 
     python, ref = getattr(args, f"{side}_python"), getattr(args, f"{side}_ref")
     image, env = getattr(args, f"{side}_image"), tuple(getattr(args, f"{side}_env"))

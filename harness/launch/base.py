@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from harness.errors import UserError
-from harness.plan import RunPlan, Task
+from harness.plan import RunPlan
 from harness.record import Record
 from harness.record_failures import task_failure
+from harness.task import Task
 
 
 @dataclass(frozen=True)

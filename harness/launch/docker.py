@@ -37,9 +37,10 @@ from harness.launch.docker_limits import (
     refusal,
 )
 from harness.params import parse_size
-from harness.plan import RunPlan, Task
+from harness.plan import RunPlan
 from harness.record import Record
 from harness.record_failures import parse_worker_output, stderr_tail
+from harness.task import Task
 from harness.worker import thread_environment
 
 NVIDIA_HELP = (

@@ -17,9 +17,10 @@ from harness.errors import UserError
 from harness.launch.base import Capabilities, Launcher, failure_record, memory_option
 from harness.measures import measure_for
 from harness.measures.base import BesideContext
-from harness.plan import RunPlan, Task
+from harness.plan import RunPlan
 from harness.record import Record
 from harness.record_failures import parse_worker_output
+from harness.task import Task
 
 POLL_SECONDS = 0.05
 TERM_GRACE_SECONDS = 3.0

@@ -40,8 +40,9 @@ from harness.launch.slurm_states import (
     progress_line,
     record_grace,
 )
-from harness.plan import RunPlan, Task
+from harness.plan import RunPlan
 from harness.record import Record
+from harness.task import Task
 
 
 class SlurmLauncher(Launcher):

@@ -16,8 +16,9 @@ from typing import Any
 from harness.errors import UserError
 from harness.launch import launcher_class, make_launcher
 from harness.launch.base import failure_record
-from harness.plan import RunPlan, Task
+from harness.plan import RunPlan
 from harness.record import Record
+from harness.task import Task
 
 #: Slurm's environment variables worth keeping, by the record field they fill
 SLURM_FACTS = {

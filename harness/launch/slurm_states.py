@@ -16,8 +16,8 @@ from typing import Any
 from harness.environment import stamp
 from harness.launch.base import failure_record
 from harness.launch.slurm_element import record_path
-from harness.plan import Task
 from harness.record import Record
+from harness.task import Task
 
 POLL_SECONDS = 2.0
 #: a record written just before the element ended may take a moment to show on a shared
