@@ -14,6 +14,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.record_parts import MachineReading, Part
+from harness.record_parts.measured import InstructionCount as InstructionCount
+from harness.record_parts.measured import Timing as Timing
+
 SCHEMA_VERSION = 4
 # Version history:
 #   1  first release; peak_rss_bytes / peak_rss_children_bytes at the top level
@@ -78,39 +82,6 @@ class PhaseGap:
 
 
 @dataclass
-class Timing:
-    """How the timer measured: first step, warm-up, block size and counts."""
-
-    first_step_s: float | None = None
-    first_step_phases: dict[str, float] = field(default_factory=dict)
-    warmup_steps: int | None = None
-    warmup_elapsed_s: float | None = None
-    block_size: int | None = None
-    blocks: int | None = None
-    calibration_blocks: int | None = None
-    clock_overhead_s: float | None = None
-    #: why measuring stopped: precision (target reached), max-time (budget), max-blocks
-    stop_reason: str | None = None
-    #: the step median's precision when it stopped (relative half-width of its 95% interval)
-    precision: float | None = None
-    precision_target: float | None = None
-    measured_s: float | None = None
-
-
-@dataclass
-class InstructionCount:
-    """Callgrind's count of one step (``harness.measures.instructions``): instructions."""
-
-    #: instructions per step: (count of 2N steps - count of N steps) / N
-    per_step: float | None = None
-    #: whole-process counts: [N steps, 2N steps] (import and set-up cancel in the difference)
-    counts: list[int] = field(default_factory=list)
-    #: N
-    steps: int | None = None
-    tool: str = "callgrind"
-
-
-@dataclass
 class Record:
     """One task's result: raw samples and everything needed to read them later."""
 
@@ -144,9 +115,10 @@ class Record:
     instructions: InstructionCount | None = None
     #: how the phases were timed (the workload says; keras.step on TensorFlow derives them)
     phase_method: str | None = None
-    #: the machine during the measured blocks (harness.machine_watch): reference-kernel drift,
-    #: other processes' CPU, steal, governor, GPU clocks; ``noisy`` and ``noisy_reasons``
-    machine: dict[str, Any] | None = None
+    #: the machine during the measured blocks (``MachineReading``, written by
+    #: harness.machine_watch): reference-kernel drift, other processes' CPU, steal, governor,
+    #: GPU clocks; ``noisy`` and ``noisy_reasons``
+    machine: MachineReading | None = None
     #: joules per step above idle where a counter sees the device (harness.energy), else why not
     energy: dict[str, Any] | None = None
     #: on-disk compile caches (harness.compile_cache): mode, folder, variables, files_at_start
@@ -185,6 +157,13 @@ class Record:
     source: str | None = field(default=None, compare=False)
     index: int | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        # a part given as its JSON object (a test, an old caller) is read into its type
+        for name, cls in _PARTS.items():
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, cls):
+                setattr(self, name, cls.from_dict(value))
+
     @classmethod
     def from_task(cls, task: Any, **fields: Any) -> Record:
         """The record of one ``harness.plan.Task``: its identity (workload, device, params as
@@ -212,7 +191,7 @@ class Record:
 
     @property
     def noisy_machine(self) -> bool:
-        return bool((self.machine or {}).get("noisy"))
+        return self.machine is not None and bool(self.machine.noisy)
 
     @property
     def loss_diverged(self) -> bool:
@@ -277,11 +256,16 @@ _NESTED: dict[str, type] = {
     "phase_gap": PhaseGap,
     "timing": Timing,
     "instructions": InstructionCount,
+    "machine": MachineReading,
 }
+#: the typed parts (``harness.record_parts``): written and read as their JSON objects
+_PARTS: dict[str, type[Part]] = {k: v for k, v in _NESTED.items() if issubclass(v, Part)}
 _RECORD_FIELDS = {f.name for f in dataclasses.fields(Record)} - _TRANSIENT - {"extra"}
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Part):
+        return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return value
@@ -290,7 +274,9 @@ def _plain(value: Any) -> Any:
 def _nested(cls: type, data: Any) -> Any:
     if data is None or not isinstance(data, dict):
         return None
-    known = {f.name for f in dataclasses.fields(cls)}
+    if issubclass(cls, Part):
+        return cls.from_dict(data)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{k: v for k, v in data.items() if k in known})
 
 

@@ -285,7 +285,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "peak_rss_bytes": record.memory.get("peak_rss_bytes"),
             "phase_gap": record.phase_gap.relative if record.phase_gap else None,
             "noisy_machine": record.noisy_machine,
-            "noisy_reasons": "; ".join((record.machine or {}).get("noisy_reasons") or []),
+            "noisy_reasons": "; ".join(record.machine.noisy_reasons if record.machine else []),
             "loss_diverged": record.loss_diverged,
             "load_cache": record.metrics.get("load_cache"),
             "started_at": record.started_at,

@@ -1,0 +1,8 @@
+"""The typed parts of a result record (``harness.record.Record``): one dataclass each, with
+explicit fields and units, each written by one module and read back from today's JSON shape
+(``Part.to_dict`` / ``Part.from_dict``), unknown keys kept in ``extra``."""
+
+from harness.record_parts.base import Part, part_or_none
+from harness.record_parts.machine import GpuDuring, GpuFacts, MachineReading
+
+__all__ = ["GpuDuring", "GpuFacts", "MachineReading", "Part", "part_or_none"]

@@ -1,0 +1,72 @@
+"""The typed parts of a record: today's JSON shape both ways, unknown keys kept, the mapping
+interface old readers use, and a record's part read back into its type."""
+
+import pytest
+
+from harness.record import Record, dumps, loads
+from harness.record_parts import GpuDuring, GpuFacts, MachineReading
+
+#: a machine section as a GPU worker wrote it before the part was typed
+MACHINE = {
+    "reference_before_s": 0.001,
+    "reference_after_s": 0.00102,
+    "reference_resolution": 0.004,
+    "reference_drift": 0.02,
+    "load_average": [0.5, 0.4, 0.3],
+    "governor": None,
+    "cpu_mhz": None,
+    "wall_s": 2.0,
+    "own_cores": 0.95,
+    "others_cores": 0.05,
+    "steal_share": 0.0,
+    "gpu_device": {"uuid": "GPU-1", "source": "torch"},
+    "gpu_before": {"sm_clock_mhz": 1980, "throttle_reasons": [], "other_processes": []},
+    "gpu_after": {"sm_clock_mhz": 1755, "throttle_reasons": ["thermal"], "other_processes": []},
+    "gpu_during": {
+        "watched_s": 1.5,
+        "samples": 30,
+        "samples_under_load": 28,
+        "sm_clock_under_load_mhz": None,
+        "throttle_samples": {},
+        "violation_s": {"power": 0.0},
+        "violation_share": {"power": 0.0},
+        "sample_interval_s": 0.05,
+    },
+    "noisy": True,
+    "noisy_reasons": ["the GPU was throttled after the blocks: thermal"],
+    "from_a_newer_harness": {"x": 1},
+}
+
+
+def test_machine_reads_todays_shape_and_writes_it_back_unchanged():
+    reading = MachineReading.from_dict(MACHINE)
+    assert isinstance(reading.gpu_after, GpuFacts) and isinstance(reading.gpu_during, GpuDuring)
+    assert reading.gpu_after.throttle_reasons == ["thermal"]
+    assert reading.extra == {"from_a_newer_harness": {"x": 1}}
+    assert reading.to_dict() == MACHINE
+    assert list(reading.to_dict()) == list(MACHINE)  # the same order of keys too
+
+
+def test_a_part_reads_as_the_mapping_it_replaced():
+    reading = MachineReading.from_dict(MACHINE)
+    assert reading["reference_drift"] == 0.02 and reading.get("governor") is None
+    assert "governor" in reading and "gpu_error" not in reading  # None and never written
+    assert reading.get("gpu_error", "absent") == "absent"
+    assert reading["gpu_after"]["throttle_reasons"] == ["thermal"]
+    assert reading["from_a_newer_harness"] == {"x": 1}
+    assert list(reading) == list(MACHINE) and len(reading) == len(MACHINE)
+    with pytest.raises(KeyError):
+        reading["wrong"]
+
+
+def test_a_record_holds_its_parts_typed_and_writes_their_json():
+    record = Record(workload="w", device="cpu", params={}, machine=dict(MACHINE))
+    assert isinstance(record.machine, MachineReading) and record.noisy_machine
+    back = loads(dumps(record))
+    assert isinstance(back, Record) and back.machine == record.machine
+    assert back.to_json()["machine"] == MACHINE
+
+
+def test_a_part_that_is_not_an_object_is_refused():
+    with pytest.raises(ValueError, match="must be an object"):
+        MachineReading.from_dict([1, 2])  # type: ignore[arg-type]
