@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.record_parts import MachineReading, Part
+from harness.record_parts import EnergyReading, MachineReading, Part
 from harness.record_parts.measured import InstructionCount as InstructionCount
 from harness.record_parts.measured import Timing as Timing
 
@@ -119,8 +119,9 @@ class Record:
     #: harness.machine_watch): reference-kernel drift, other processes' CPU, steal, governor,
     #: GPU clocks; ``noisy`` and ``noisy_reasons``
     machine: MachineReading | None = None
-    #: joules per step above idle where a counter sees the device (harness.energy), else why not
-    energy: dict[str, Any] | None = None
+    #: joules per step above idle where a counter sees the device (``EnergyReading``, written
+    #: by harness.energy), else why not
+    energy: EnergyReading | None = None
     #: on-disk compile caches (harness.compile_cache): mode, folder, variables, files_at_start
     compile_cache: dict[str, Any] | None = None
     #: the training loss read outside the timed blocks (harness.loss_check); None: no loss
@@ -257,6 +258,7 @@ _NESTED: dict[str, type] = {
     "timing": Timing,
     "instructions": InstructionCount,
     "machine": MachineReading,
+    "energy": EnergyReading,
 }
 #: the typed parts (``harness.record_parts``): written and read as their JSON objects
 _PARTS: dict[str, type[Part]] = {k: v for k, v in _NESTED.items() if issubclass(v, Part)}

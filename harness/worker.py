@@ -21,6 +21,7 @@ from typing import Any
 from harness.errors import EXIT_USAGE, UserError
 from harness.extra_work import EXTRA_WORK_VARIABLE, add_extra_work
 from harness.record import OK, SKIPPED, Failure, Record, dumps, iso_time
+from harness.record_parts import EnergyReading
 
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -219,7 +220,7 @@ def record_first_losses(record: Record, task: Any, threads: int) -> None:
 
 def energy_per_step(
     workload: Any, device: str, items_per_step: int, counters: list[Any] | None = None
-) -> dict[str, Any]:
+) -> EnergyReading:
     """Joules per step where a counter sees this device (harness.energy), else why not.
 
     The step is the one the timer's ``step`` samples time: ``fused_step`` where the workload
@@ -242,10 +243,7 @@ def energy_per_step(
 
         return energy.measure(counters, run_step, workload.synchronize, items_per_step)
     except Exception as error:  # NVMLError mid-read, an unreadable RAPL file, a failed step
-        return {
-            "available": False,
-            "reason": f"the energy read failed: {type(error).__name__}: {error}",
-        }
+        return energy.read_failed(error)
 
 
 WORKER_USE = (

@@ -70,3 +70,26 @@ def test_a_record_holds_its_parts_typed_and_writes_their_json():
 def test_a_part_that_is_not_an_object_is_refused():
     with pytest.raises(ValueError, match="must be an object"):
         MachineReading.from_dict([1, 2])  # type: ignore[arg-type]
+
+
+def test_energy_writes_every_figure_when_measured_and_only_the_reason_when_not():
+    from harness import energy
+    from harness.record_parts import EnergyReading
+
+    refused = energy.read_failed(OSError("gone"))
+    reason = "the energy read failed: OSError: gone"
+    assert refused.to_dict() == {"available": False, "reason": reason}
+    measured = {
+        "available": True,
+        "method": "rapl",
+        "counters": ["package-0"],
+        "steps": 3,
+        "joules_per_step": 0.0,
+        "joules_per_item": None,
+        "granularity_error_share": None,
+    }
+    reading = EnergyReading.from_dict(measured)
+    written = reading.to_dict()
+    assert {k: written[k] for k in measured} == measured
+    assert written["idle_watts"] is None  # a measurement writes every figure, null where unset
+    assert EnergyReading.from_dict(written) == reading

@@ -3,6 +3,7 @@ explicit fields and units, each written by one module and read back from today's
 (``Part.to_dict`` / ``Part.from_dict``), unknown keys kept in ``extra``."""
 
 from harness.record_parts.base import Part, part_or_none
+from harness.record_parts.energy import EnergyReading
 from harness.record_parts.machine import GpuDuring, GpuFacts, MachineReading
 
-__all__ = ["GpuDuring", "GpuFacts", "MachineReading", "Part", "part_or_none"]
+__all__ = ["EnergyReading", "GpuDuring", "GpuFacts", "MachineReading", "Part", "part_or_none"]

@@ -52,12 +52,17 @@ class Part(Mapping[str, Any]):
                 values[key] = value
         return cls(**values, extra=extra)
 
+    def written_when_none(self) -> frozenset[str]:
+        """The fields written as null when None (``KEEP_NONE``; a part may decide by value)."""
+        return self.KEEP_NONE
+
     def to_dict(self) -> dict[str, Any]:
         """The part as JSON, in the shape its writers have always written."""
         out: dict[str, Any] = {}
+        keep = self.written_when_none()
         for name in self.field_names():
             value = getattr(self, name)
-            if value is None and name not in self.KEEP_NONE:
+            if value is None and name not in keep:
                 continue
             out[name] = value.to_dict() if isinstance(value, Part) else value
         out.update(self.extra)
@@ -69,7 +74,7 @@ class Part(Mapping[str, Any]):
             return self.extra[key]
         if key in self.__dataclass_fields__ and key != "extra":
             value = getattr(self, key)
-            if value is not None or key in self.KEEP_NONE:
+            if value is not None or key in self.written_when_none():
                 return value
         raise KeyError(key)
 
