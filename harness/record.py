@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.record_parts import EnergyReading, MachineReading, Part
+from harness.record_parts import EnergyReading, MachineReading, Part, Work
 from harness.record_parts.measured import InstructionCount as InstructionCount
 from harness.record_parts.measured import Timing as Timing
 
@@ -107,6 +107,10 @@ class Record:
     timing: Timing | None = None
     phase_gap: PhaseGap | None = None
     items_per_step: float | None = None
+    #: the work one step does as the workload counts it (``Work``: FLOPs, bytes, load cache),
+    #: written by the worker; on disk inside ``metrics``
+    work: Work | None = None
+    #: the workload's other figures and the rates derived from the medians (GFLOP/s, GB/s, MFU)
     metrics: dict[str, Any] = field(default_factory=dict)
     runtime: dict[str, Any] = field(default_factory=dict)
     #: "time" (samples are seconds) or "instructions" (``instructions``, no samples)
@@ -164,6 +168,15 @@ class Record:
             value = getattr(self, name)
             if value is not None and not isinstance(value, cls):
                 setattr(self, name, cls.from_dict(value))
+        self.count_work()
+
+    def count_work(self) -> None:
+        """Move the counted-work keys of ``metrics`` (a workload's ``metrics()``, an old
+        caller) into ``work``: the one place they live in memory."""
+        counted, self.metrics = Work.split(self.metrics or {})
+        if counted is not None:
+            merged = {**(self.work.to_dict() if self.work else {}), **counted.to_dict()}
+            self.work = Work.from_dict(merged)
 
     @classmethod
     def from_task(cls, task: Any, **fields: Any) -> Record:
@@ -221,12 +234,14 @@ class Record:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for item in dataclasses.fields(self):
-            if item.name in _TRANSIENT or item.name == "extra":
+            if item.name in _TRANSIENT or item.name in ("extra", "work"):
                 continue
             value = getattr(self, item.name)
             if item.name in _OMIT_WHEN_EMPTY and not value:
                 continue
             data[item.name] = _plain(value)
+        if self.work is not None:  # counted work is written where it always was
+            data["metrics"] = {**self.metrics, **self.work.to_dict()}
         data["summary"] = self.summary  # derived from the samples, for outside readers
         data.update(self.extra)
         return data
@@ -262,7 +277,7 @@ _NESTED: dict[str, type] = {
 }
 #: the typed parts (``harness.record_parts``): written and read as their JSON objects
 _PARTS: dict[str, type[Part]] = {k: v for k, v in _NESTED.items() if issubclass(v, Part)}
-_RECORD_FIELDS = {f.name for f in dataclasses.fields(Record)} - _TRANSIENT - {"extra"}
+_RECORD_FIELDS = {f.name for f in dataclasses.fields(Record)} - _TRANSIENT - {"extra", "work"}
 
 
 def _plain(value: Any) -> Any:

@@ -21,7 +21,7 @@ from typing import Any
 from harness.errors import EXIT_USAGE, UserError
 from harness.extra_work import EXTRA_WORK_VARIABLE, add_extra_work
 from harness.record import OK, SKIPPED, Failure, Record, dumps, iso_time
-from harness.record_parts import EnergyReading
+from harness.record_parts import EnergyReading, Work
 
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -152,7 +152,10 @@ def run_task(task_data: dict[str, Any]) -> Record:
         injected = add_extra_work(workload, extra) if extra else []
         measure.measure(workload, task, record)
         record.items_per_step = workload.items_per_step()
-        record.metrics = derived_metrics(workload.metrics(), record.summary, cls.phases)
+        # the one writer of the counted work: split from the workload's figures
+        record.work, record.metrics = Work.split(
+            derived_metrics(workload.metrics(), record.summary, cls.phases)
+        )
         dataset = getattr(workload, "dataset_dir", None)
         if dataset is not None:  # where a pipeline's files were: disk, or memory (tmpfs)
             from harness.mounts import filesystem_here

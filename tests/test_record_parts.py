@@ -93,3 +93,20 @@ def test_energy_writes_every_figure_when_measured_and_only_the_reason_when_not()
     assert {k: written[k] for k in measured} == measured
     assert written["idle_watts"] is None  # a measurement writes every figure, null where unset
     assert EnergyReading.from_dict(written) == reading
+
+
+def test_counted_work_lives_in_work_and_is_written_inside_metrics():
+    from harness.record_parts import Work
+
+    metrics = {"flops_per_phase": {"forward": 2.0, "backward": 4.0}, "bytes": 64,
+               "load_cache": "cold", "final_loss": 0.5}  # fmt: skip
+    record = Record(workload="w", device="cpu", params={}, metrics=dict(metrics))
+    assert record.metrics == {"final_loss": 0.5}
+    assert isinstance(record.work, Work) and record.work.load_cache == "cold"
+    assert record.work.per_step("flops") == 6.0 and record.work.per_phase("flops", "forward") == 2
+    assert record.work.per_step("bytes") is None  # bytes of a save or load, not per phase
+    assert dumps(record).count('"work"') == 0
+    assert record.to_json()["metrics"] == metrics  # on disk where it always was
+    back = loads(dumps(record))
+    assert isinstance(back, Record) and back.work == record.work and back.metrics == record.metrics
+    assert Work.split({"mfu": 0.2}) == (None, {"mfu": 0.2})
