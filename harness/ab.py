@@ -29,6 +29,7 @@ from harness.launch.base import Capabilities, Launcher
 from harness.measures import counted_measures, measure_for
 from harness.plan import RunPlan, Task
 from harness.record import Record
+from harness.record_parts import Placement
 from harness.sequential import SequentialRule, judge_pairs
 
 __all__ = ["InterleavedLauncher", "judge_frame", "judge_pairs", "pair_ratios", "side_of"]
@@ -93,7 +94,7 @@ class InterleavedLauncher(Launcher):
         launcher = self.sides[side]
         record = launcher.run(task)
         record.label = side
-        placement = {"ab_side": side, "ab_pair": task.process_index // 2}
+        placement = Placement.of(ab_side=side, ab_pair=task.process_index // 2)
         stamp(record, launcher=launcher.environment(), placement=placement)
         return record
 

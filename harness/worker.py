@@ -196,10 +196,12 @@ def run_task(task_data: dict[str, Any]) -> Record:
     if task_data.get("collect_environment"):
         from harness.environment import collect
 
-        inner = collect(launcher="worker")
-        inner["uid"] = os.getuid()
-        inner["root_writable"] = os.access("/usr", os.W_OK)
-        record.worker_environment = inner
+        # the worker's own facts, read back by the launcher as ContainerFacts
+        record.worker_environment = {
+            **collect(launcher="worker").to_dict(),
+            "uid": os.getuid(),
+            "root_writable": os.access("/usr", os.W_OK),
+        }
     record.finished_at = iso_time(time.time())
     record.memory = peak_memory()
     return record

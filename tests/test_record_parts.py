@@ -110,3 +110,33 @@ def test_counted_work_lives_in_work_and_is_written_inside_metrics():
     back = loads(dumps(record))
     assert isinstance(back, Record) and back.work == record.work and back.metrics == record.metrics
     assert Work.split({"mfu": 0.2}) == (None, {"mfu": 0.2})
+
+
+def test_host_facts_write_every_field_and_keep_a_launchers_own():
+    from harness import environment
+    from harness.record_parts import HostFacts
+
+    facts = environment.collect(launcher="docker", extra={"image": "harness:cpu"})
+    assert isinstance(facts, HostFacts) and facts.launcher == "docker"
+    written = facts.to_dict()
+    assert set(HostFacts.field_names()) <= set(written) and written["image"] == "harness:cpu"
+    assert facts["host"] == facts.host and HostFacts.from_dict(written) == facts
+
+
+def test_stamp_folds_typed_facts_with_a_placements_nulls_winning():
+    from harness import environment
+    from harness.record_parts import HostFacts, Placement
+
+    record = Record(workload="w", device="cpu", params={}, environment={"slurm_node": "n1"})
+    run = HostFacts(host="login", cpu_model="Xeon")
+    placement = Placement.of(launcher="slurm", slurm_node=None, slurm_partition="gpu")
+    environment.stamp(record, run=run, launcher={"image": "i"}, placement=placement)
+    env = record.environment
+    assert env["host"] == "login" and env["image"] == "i" and env["launcher"] == "slurm"
+    assert env["slurm_node"] is None and env["slurm_partition"] == "gpu"
+    assert "slurm_state" not in env and "k8s_pod" not in env  # only the fields given
+    facts = environment.ContainerFacts.of({"python": "3.11.2", "uid": 10001})
+    assert facts.placement().to_dict() == {
+        "container_python": "3.11.2", "container_os": None, "container_packages": None,
+        "container_cgroup": None, "container_uid": 10001, "container_root_writable": None,
+    }  # fmt: skip

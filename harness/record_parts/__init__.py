@@ -5,14 +5,17 @@ explicit fields and units, each written by one module and read back from today's
 from harness.record_parts.base import Part, part_or_none
 from harness.record_parts.energy import EnergyReading
 from harness.record_parts.machine import GpuDuring, GpuFacts, MachineReading
+from harness.record_parts.placement import HostFacts, Placement
 from harness.record_parts.work import Work
 
 __all__ = [
     "EnergyReading",
     "GpuDuring",
     "GpuFacts",
+    "HostFacts",
     "MachineReading",
     "Part",
+    "Placement",
     "Work",
     "part_or_none",
 ]

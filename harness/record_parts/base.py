@@ -31,7 +31,13 @@ class Part(Mapping[str, Any]):
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in dataclasses.fields(cls) if f.name != "extra")
+        """The fields written to the JSON (``extra`` and bookkeeping marked ``written=False``
+        left out)."""
+        return tuple(
+            f.name
+            for f in dataclasses.fields(cls)
+            if f.name != "extra" and f.metadata.get("written", True)
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> Self:
@@ -72,7 +78,7 @@ class Part(Mapping[str, Any]):
     def __getitem__(self, key: str) -> Any:
         if key in self.extra:
             return self.extra[key]
-        if key in self.__dataclass_fields__ and key != "extra":
+        if key in self.field_names():
             value = getattr(self, key)
             if value is not None or key in self.written_when_none():
                 return value
