@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.record_parts import EnergyReading, MachineReading, Part, Work
+from harness.record_parts.failure import Failure as Failure
 from harness.record_parts.measured import InstructionCount as InstructionCount
 from harness.record_parts.measured import Timing as Timing
 
@@ -44,22 +45,6 @@ UNITS = {"samples": "seconds per step, averaged over one block", "memory": "byte
 PHASE_GAP_TOLERANCE = 0.10
 
 STDERR_TAIL_LINES = 20
-
-
-@dataclass
-class Failure:
-    """Why a record measured nothing: a failure, or the reason a task was skipped."""
-
-    type: str
-    message: str
-    exit_code: int | None = None
-    signal: str | None = None
-    stderr_tail: list[str] = field(default_factory=list)
-    traceback_tail: list[str] = field(default_factory=list)
-
-    def tail(self) -> list[str]:
-        """The lines that best say what happened: the worker's stderr, else its traceback."""
-        return self.stderr_tail or self.traceback_tail
 
 
 @dataclass

@@ -140,3 +140,19 @@ def test_stamp_folds_typed_facts_with_a_placements_nulls_winning():
         "container_python": "3.11.2", "container_os": None, "container_packages": None,
         "container_cgroup": None, "container_uid": 10001, "container_root_writable": None,
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("version", [1, 2, 3])
+def test_the_parts_of_older_files_are_written_back_unchanged(version):
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent / "fixtures" / f"results-v{version}.jsonl"
+    for line in path.read_text().splitlines():
+        written = json.loads(line)
+        record = loads(line)
+        if not isinstance(record, Record):
+            continue
+        again = record.to_json()
+        for key in ("machine", "energy", "metrics", "environment"):
+            assert again.get(key) == written.get(key, again.get(key)), key

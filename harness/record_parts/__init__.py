@@ -2,7 +2,7 @@
 explicit fields and units, each written by one module and read back from today's JSON shape
 (``Part.to_dict`` / ``Part.from_dict``), unknown keys kept in ``extra``."""
 
-from harness.record_parts.base import Part, part_or_none
+from harness.record_parts.base import Part
 from harness.record_parts.energy import EnergyReading
 from harness.record_parts.machine import GpuDuring, GpuFacts, MachineReading
 from harness.record_parts.placement import HostFacts, Placement
@@ -17,5 +17,4 @@ __all__ = [
     "Part",
     "Placement",
     "Work",
-    "part_or_none",
 ]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self, TypeVar
+from typing import Any, ClassVar, Self
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,11 +92,3 @@ class Part(Mapping[str, Any]):
 
     def __bool__(self) -> bool:
         return True  # a part that was written is there, even with every field empty
-
-
-P = TypeVar("P", bound=Part)
-
-
-def part_or_none(cls: type[P], data: Any) -> P | None:
-    """``cls.from_dict(data)``, or None where ``data`` is None (a record without the part)."""
-    return None if data is None else cls.from_dict(data)
