@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from harness.record_parts.energy import EnergyReading
+
 POWERCAP = Path("/sys/class/powercap")
 NVML_ERROR = (
     "NVML total-energy counter (board energy in mJ); the window lasts at least 20 counter "
@@ -101,14 +103,22 @@ def counters_for(device: str, nvml: Any = None, root: Path = POWERCAP) -> list[C
     return rapl_counters(root)
 
 
-def not_available(device: str, root: Path = POWERCAP) -> dict[str, Any]:
+def not_available(device: str, root: Path = POWERCAP) -> EnergyReading:
+    """Why no counter sees a task on ``device``."""
     if device == "cuda":
         why = "NVML's total-energy counter is not readable (nvidia-ml-py, driver or GPU missing)"
     elif not root.exists():
         why = f"no RAPL counters ({root} does not exist: a virtual machine or a non-Intel/AMD CPU)"
     else:
         why = f"no readable RAPL package counter under {root} (reading energy_uj needs root)"
-    return {"available": False, "reason": why}
+    return EnergyReading(available=False, reason=why)
+
+
+def read_failed(error: BaseException) -> EnergyReading:
+    """An error while reading energy: this part says so, the task's timing stands."""
+    return EnergyReading(
+        available=False, reason=f"the energy read failed: {type(error).__name__}: {error}"
+    )
 
 
 #: the counter is polled this often to find its update interval
@@ -203,7 +213,7 @@ def measure(
     idle_s: float = 1.0,
     clock: Callable[[], float] = time.perf_counter,
     sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
+) -> EnergyReading:
     """Joules per step and per item above idle, from ``counters`` read at the windows' edges.
 
     In order: the counters' update interval ``u`` (``update_interval``); a cool-down until the
@@ -236,22 +246,22 @@ def measure(
     above_idle = total - idle_watts * elapsed
     per_step = above_idle / steps
     error = 2 * update_s * (total / elapsed + idle_watts * elapsed / idle_time) / steps
-    return {
-        "available": True,
-        "method": "+".join(sorted({c.method for c in counters})),
-        "counters": [c.name for c in counters],
-        "known_error": "; ".join(sorted({c.known_error for c in counters})),
-        "window_s": elapsed,
-        "steps": steps,
-        "cooldown_s": cooldown_s,
-        "cooldown_settled": settled,
-        "idle_s": idle_time,
-        "idle_watts": idle_watts,
-        "joules_total": total,
-        "joules_per_step": per_step,
-        "joules_per_item": per_step / items_per_step if items_per_step else None,
-        "watts_above_idle": above_idle / elapsed,
-        "counter_update_s": update_s,
-        "granularity_error_joules_per_step": error,
-        "granularity_error_share": error / abs(per_step) if per_step else None,
-    }
+    return EnergyReading(
+        available=True,
+        method="+".join(sorted({c.method for c in counters})),
+        counters=[c.name for c in counters],
+        known_error="; ".join(sorted({c.known_error for c in counters})),
+        window_s=elapsed,
+        steps=steps,
+        cooldown_s=cooldown_s,
+        cooldown_settled=settled,
+        idle_s=idle_time,
+        idle_watts=idle_watts,
+        joules_total=total,
+        joules_per_step=per_step,
+        joules_per_item=per_step / items_per_step if items_per_step else None,
+        watts_above_idle=above_idle / elapsed,
+        counter_update_s=update_s,
+        granularity_error_joules_per_step=error,
+        granularity_error_share=error / abs(per_step) if per_step else None,
+    )

@@ -11,12 +11,14 @@ import platform
 import shutil
 import socket
 import subprocess
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 from harness import cgroups
+from harness.record_parts.placement import HostFacts, Placement
 
 PACKAGES = (
     "trainstep-harness",
@@ -200,7 +202,9 @@ def gpus() -> list[dict[str, Any]]:
     return found
 
 
-def collect(launcher: str = "local", extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def collect(launcher: str = "local", extra: dict[str, Any] | None = None) -> HostFacts:
+    """The facts of this machine (``HostFacts``); ``extra``: a launcher's own (image,
+    limits), which win a key both have."""
     from harness.gpu_inventory import nvml_gpus
 
     gpu_list = nvml_gpus() or gpus()  # NVML's facts; nvidia-smi where nvidia-ml-py is absent
@@ -230,7 +234,7 @@ def collect(launcher: str = "local", extra: dict[str, Any] | None = None) -> dic
     }
     if extra:
         env.update(extra)
-    return env
+    return HostFacts.from_dict(env)
 
 
 def _os_release() -> str | None:
@@ -261,16 +265,16 @@ class ContainerFacts:
         return cls(inner.get("python"), inner.get("os_release"), inner.get("packages"),
                    inner.get("cgroup"), inner.get("uid"), inner.get("root_writable"))  # fmt: skip
 
-    def placement(self) -> dict[str, Any]:
-        """The environment keys these facts fill."""
-        return {f"container_{key}": value for key, value in asdict(self).items()}
+    def placement(self) -> Placement:
+        """The environment keys these facts fill (``container_<field>``, every one)."""
+        return Placement.of(**{f"container_{key}": value for key, value in asdict(self).items()})
 
 
 def stamp(
     record: Any,
-    run: dict[str, Any] | None = None,
-    launcher: dict[str, Any] | None = None,
-    placement: dict[str, Any] | None = None,
+    run: Mapping[str, Any] | None = None,
+    launcher: Mapping[str, Any] | None = None,
+    placement: Placement | Mapping[str, Any] | None = None,
 ) -> None:
     """Fold where ``record`` ran into ``record.environment``: the one writer of that part, used
     by the runner, every launcher and every element (Slurm, Kubernetes, ab).
@@ -284,11 +288,21 @@ def stamp(
     3. what the record already holds: facts written closer to the task (a Slurm element's
        node, stamped before the record reached the runner);
     4. ``placement``: this one task's place, known only where it ran (its container's facts,
-       Slurm's job and node, the Kubernetes pod, ab's side and pair).
+       Slurm's job and node, the Kubernetes pod, ab's side and pair), a ``Placement``: the
+       fields it was given win, null ones included.
+
+    ``run`` is a ``HostFacts`` (``collect()``) or, from outside readers (pytest-benchmark), the
+    same keys as a mapping; the result is the record's environment object as it is written.
     """
     record.environment = {
-        **(run or {}),
-        **(launcher or {}),
+        **_plain(run),
+        **_plain(launcher),
         **(record.environment or {}),
-        **(placement or {}),
+        **_plain(Placement.from_dict(placement) if placement is not None else None),
     }
+
+
+def _plain(facts: Mapping[str, Any] | None) -> dict[str, Any]:
+    if isinstance(facts, HostFacts | Placement):
+        return facts.to_dict()
+    return dict(facts or {})

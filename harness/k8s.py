@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import UserError
+from harness.record_parts import Placement
 
 UID = 10001
 TASKS_MOUNT = "/harness"
@@ -152,9 +153,9 @@ def run_element(tasks_file: Path, results: Path, index: int) -> int:
     # the facts of the node that ran it: a fleet's report has one setup per node
     node = os.environ.get("NODE_NAME")
     facts = environment.collect(launcher="k8s")
-    placement = {"launcher": "k8s", "k8s_index": index, "k8s_node": node,
-                 "k8s_pod": os.environ.get("POD_NAME") or facts.get("host"),
-                 "host": node or facts.get("host")}  # fmt: skip
+    placement = Placement.of(launcher="k8s", k8s_index=index, k8s_node=node,
+                             k8s_pod=os.environ.get("POD_NAME") or facts.host,
+                             host=node or facts.host)  # fmt: skip
     environment.stamp(record, run=facts, placement=placement)
     record.run_id = run.get("run_id") or record.run_id
     record.label = record.label or run.get("label")

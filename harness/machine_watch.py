@@ -24,13 +24,14 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.gpu_watch import GpuWatch, throttled_reasons
 from harness.gpu_watch import gpu_facts as gpu_facts  # one reading of the worker's GPU
+from harness.record_parts.machine import MachineReading
 
 REFERENCE_REPEATS = 21
 #: other processes using more than this many cores on average took CPU from the task
@@ -153,7 +154,7 @@ def cpu_facts() -> dict[str, Any]:
     }
 
 
-def noisy_reasons(watch: dict[str, Any], precision_target: float) -> list[str]:
+def noisy_reasons(watch: Mapping[str, Any], precision_target: float) -> list[str]:
     """Why the machine could not be trusted during the task, each with its figure."""
     reasons = []
     drift = watch.get("reference_drift")
@@ -181,7 +182,7 @@ def noisy_reasons(watch: dict[str, Any], precision_target: float) -> list[str]:
 
 
 class MachineWatch:
-    """Start before the measured blocks, stop after: a dict for the record."""
+    """Start before the measured blocks, stop after: the record's ``MachineReading``."""
 
     def __init__(
         self,
@@ -208,7 +209,8 @@ class MachineWatch:
             self.gpu.start()
         self.before = read_cpu_times()
 
-    def stop(self, precision_target: float) -> dict[str, Any]:
+    def stop(self, precision_target: float) -> MachineReading:
+        """The one writer of ``Record.machine``."""
         after = read_cpu_times()
         gpu = self.gpu.stop() if self.gpu is not None else {}
         reference_after, after_precision = time_reference(self.kernel, clock=self.clock)
@@ -226,6 +228,4 @@ class MachineWatch:
             watch.update(cpu_usage(self.before, after, os.sysconf("SC_CLK_TCK")))
         watch.update(gpu)
         reasons = noisy_reasons(watch, precision_target)
-        watch["noisy"] = bool(reasons)
-        watch["noisy_reasons"] = reasons
-        return watch
+        return MachineReading.from_dict({**watch, "noisy": bool(reasons), "noisy_reasons": reasons})

@@ -82,7 +82,7 @@ def mfu_metrics(
 
 def stamp(record: Any, folders: list[Path]) -> None:
     """Add the MFU figures to a successful record that counts its model FLOPs (in place)."""
-    flops = (record.metrics or {}).get("flops_per_step")
+    flops = record.work.flops_per_step if record.work else None
     step = record.step_median
     if record.status != "ok" or not flops or not step:
         return

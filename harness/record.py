@@ -14,6 +14,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.record_parts import EnergyReading, MachineReading, Part, Work
+from harness.record_parts.failure import Failure as Failure
+from harness.record_parts.measured import InstructionCount as InstructionCount
+from harness.record_parts.measured import Timing as Timing
+
 SCHEMA_VERSION = 4
 # Version history:
 #   1  first release; peak_rss_bytes / peak_rss_children_bytes at the top level
@@ -43,22 +48,6 @@ STDERR_TAIL_LINES = 20
 
 
 @dataclass
-class Failure:
-    """Why a record measured nothing: a failure, or the reason a task was skipped."""
-
-    type: str
-    message: str
-    exit_code: int | None = None
-    signal: str | None = None
-    stderr_tail: list[str] = field(default_factory=list)
-    traceback_tail: list[str] = field(default_factory=list)
-
-    def tail(self) -> list[str]:
-        """The lines that best say what happened: the worker's stderr, else its traceback."""
-        return self.stderr_tail or self.traceback_tail
-
-
-@dataclass
 class PhaseGap:
     """How far the phases' medians are from adding up to the step's median."""
 
@@ -75,39 +64,6 @@ class PhaseGap:
         return cls(
             phase_sum, step_s, relative, PHASE_GAP_TOLERANCE, abs(relative) <= PHASE_GAP_TOLERANCE
         )
-
-
-@dataclass
-class Timing:
-    """How the timer measured: first step, warm-up, block size and counts."""
-
-    first_step_s: float | None = None
-    first_step_phases: dict[str, float] = field(default_factory=dict)
-    warmup_steps: int | None = None
-    warmup_elapsed_s: float | None = None
-    block_size: int | None = None
-    blocks: int | None = None
-    calibration_blocks: int | None = None
-    clock_overhead_s: float | None = None
-    #: why measuring stopped: precision (target reached), max-time (budget), max-blocks
-    stop_reason: str | None = None
-    #: the step median's precision when it stopped (relative half-width of its 95% interval)
-    precision: float | None = None
-    precision_target: float | None = None
-    measured_s: float | None = None
-
-
-@dataclass
-class InstructionCount:
-    """Callgrind's count of one step (``harness.measures.instructions``): instructions."""
-
-    #: instructions per step: (count of 2N steps - count of N steps) / N
-    per_step: float | None = None
-    #: whole-process counts: [N steps, 2N steps] (import and set-up cancel in the difference)
-    counts: list[int] = field(default_factory=list)
-    #: N
-    steps: int | None = None
-    tool: str = "callgrind"
 
 
 @dataclass
@@ -136,6 +92,10 @@ class Record:
     timing: Timing | None = None
     phase_gap: PhaseGap | None = None
     items_per_step: float | None = None
+    #: the work one step does as the workload counts it (``Work``: FLOPs, bytes, load cache),
+    #: written by the worker; on disk inside ``metrics``
+    work: Work | None = None
+    #: the workload's other figures and the rates derived from the medians (GFLOP/s, GB/s, MFU)
     metrics: dict[str, Any] = field(default_factory=dict)
     runtime: dict[str, Any] = field(default_factory=dict)
     #: "time" (samples are seconds) or "instructions" (``instructions``, no samples)
@@ -144,11 +104,13 @@ class Record:
     instructions: InstructionCount | None = None
     #: how the phases were timed (the workload says; keras.step on TensorFlow derives them)
     phase_method: str | None = None
-    #: the machine during the measured blocks (harness.machine_watch): reference-kernel drift,
-    #: other processes' CPU, steal, governor, GPU clocks; ``noisy`` and ``noisy_reasons``
-    machine: dict[str, Any] | None = None
-    #: joules per step above idle where a counter sees the device (harness.energy), else why not
-    energy: dict[str, Any] | None = None
+    #: the machine during the measured blocks (``MachineReading``, written by
+    #: harness.machine_watch): reference-kernel drift, other processes' CPU, steal, governor,
+    #: GPU clocks; ``noisy`` and ``noisy_reasons``
+    machine: MachineReading | None = None
+    #: joules per step above idle where a counter sees the device (``EnergyReading``, written
+    #: by harness.energy), else why not
+    energy: EnergyReading | None = None
     #: on-disk compile caches (harness.compile_cache): mode, folder, variables, files_at_start
     compile_cache: dict[str, Any] | None = None
     #: the training loss read outside the timed blocks (harness.loss_check); None: no loss
@@ -185,6 +147,22 @@ class Record:
     source: str | None = field(default=None, compare=False)
     index: int | None = field(default=None, compare=False)
 
+    def __post_init__(self) -> None:
+        # a part given as its JSON object (a test, an old caller) is read into its type
+        for name, cls in _PARTS.items():
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, cls):
+                setattr(self, name, cls.from_dict(value))
+        self.count_work()
+
+    def count_work(self) -> None:
+        """Move the counted-work keys of ``metrics`` (a workload's ``metrics()``, an old
+        caller) into ``work``: the one place they live in memory."""
+        counted, self.metrics = Work.split(self.metrics or {})
+        if counted is not None:
+            merged = {**(self.work.to_dict() if self.work else {}), **counted.to_dict()}
+            self.work = Work.from_dict(merged)
+
     @classmethod
     def from_task(cls, task: Any, **fields: Any) -> Record:
         """The record of one ``harness.task.Task``: its identity (workload, device, params as
@@ -212,7 +190,7 @@ class Record:
 
     @property
     def noisy_machine(self) -> bool:
-        return bool((self.machine or {}).get("noisy"))
+        return self.machine is not None and bool(self.machine.noisy)
 
     @property
     def loss_diverged(self) -> bool:
@@ -241,12 +219,14 @@ class Record:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {}
         for item in dataclasses.fields(self):
-            if item.name in _TRANSIENT or item.name == "extra":
+            if item.name in _TRANSIENT or item.name in ("extra", "work"):
                 continue
             value = getattr(self, item.name)
             if item.name in _OMIT_WHEN_EMPTY and not value:
                 continue
             data[item.name] = _plain(value)
+        if self.work is not None:  # counted work is written where it always was
+            data["metrics"] = {**self.metrics, **self.work.to_dict()}
         data["summary"] = self.summary  # derived from the samples, for outside readers
         data.update(self.extra)
         return data
@@ -277,11 +257,17 @@ _NESTED: dict[str, type] = {
     "phase_gap": PhaseGap,
     "timing": Timing,
     "instructions": InstructionCount,
+    "machine": MachineReading,
+    "energy": EnergyReading,
 }
-_RECORD_FIELDS = {f.name for f in dataclasses.fields(Record)} - _TRANSIENT - {"extra"}
+#: the typed parts (``harness.record_parts``): written and read as their JSON objects
+_PARTS: dict[str, type[Part]] = {k: v for k, v in _NESTED.items() if issubclass(v, Part)}
+_RECORD_FIELDS = {f.name for f in dataclasses.fields(Record)} - _TRANSIENT - {"extra", "work"}
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, Part):
+        return value.to_dict()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.asdict(value)
     return value
@@ -290,7 +276,9 @@ def _plain(value: Any) -> Any:
 def _nested(cls: type, data: Any) -> Any:
     if data is None or not isinstance(data, dict):
         return None
-    known = {f.name for f in dataclasses.fields(cls)}
+    if issubclass(cls, Part):
+        return cls.from_dict(data)
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     return cls(**{k: v for k, v in data.items() if k in known})
 
 

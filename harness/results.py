@@ -71,7 +71,6 @@ from harness.durable import write_synced
 from harness.errors import UserError
 from harness.record import Interrupted, Record, dumps, iso_time, loads
 from harness.setups import framework_version, setup_label
-from harness.workload import counted_per_step
 
 
 class ResultsWarning(UserWarning):
@@ -212,16 +211,6 @@ def load_records(
     return records
 
 
-def _per_phase(metrics: dict[str, Any], what: str, phase: str) -> float | None:
-    """FLOPs or bytes moved by one phase (``<what>_per_phase``), or the step (their sum, or
-    ``<what>_per_step``), where the workload counts them."""
-    if phase == "step":
-        return counted_per_step(metrics, what)
-    per_phase = metrics.get(f"{what}_per_phase") or {}
-    value = per_phase.get(phase)
-    return float(value) if value else None
-
-
 def _host_seconds(host_samples: dict[str, list[float]], phase: str) -> float | None:
     """The host's dispatch time per step of a phase (CUDA: the host clock at each mark), or
     of the whole step (the phases' sum); None where the record has none."""
@@ -282,9 +271,9 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "peak_rss_bytes": record.memory.get("peak_rss_bytes"),
             "phase_gap": record.phase_gap.relative if record.phase_gap else None,
             "noisy_machine": record.noisy_machine,
-            "noisy_reasons": "; ".join((record.machine or {}).get("noisy_reasons") or []),
+            "noisy_reasons": "; ".join(record.machine.noisy_reasons if record.machine else []),
             "loss_diverged": record.loss_diverged,
-            "load_cache": record.metrics.get("load_cache"),
+            "load_cache": record.work.load_cache if record.work else None,
             "started_at": record.started_at,
             # the numerics check (harness/numerics.py): JSON text, so the cell stays hashable
             "first_losses": (
@@ -303,8 +292,8 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             continue
         for phase, values in record.samples.items():
             counted = {
-                "flops": _per_phase(record.metrics, "flops", phase),
-                "bytes_moved": _per_phase(record.metrics, "bytes", phase),
+                "flops": record.work.per_phase("flops", phase) if record.work else None,
+                "bytes_moved": record.work.per_phase("bytes", phase) if record.work else None,
                 "host_seconds": _host_seconds(record.host_samples, phase),
             }
             for index, seconds in enumerate(values):

@@ -11,7 +11,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any
 
 from harness import mfu
 from harness.config import RunConfig
@@ -20,6 +19,7 @@ from harness.launch import check_capabilities, make_launcher
 from harness.launch.base import Launcher
 from harness.plan import RunPlan, build_plan
 from harness.record import SKIPPED, Interrupted, Record
+from harness.record_parts import HostFacts
 from harness.results import ResultWriter, new_run_id, rescue_records, utc_now
 from harness.task import Task
 from harness.writable import check_writable
@@ -71,7 +71,7 @@ class RunInfo:
     run_id: str
     suite: str
     label: str | None
-    environment: dict[str, Any]
+    environment: HostFacts
 
 
 def run(

@@ -19,6 +19,7 @@ from typing import Any
 from harness.errors import UserError, WorkloadError
 from harness.loss_check import LossCheck
 from harness.record import Timing
+from harness.record_parts import MachineReading
 from harness.stats import precision_of
 from harness.workload import Workload
 
@@ -78,7 +79,7 @@ class Measurement:
     #: seconds of host (dispatch) time per step and phase, where the device is asynchronous
     host_samples: dict[str, list[float]] = field(default_factory=dict)
     #: what the machine did during the measured blocks (harness.machine_watch), when watched
-    machine: dict[str, Any] | None = None
+    machine: MachineReading | None = None
     #: the training loss read outside the timed blocks (harness.loss_check); None: no loss
     loss: dict[str, Any] | None = None
 

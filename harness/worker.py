@@ -21,6 +21,7 @@ from typing import Any
 from harness.errors import EXIT_USAGE, UserError
 from harness.extra_work import EXTRA_WORK_VARIABLE, add_extra_work
 from harness.record import OK, SKIPPED, Failure, Record, dumps, iso_time
+from harness.record_parts import EnergyReading, Work
 
 THREAD_VARIABLES = (
     "OMP_NUM_THREADS",
@@ -151,7 +152,10 @@ def run_task(task_data: dict[str, Any]) -> Record:
         injected = add_extra_work(workload, extra) if extra else []
         measure.measure(workload, task, record)
         record.items_per_step = workload.items_per_step()
-        record.metrics = derived_metrics(workload.metrics(), record.summary, cls.phases)
+        # the one writer of the counted work: split from the workload's figures
+        record.work, record.metrics = Work.split(
+            derived_metrics(workload.metrics(), record.summary, cls.phases)
+        )
         dataset = getattr(workload, "dataset_dir", None)
         if dataset is not None:  # where a pipeline's files were: disk, or memory (tmpfs)
             from harness.mounts import filesystem_here
@@ -192,10 +196,12 @@ def run_task(task_data: dict[str, Any]) -> Record:
     if task_data.get("collect_environment"):
         from harness.environment import collect
 
-        inner = collect(launcher="worker")
-        inner["uid"] = os.getuid()
-        inner["root_writable"] = os.access("/usr", os.W_OK)
-        record.worker_environment = inner
+        # the worker's own facts, read back by the launcher as ContainerFacts
+        record.worker_environment = {
+            **collect(launcher="worker").to_dict(),
+            "uid": os.getuid(),
+            "root_writable": os.access("/usr", os.W_OK),
+        }
     record.finished_at = iso_time(time.time())
     record.memory = peak_memory()
     return record
@@ -219,7 +225,7 @@ def record_first_losses(record: Record, task: Any, threads: int) -> None:
 
 def energy_per_step(
     workload: Any, device: str, items_per_step: int, counters: list[Any] | None = None
-) -> dict[str, Any]:
+) -> EnergyReading:
     """Joules per step where a counter sees this device (harness.energy), else why not.
 
     The step is the one the timer's ``step`` samples time: ``fused_step`` where the workload
@@ -242,10 +248,7 @@ def energy_per_step(
 
         return energy.measure(counters, run_step, workload.synchronize, items_per_step)
     except Exception as error:  # NVMLError mid-read, an unreadable RAPL file, a failed step
-        return {
-            "available": False,
-            "reason": f"the energy read failed: {type(error).__name__}: {error}",
-        }
+        return energy.read_failed(error)
 
 
 WORKER_USE = (

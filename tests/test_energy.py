@@ -260,7 +260,7 @@ def test_an_energy_read_error_costs_the_energy_section_only():
     found = energy_per_step(
         FusedWorkload(), "cuda", 1, counters=[Counter("gpu0", "nvml", "known", broken)]
     )
-    assert found == {
+    assert found.to_dict() == {
         "available": False,
         "reason": "the energy read failed: OSError: NVMLError_GpuIsLost: GPU is lost",
     }

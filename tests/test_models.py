@@ -14,6 +14,7 @@ import pytest
 
 from harness import mfu
 from harness.record import Record
+from harness.record_parts import Work
 from workloads import model_flops
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -210,11 +211,11 @@ def test_stamp_reads_the_peaks_cached_for_the_machine_that_ran(tmp_path):
     record = Record(workload="torch.gpt", device="cpu", params={"dtype": "float32"}, status="ok")
     record.environment = env
     record.samples = {"step": [0.5]}
-    record.metrics = {"flops_per_step": 5e9}
+    record.work = Work(flops_per_step=5e9)
     mfu.stamp(record, [tmp_path])
     assert record.metrics["mfu"] == pytest.approx(0.2)
     other = Record(workload="torch.gpt", device="cpu", params={}, status="ok")
     other.environment = {**env, "host": "elsewhere"}
-    other.samples, other.metrics = {"step": [0.5]}, {"flops_per_step": 5e9}
+    other.samples, other.work = {"step": [0.5]}, Work(flops_per_step=5e9)
     mfu.stamp(other, [tmp_path])
     assert "mfu" not in other.metrics and "harness peaks" in other.metrics["mfu_peak"]

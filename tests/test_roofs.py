@@ -245,13 +245,13 @@ def test_the_threaded_copy_copies_every_byte_on_the_workers_threads():
 
 # --- 24.8: one FLOP count; each setup under its own roof -------------------------------------
 def test_achieved_gflops_and_the_verdicts_count_the_same_flops():
-    from harness.results import _per_phase
+    from harness.record_parts import Work
     from harness.worker import derived_metrics
 
     metrics = {"flops_per_step": 100.0, "flops_per_phase": {"forward": 60.0, "backward": 50.0,
                                                             "update": 10.0}}  # fmt: skip
     out = derived_metrics(metrics, {"step": {"median": 1e-9}}, ("forward",))
-    assert out["achieved_gflops"] == pytest.approx(_per_phase(metrics, "flops", "step"))
+    assert out["achieved_gflops"] == pytest.approx(Work.from_dict(metrics).per_step("flops"))
     assert out["achieved_gflops"] == pytest.approx(120.0)
 
 

@@ -142,7 +142,8 @@ def measure(quick: bool) -> list[Row]:
         [ckpt] = run_records(
             "hidden=1024x1024", "features=784", workloads=("torch.checkpoint",), **common
         )
-        size = int(ckpt.metrics["bytes"])
+        assert ckpt.work is not None and ckpt.work.bytes, "a checkpoint counts its bytes"
+        size = int(ckpt.work.bytes)
         scratch = Path(ckpt.metrics["scratch_dir"]).parent
         write_bw, read_bw = disk_bandwidth(size, scratch)
         for phase, disk, what in (

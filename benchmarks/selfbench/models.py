@@ -63,7 +63,9 @@ def measure(quick: bool) -> list[Row]:
 
     cached = peaks.cached(Path("results"))
     found = cached[0] if cached else peaks.measure(Path("results"))[0]
-    figures = mfu.mfu_metrics(record.metrics["flops_per_step"], harness_median, "cpu",
+    work = record.work
+    assert work is not None and work.flops_per_step and work.flops_counter, "torch.gpt counts"
+    figures = mfu.mfu_metrics(work.flops_per_step, harness_median, "cpu",
                               record.params, found)  # fmt: skip
     rows.append(
         Row(
@@ -72,9 +74,9 @@ def measure(quick: bool) -> list[Row]:
             f"{figures['mfu']:.1%}" if "mfu" in figures else "no peak",
             "informational",
             None,
-            f"{record.metrics['flops_per_step'] / harness_median / 1e9:.1f} GFLOP/s "
+            f"{work.flops_per_step / harness_median / 1e9:.1f} GFLOP/s "
             f"against {found.get('cpu_fp32_flops', 0) / 1e9:.1f} GFLOP/s; counter/analytic "
-            f"{record.metrics['flops_counter'] / record.metrics['flops_per_step']:.3f}",
+            f"{work.flops_counter / work.flops_per_step:.3f}",
         )
     )
     return rows

@@ -26,7 +26,7 @@ def handle(args: argparse.Namespace) -> int:
 
     env = environment.collect()
     if args.format == "json":
-        print(json.dumps(env, indent=2))
+        print(json.dumps(env.to_dict(), indent=2))
         return EXIT_OK
     for key, value in env.items():
         if isinstance(value, dict):

@@ -25,6 +25,7 @@ from harness.launch.base import Capabilities, Launcher
 from harness.measures import measure_for
 from harness.plan import RunPlan
 from harness.record import Record
+from harness.record_parts import Placement
 from harness.sequential import SequentialRule
 from harness.task import Task
 
@@ -90,7 +91,7 @@ class InterleavedLauncher(Launcher):
         launcher = self.sides[side]
         record = launcher.run(task)
         record.label = side
-        placement = {"ab_side": side, "ab_pair": task.process_index // 2}
+        placement = Placement.of(ab_side=side, ab_pair=task.process_index // 2)
         stamp(record, launcher=launcher.environment(), placement=placement)
         return record
 

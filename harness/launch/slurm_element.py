@@ -18,6 +18,7 @@ from harness.launch import launcher_class, make_launcher
 from harness.launch.base import failure_record
 from harness.plan import RunPlan
 from harness.record import Record
+from harness.record_parts import Placement
 from harness.task import Task
 
 #: Slurm's environment variables worth keeping, by the record field they fill
@@ -110,11 +111,11 @@ def run_element(task: dict[str, Any], folder: str, key: str, container: dict | N
         record,
         run=environment.collect(launcher="slurm"),  # the node's own facts
         launcher=launcher.environment() if launcher is not None else {},
-        placement={
-            "launcher": "slurm",
-            "slurm_container": "docker" if container is not None else None,
+        placement=Placement.of(
+            launcher="slurm",
+            slurm_container="docker" if container is not None else None,
             **slurm_facts(),
-        },
+        ),
     )
     path = record_path(Path(folder), key)
     write_record(record, path)

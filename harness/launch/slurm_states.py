@@ -17,6 +17,7 @@ from harness.environment import stamp
 from harness.launch.base import failure_record
 from harness.launch.slurm_element import record_path
 from harness.record import Record
+from harness.record_parts import Placement
 from harness.task import Task
 
 POLL_SECONDS = 2.0
@@ -341,14 +342,14 @@ class SubmittedArray:
         status, message = failure_for(state, minutes)
         code = state.exit_code if not state.exit_signal else -state.exit_signal
         record = failure_record(task, status, message, code, _tail(self.jobs[position]))
-        placement = {
-            "launcher": "slurm",
-            "slurm_state": state.state,
-            "slurm_array_job_id": self.array_id,
-            "slurm_array_task_id": str(position),
-            "slurm_partition": self.partition,
-            "slurm_node": state.node or None,
-        }
+        placement = Placement.of(
+            launcher="slurm",
+            slurm_state=state.state,
+            slurm_array_job_id=self.array_id,
+            slurm_array_task_id=str(position),
+            slurm_partition=self.partition,
+            slurm_node=state.node or None,
+        )
         stamp(record, placement=placement)
         return record
 
