@@ -72,7 +72,7 @@ bench-cpu: venv ## Run the default suite in the CPU container and print the repo
 	$(HARNESS) run --suite $(SUITE) --launcher docker --image cpu --results-dir $(RESULTS) --report $(ARGS)
 
 bench-gpu: ## Run the GPU suite in the CUDA container with all GPUs (peaks measured there first) and print the report
-	@PYTHONPATH=. $(PYTHON) -m harness.gpu_preflight
+	@PYTHONPATH=. $(PYTHON) -m harness.machine.gpu_preflight
 	@$(MAKE) --no-print-directory venv
 	$(HARNESS) images build --target cuda --if-stale $(BASE_ARG)
 	@# the peaks, measured in the image with the GPUs and the host's name, land under the key

@@ -17,8 +17,8 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from harness.environment import PROJECT_ROOT
 from harness.errors import UserError
+from harness.machine.environment import PROJECT_ROOT
 
 IMAGE_ALIASES = {"cpu": "harness:cpu", "cuda": "harness:cuda"}
 # [registry[:port]/]name[/name...][:tag][@sha256:digest], lower-case names as Docker requires.
@@ -195,7 +195,7 @@ def build_image(
 ) -> str:
     """Build the target's image; with ``if_stale``, only when it is missing or was built from
     other sources than this checkout's."""
-    from harness.docker_client import docker_client
+    from harness.machine.docker_client import docker_client
 
     spec = _target(target)
     tag = resolve_image(tag or spec["tag"])
@@ -212,7 +212,7 @@ def build_image(
     prepare_wheelhouse(target)
     build_args = {"SOURCE_HASH": wanted, **({"BASE": base} if base else {})}
     if target == "cuda":
-        from harness.gpu_preflight import image_cuda
+        from harness.machine.gpu_preflight import image_cuda
 
         needed = image_cuda(constraints_for(target).read_text(encoding="utf-8"))
         if needed:  # NVIDIA_REQUIRE_CUDA and the org.harness.cuda label
@@ -325,7 +325,7 @@ def build_context(target: str, debs: Path | None = None) -> Path:
 
 
 def list_images() -> list[str]:
-    from harness.docker_client import docker_client
+    from harness.machine.docker_client import docker_client
 
     client = docker_client()
     lines = []

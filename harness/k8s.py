@@ -148,7 +148,7 @@ def run_element(tasks_file: Path, results: Path, index: int) -> int:
         )
     task = Task.from_dict(tasks[index])
     record = make_launcher("local").run(task)
-    from harness import environment
+    from harness.machine import environment
 
     # the facts of the node that ran it: a fleet's report has one setup per node
     node = os.environ.get("NODE_NAME")

@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from harness.environment import stamp
 from harness.errors import UserError
+from harness.machine.environment import stamp
 from harness.record import Record, Timing
 
 #: where pytest-benchmark files have kept the CPU's name, newest first: py-cpuinfo 7+ writes

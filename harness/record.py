@@ -105,11 +105,11 @@ class Record:
     #: how the phases were timed (the workload says; keras.step on TensorFlow derives them)
     phase_method: str | None = None
     #: the machine during the measured blocks (``MachineReading``, written by
-    #: harness.machine_watch): reference-kernel drift, other processes' CPU, steal, governor,
-    #: GPU clocks; ``noisy`` and ``noisy_reasons``
+    #: harness.machine.machine_watch): reference-kernel drift, other processes' CPU, steal,
+    #: governor, GPU clocks; ``noisy`` and ``noisy_reasons``
     machine: MachineReading | None = None
     #: joules per step above idle where a counter sees the device (``EnergyReading``, written
-    #: by harness.energy), else why not
+    #: by harness.machine.energy), else why not
     energy: EnergyReading | None = None
     #: on-disk compile caches (harness.compile_cache): mode, folder, variables, files_at_start
     compile_cache: dict[str, Any] | None = None

@@ -46,7 +46,7 @@ phase_gap               (step median − sum of phase medians) / step median, fo
 stop_reason             why measuring stopped: precision (target reached), max-time (the
                         task's budget), max-blocks; empty before schema version 3
 precision_target        the precision the timer aimed for (0.01: the median to ±1%)
-noisy_machine           True when the machine watch flagged the task (harness.machine_watch)
+noisy_machine           True when the machine watch flagged the task (harness.machine.machine_watch)
 noisy_reasons           the figures that tripped it, joined by "; "
 loss_diverged           True when the training loss was not finite (harness.loss_check)
 load_cache              save/load: ``cold`` (every load read the disk, verified by mincore),
@@ -67,10 +67,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from harness.analysis.setups import framework_version, setup_label
 from harness.durable import write_synced
 from harness.errors import UserError
 from harness.record import Interrupted, Record, dumps, iso_time, loads
-from harness.setups import framework_version, setup_label
 
 
 class ResultsWarning(UserWarning):
@@ -275,7 +275,8 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "loss_diverged": record.loss_diverged,
             "load_cache": record.work.load_cache if record.work else None,
             "started_at": record.started_at,
-            # the numerics check (harness/numerics.py): JSON text, so the cell stays hashable
+            # the numerics check (harness/analysis/numerics.py): JSON text, so the cell stays
+            # hashable
             "first_losses": (
                 json.dumps(record.metrics["first_losses"])
                 if record.metrics.get("first_losses")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from harness import mfu
+from harness.analysis import mfu
 from harness.config import RunConfig
 from harness.errors import INTERRUPT_SIGNALS, UserError
 from harness.launch import check_capabilities, make_launcher
@@ -79,7 +79,7 @@ def run(
 ) -> RunOutcome:
     """Execute ``config``: the whole run, from plan to the last record on disk. ``launcher``
     replaces the config's (``harness ab`` passes one that alternates two)."""
-    from harness import environment
+    from harness.machine import environment
     from harness.suites import get_suite
 
     events = events or RunEvents()
@@ -140,7 +140,7 @@ def execute(
     plan: RunPlan, launcher: Launcher, path: Path, info: RunInfo, events: RunEvents
 ) -> RunOutcome:
     """Every task through ``launcher.run_all``; each record stamped with the run and appended."""
-    from harness import environment
+    from harness.machine import environment
 
     outcome = RunOutcome(path, plan, planned=len(plan.tasks) * launcher.records_per_task)
     previous = {sig: signal.getsignal(sig) for sig in INTERRUPT_SIGNALS}

@@ -78,7 +78,7 @@ class Measurement:
     samples: dict[str, list[float]] = field(default_factory=dict)
     #: seconds of host (dispatch) time per step and phase, where the device is asynchronous
     host_samples: dict[str, list[float]] = field(default_factory=dict)
-    #: what the machine did during the measured blocks (harness.machine_watch), when watched
+    #: what the machine did during the measured blocks (harness.machine.machine_watch), when watched
     machine: MachineReading | None = None
     #: the training loss read outside the timed blocks (harness.loss_check); None: no loss
     loss: dict[str, Any] | None = None
@@ -165,8 +165,8 @@ class Timer:
         progress: Callable[[str], None] | None = None,
         watch: Any = None,
     ) -> Measurement:
-        """Measure ``workload``. ``watch`` (a ``harness.machine_watch.MachineWatch``) is started
-        just before the measured blocks and stopped just after them."""
+        """Measure ``workload``. ``watch`` (a ``harness.machine.machine_watch.MachineWatch``) is
+        started just before the measured blocks and stopped just after them."""
         s = self.settings
         overhead = estimate_clock_overhead(self.clock)
         target = max(s.min_block_time, s.overhead_factor * overhead)

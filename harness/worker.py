@@ -104,7 +104,7 @@ def missing_modules(workload: Any) -> list[str]:
 def run_task(task_data: dict[str, Any]) -> Record:
     """Run one task and return its record (status ``ok``, ``skipped`` or ``error``; never
     raises)."""
-    from harness.environment import worker_threads
+    from harness.machine.environment import worker_threads
     from harness.task import Task
 
     task = Task.from_dict({k: v for k, v in task_data.items() if k != "collect_environment"})
@@ -158,7 +158,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
         )
         dataset = getattr(workload, "dataset_dir", None)
         if dataset is not None:  # where a pipeline's files were: disk, or memory (tmpfs)
-            from harness.mounts import filesystem_here
+            from harness.machine.mounts import filesystem_here
 
             record.metrics["data_dir"] = str(dataset)
             record.metrics["data_filesystem"] = filesystem_here(Path(dataset))
@@ -194,7 +194,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
             record_first_losses(record, task, threads)
         caches.close()
     if task_data.get("collect_environment"):
-        from harness.environment import collect
+        from harness.machine.environment import collect
 
         # the worker's own facts, read back by the launcher as ContainerFacts
         record.worker_environment = {
@@ -208,8 +208,8 @@ def run_task(task_data: dict[str, Any]) -> Record:
 
 
 def record_first_losses(record: Record, task: Any, threads: int) -> None:
-    """The numerics check's losses (harness/numerics.py), outside every timed region."""
-    from harness import numerics
+    """The numerics check's losses (harness/analysis/numerics.py), outside every timed region."""
+    from harness.analysis import numerics
     from harness.workload import load_workload_class
 
     try:
@@ -226,14 +226,14 @@ def record_first_losses(record: Record, task: Any, threads: int) -> None:
 def energy_per_step(
     workload: Any, device: str, items_per_step: int, counters: list[Any] | None = None
 ) -> EnergyReading:
-    """Joules per step where a counter sees this device (harness.energy), else why not.
+    """Joules per step where a counter sees this device (harness.machine.energy), else why not.
 
     The step is the one the timer's ``step`` samples time: ``fused_step`` where the workload
     has one (keras.step on TensorFlow, whose phased ``step`` runs the three phase prefixes, about
     twice the work), else ``step`` with no marks, as the instruction counter does. An error while
     reading energy costs this section only (``available: false`` and the error), never the
     timing record. ``counters`` defaults to the device's own (tests pass stand-ins)."""
-    from harness import energy
+    from harness.machine import energy
 
     try:
         counters = energy.counters_for(device) if counters is None else counters
@@ -290,7 +290,7 @@ def read_task(args: list[str], stdin: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from harness import parent_watch
+    from harness.machine import parent_watch
     from harness.terminal_text import degrade_gracefully
 
     degrade_gracefully()

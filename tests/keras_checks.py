@@ -203,7 +203,7 @@ def energy_step() -> dict[str, Any]:
     (10 W of wall time: this machine has no energy counter) and every call counted."""
     import time
 
-    from harness.energy import Counter
+    from harness.machine.energy import Counter
     from harness.worker import energy_per_step
     from workloads.keras_train import KerasPhasedStep
 

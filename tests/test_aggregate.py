@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.aggregate import aggregate_frame, profile_curve, profile_frame
+from harness.analysis.aggregate import aggregate_frame, profile_curve, profile_frame
 
 WORKLOADS = [f"w{i}" for i in range(8)]
 
@@ -70,8 +70,8 @@ def test_failed_cells_are_counted_and_named_never_dropped_silently():
 
 
 def test_the_report_shows_the_aggregate(tmp_path):
+    from harness.documents.report import write_report
     from harness.record import Record, Timing
-    from harness.report import write_report
     from harness.results import ResultWriter, load_frame
 
     rng = np.random.default_rng(0)

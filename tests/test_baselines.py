@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from harness.baselines import baseline_files, list_baselines, save_baseline
+from harness.analysis.baselines import baseline_files, list_baselines, save_baseline
 from tests.test_compare import write_results
 
 

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from harness.bisect import ProbeResult, bisect
+from harness.analysis.bisect import ProbeResult, bisect
 from tests.conftest import ROOT
 
 

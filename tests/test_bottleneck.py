@@ -12,8 +12,13 @@ import json
 
 import pytest
 
-from harness.bottleneck import decode_rate_at, input_verdict, pipeline_verdict, roofline_verdict
-from harness.peaks import for_frame
+from harness.analysis.bottleneck import (
+    decode_rate_at,
+    input_verdict,
+    pipeline_verdict,
+    roofline_verdict,
+)
+from harness.machine.peaks import for_frame
 from tests.conftest import read_jsonl
 
 PEAKS = {"cpu_fp32_flops": 100e9, "cpu_copy_bytes_per_s": 20e9}  # ridge: 5 FLOP/B
@@ -93,8 +98,8 @@ def measured(tmp_path_factory):
 def verdicts_of(folder, *names: str) -> list[dict]:
     import pandas as pd
 
-    from harness.analysis import summary_frame
-    from harness.bottleneck import verdicts
+    from harness.analysis.bottleneck import verdicts
+    from harness.analysis.summary import summary_frame
     from harness.results import load_frame
 
     frame = load_frame([folder / name for name in names])
@@ -134,7 +139,7 @@ def test_the_html_report_holds_the_verdicts_and_a_roofline(measured):
 
 
 def test_on_a_gpu_dispatch_time_against_device_time_decides_host_bound():
-    from harness.bottleneck import dispatch_verdict
+    from harness.analysis.bottleneck import dispatch_verdict
 
     verdict, figure, advice = dispatch_verdict(0.95e-3, 1.0e-3)
     assert verdict == "host-bound" and "95% of the device's 1 ms" in figure
@@ -147,8 +152,8 @@ def test_the_host_time_of_a_cuda_record_reaches_the_verdict(tmp_path):
     dispatch time; the same record without them falls back to the roofline."""
     import pandas as pd
 
-    from harness.analysis import summary_frame
-    from harness.bottleneck import verdicts
+    from harness.analysis.bottleneck import verdicts
+    from harness.analysis.summary import summary_frame
     from harness.record import Record
     from harness.results import frame_from_records
 

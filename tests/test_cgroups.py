@@ -13,8 +13,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.cgroups import cpu_limits, cpu_quota_file, cpuset_cpus, memory_limit, usable_cores
-from harness.environment import cgroup_limits, cpu_quota, worker_threads
+from harness.machine.cgroups import (
+    cpu_limits,
+    cpu_quota_file,
+    cpuset_cpus,
+    memory_limit,
+    usable_cores,
+)
+from harness.machine.environment import cgroup_limits, cpu_quota, worker_threads
 from tests.conftest import ROOT
 
 TWO = {0, 1}

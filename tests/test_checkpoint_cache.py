@@ -88,8 +88,8 @@ def test_checkpoint_on_a_tmpfs_is_warm_and_the_report_says_so(tmp_path, monkeypa
         shutil.rmtree(scratch, ignore_errors=True)
     assert metrics["load_cache"] == "warm" and metrics["load_cache_worst_resident_share"] == 1.0
 
+    from harness.documents.report import write_report
     from harness.record import from_json
-    from harness.report import write_report
     from harness.results import frame_from_records
 
     record = {
@@ -257,18 +257,18 @@ tmpfs /datastore tmpfs rw 0 0
     ],
 )
 def test_the_filesystem_of_a_path_matches_whole_mount_components(path, kind):
-    from harness.mounts import filesystem_of as of_mounts
+    from harness.machine.mounts import filesystem_of as of_mounts
 
     assert of_mounts(Path(path), MOUNTS) == kind
 
 
 def test_the_scratch_filesystem_a_workload_records_matches_whole_components(tmp_path, monkeypatch):
-    import harness.mounts
+    import harness.machine.mounts
 
     table = tmp_path / "mounts"
     table.write_text(MOUNTS)
-    monkeypatch.setattr(harness.mounts, "MOUNTS", table)
+    monkeypatch.setattr(harness.machine.mounts, "MOUNTS", table)
     assert filesystem_of(Path("/datastore/scratch")) == "tmpfs"
     assert filesystem_of(Path("/data/scratch")) == "xfs"
-    monkeypatch.setattr(harness.mounts, "MOUNTS", tmp_path / "absent")
+    monkeypatch.setattr(harness.machine.mounts, "MOUNTS", tmp_path / "absent")
     assert filesystem_of(Path("/data")) == "unknown"

@@ -5,12 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from harness.analysis import speedup_frame
-from harness.compare import compare_frames, judge
-from harness.compare_document import render_comparison
+from harness.analysis.compare import compare_frames, judge
+from harness.analysis.summary import speedup_frame
+from harness.documents.compare import render_comparison
+from harness.documents.report import write_report
 from harness.errors import UserError
 from harness.record import Record, Timing
-from harness.report import write_report
 from harness.results import ResultWriter, load_frame
 from harness.stats import stability
 
@@ -88,7 +88,7 @@ def test_stability_flags():
 def test_fewer_than_six_blocks_are_never_stable(tmp_path):
     assert stability(1.0, 0.0, count=1) == "unknown"
     assert stability(1.0, 0.0, count=5) == "unknown" and stability(1.0, 0.0, count=6) == "stable"
-    from harness.analysis import summary_frame
+    from harness.analysis.summary import summary_frame
 
     write_results(tmp_path / "one.jsonl", {"numpy.mlp": 1e-3}, blocks=1)  # 3 processes, 3 blocks
     rows = summary_frame(load_frame([tmp_path / "one.jsonl"]))
@@ -323,7 +323,7 @@ def test_pytest_benchmark_json_reads_into_the_same_table(tmp_path):
 
 
 def test_negative_or_zero_medians_are_refused_with_a_reason():
-    from harness.compare import judge
+    from harness.analysis.compare import judge
 
     base = [[-1e-5, -2e-5, -1.5e-5, -1e-5, -1.2e-5]] * 3  # a subtracted backward below zero
     cand = [[1e-5, 2e-5, 1.5e-5, 1e-5, 1.2e-5]] * 3

@@ -14,7 +14,7 @@ import subprocess
 
 import pytest
 
-from harness.gpu_preflight import CUDA_LOCK, image_cuda
+from harness.machine.gpu_preflight import CUDA_LOCK, image_cuda
 from tests.conftest import build_image, read_jsonl
 from tests.test_docker import compiled_mlp_in
 

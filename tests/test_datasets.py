@@ -64,7 +64,7 @@ nfs:/export /datastore nfs4 rw 0 0
 def test_the_filesystem_of_a_path_is_matched_by_whole_components():
     from pathlib import Path
 
-    from harness.mounts import filesystem_of
+    from harness.machine.mounts import filesystem_of
 
     assert filesystem_of(Path("/datastore/images"), MOUNTS) == "nfs4"  # not /data's xfs
     assert filesystem_of(Path("/data/images"), MOUNTS) == "xfs"

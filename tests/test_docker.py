@@ -470,7 +470,7 @@ def test_compile_true_runs_in_the_cpu_image(cli, tmp_path, cpu_image):
 def test_peaks_measured_in_the_image_are_the_ones_its_records_find(cli, tmp_path, cpu_image):
     """make bench-gpu's peaks step, run as written with the CPU image (no GPU here): the file it
     writes is the one the report looks up for a docker run's records on this host."""
-    from harness import peaks
+    from harness.machine import peaks
 
     results = tmp_path / "results"
     plan = subprocess.run(
@@ -515,7 +515,7 @@ def test_a_base_without_a_compiler_gets_its_packages_in_the_context(
     base_without_a_compiler, tmp_path, monkeypatch
 ):
     from harness import images
-    from harness.docker_client import docker_client
+    from harness.machine.docker_client import docker_client
 
     base, bare = base_without_a_compiler
     client = docker_client()

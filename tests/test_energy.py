@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import energy
-from harness.energy import Counter
+from harness.machine import energy
+from harness.machine.energy import Counter
 from tests.conftest import read_jsonl
 
 

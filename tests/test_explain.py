@@ -14,14 +14,14 @@ from types import SimpleNamespace
 import pandas as pd
 import pytest
 
-from harness.cli import build_parser, main
-from harness.explain import (
+from harness.analysis.explain import (
     ProfileSide,
     explain_frame,
     explain_hint,
     profile_process,
     top_cause,
 )
+from harness.cli import build_parser, main
 from harness.plan import build_plan
 from harness.profiling.profile_callgrind import callgrind_self_costs
 from harness.profiling.profile_segments import numbered, per_step
@@ -238,8 +238,8 @@ def test_the_command_explains_an_injected_svd_and_exits_0():
 
 
 def test_compare_prints_the_explain_command_for_a_flagged_row_only(tmp_path):
-    from harness.compare import compare_frames
-    from harness.compare_document import render_comparison
+    from harness.analysis.compare import compare_frames
+    from harness.documents.compare import render_comparison
     from harness.results import load_frame
     from tests.test_compare import write_results
 
@@ -253,8 +253,8 @@ def test_compare_prints_the_explain_command_for_a_flagged_row_only(tmp_path):
 
 
 def test_ab_prints_the_explain_command_with_its_own_sides():
+    from harness.analysis.explain import side_arguments
     from harness.commands.ab import render_verdicts
-    from harness.explain import side_arguments
 
     verdicts = pd.DataFrame(
         [{"workload": "torch.mlp", "device": "cpu", "params": '{"batch_size": 8}',
@@ -328,7 +328,7 @@ def test_torch_events_go_to_the_segment_they_start_in_kernels_by_device_time():
 
 
 def test_an_image_side_runs_the_worker_files_mounted_in_docker_with_its_threads():
-    from harness.explain import WORKER_FILE
+    from harness.analysis.explain import WORKER_FILE
 
     side = ProfileSide("candidate", image="harness:cpu", env=("A=1",))
     arguments = ["--task", '{"threads": 2}', "--profiler", "torch"]

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from harness.compare import MIN_PROCESSES, judge, verdict_for
-from harness.sequential import SequentialRule, judge_pairs
+from harness.analysis.compare import MIN_PROCESSES, judge, verdict_for
+from harness.analysis.sequential import SequentialRule, judge_pairs
 from harness.stats import log_ratio_interval
 
 TRIALS = 4000

@@ -1,4 +1,4 @@
-"""Frameworks side by side (harness/frameworks.py) and MFU on the record, from real runs of
+"""Frameworks side by side (harness/analysis/frameworks.py) and MFU on the record, from real runs of
 torch.gpt and keras.gpt (TensorFlow) at the smoke suite's tiny size."""
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from harness import frameworks, peaks
-from harness.environment import collect
+from harness.analysis import frameworks
+from harness.machine import peaks
+from harness.machine.environment import collect
 
 ROOT = Path(__file__).resolve().parent.parent
 NEEDS = ("torch", "tensorflow", "keras")

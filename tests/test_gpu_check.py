@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from harness.gpu_check import judge, reference_name, spec_sheet, verdict_rows
+from harness.machine.gpu_check import judge, reference_name, spec_sheet, verdict_rows
 
 # What an H100 SXM in good health would give (bf16 ~70% of the sheet, fp32 ~75%, copies ~80%)
 HEALTHY_H100 = {

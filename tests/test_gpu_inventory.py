@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import types
 
-from harness.gpu_inventory import cuda_version, nvml_gpus
+from harness.machine.gpu_inventory import cuda_version, nvml_gpus
 
 
 class NotSupported(Exception):
@@ -137,7 +137,7 @@ class TwoNamedGpus(TwoGpus):
 
 
 def test_the_record_names_the_worker_s_gpu_not_gpu_0(monkeypatch):
-    from harness import environment, gpu_inventory
+    from harness.machine import environment, gpu_inventory
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "GPU-00000001-aaaa")
     monkeypatch.setattr(gpu_inventory, "nvml_gpus", lambda: nvml_gpus(TwoNamedGpus()))

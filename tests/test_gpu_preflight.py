@@ -13,7 +13,14 @@ import subprocess
 import pytest
 
 from harness.errors import UserError
-from harness.gpu_preflight import CUDA_LOCK, check, check_driver, driver_cuda, gpu_names, image_cuda
+from harness.machine.gpu_preflight import (
+    CUDA_LOCK,
+    check,
+    check_driver,
+    driver_cuda,
+    gpu_names,
+    image_cuda,
+)
 from tests.conftest import ROOT
 
 H100 = (

@@ -10,7 +10,7 @@ import types
 
 import pytest
 
-from harness.gpu_watch import (
+from harness.machine.gpu_watch import (
     GpuWatch,
     during,
     other_processes,
@@ -18,7 +18,7 @@ from harness.gpu_watch import (
     throttle_names,
     throttled_reasons,
 )
-from harness.machine_watch import MachineWatch, noisy_reasons
+from harness.machine.machine_watch import MachineWatch, noisy_reasons
 
 POWER_CAP, HW_THERMAL, IDLE = 0x4, 0x40, 0x1
 

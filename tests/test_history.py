@@ -61,7 +61,7 @@ def series_with_a_step(runs=30, at=15, step=0.10, noise=0.01, seed=1):
 
 
 def test_a_ten_percent_step_in_thirty_runs_is_found_between_its_commits(tmp_path):
-    from harness.history import add, changes, latest_slowdowns, series
+    from harness.analysis.history import add, changes, latest_slowdowns, series
 
     files = write_runs(tmp_path, series_with_a_step())
     db = tmp_path / "h.duckdb"
@@ -79,7 +79,7 @@ def test_a_ten_percent_step_in_thirty_runs_is_found_between_its_commits(tmp_path
 
 
 def test_a_flat_series_has_no_change_point(tmp_path):
-    from harness.history import add, changes, series
+    from harness.analysis.history import add, changes, series
 
     files = write_runs(tmp_path, series_with_a_step(step=0.0))
     db = tmp_path / "h.duckdb"
@@ -88,7 +88,7 @@ def test_a_flat_series_has_no_change_point(tmp_path):
 
 
 def test_a_slowdown_undone_later_is_not_standing(tmp_path):
-    from harness.history import add, changes, latest_slowdowns, series
+    from harness.analysis.history import add, changes, latest_slowdowns, series
 
     medians = series_with_a_step(runs=45, at=15, step=0.10)
     medians[30:] = [m / 1.10 for m in medians[30:]]  # fixed fifteen runs later
@@ -182,7 +182,7 @@ def test_a_locked_history_does_not_hide_the_run_outcome(cli, tmp_path):
     import subprocess
     import sys
 
-    from harness.history import connect
+    from harness.analysis.history import connect
 
     connect(tmp_path / "h.duckdb").close()
     holder = subprocess.Popen(

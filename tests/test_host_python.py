@@ -9,7 +9,7 @@ import sys
 
 def test_own_cpu_seconds_and_rss_without_psutil(monkeypatch):
     from harness.launch.local import _tree_rss
-    from harness.machine_watch import own_cpu_seconds
+    from harness.machine.machine_watch import own_cpu_seconds
 
     with_psutil = own_cpu_seconds()
     monkeypatch.setitem(sys.modules, "psutil", None)  # import psutil now raises ImportError

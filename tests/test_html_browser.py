@@ -12,8 +12,8 @@ import subprocess
 import numpy as np
 import pytest
 
+from harness.documents.report import write_report
 from harness.record import Failure, Record, Timing
-from harness.report import write_report
 from harness.results import ResultWriter, load_frame
 
 BROWSER = shutil.which("chromium") or shutil.which("chromium-browser")

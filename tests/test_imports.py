@@ -31,7 +31,11 @@ def loaded_after(body: str, argv: list[str]) -> list[str]:
 @pytest.mark.parametrize(
     "body, argv",
     [
-        ("import harness, harness.cli, harness.report, harness.compare, harness.results", ["x"]),
+        (
+            "import harness, harness.cli, harness.documents.report, harness.analysis.compare, "
+            "harness.results",
+            ["x"],
+        ),
         ("runpy.run_module('harness', run_name='__main__')", ["harness", "--help"]),
         ("runpy.run_module('harness', run_name='__main__')", ["harness", "list"]),
         ("runpy.run_module('harness', run_name='__main__')", ["harness", "env"]),

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from harness.compare import judge_instructions
+from harness.analysis.compare import judge_instructions
 from harness.errors import UserError
 from harness.instructions import parse_totals
 from tests.conftest import ROOT, project_with_two_commits, read_jsonl

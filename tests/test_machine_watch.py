@@ -5,8 +5,8 @@ import types
 
 import pytest
 
-from harness import doctor
-from harness.machine_watch import (
+from harness.machine import doctor
+from harness.machine.machine_watch import (
     CpuTimes,
     MachineWatch,
     cpu_usage,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import mfu
+from harness.analysis import mfu
 from harness.record import Record
 from harness.record_parts import Work
 from workloads import model_flops
@@ -202,7 +202,7 @@ def test_mfu_is_achieved_flops_over_the_peak_of_the_precision_that_ran():
 
 
 def test_stamp_reads_the_peaks_cached_for_the_machine_that_ran(tmp_path):
-    from harness import peaks
+    from harness.machine import peaks
 
     env = {"host": "box", "cpu_model": "cpu", "usable_cores": 2, "gpu_name": None}
     path = peaks.path_for(tmp_path, peaks.machine_key("box", "cpu", 2, None))

@@ -1,4 +1,4 @@
-"""The numerics check (harness/numerics.py): real first losses of real training steps; the
+"""The numerics check (harness/analysis/numerics.py): real first losses of real training steps; the
 injected changes (reduced-precision matmuls, the loss reduction, the learning rate) are each
 caught and A/A never flags."""
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import numerics
+from harness.analysis import numerics
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_TORCH = importlib.util.find_spec("torch") is not None

@@ -8,8 +8,8 @@ import types
 
 import pytest
 
-from harness import energy
-from harness.nvml_device import CudaIdentity, GpuNotFound, visible_devices, worker_gpu
+from harness.machine import energy
+from harness.machine.nvml_device import CudaIdentity, GpuNotFound, visible_devices, worker_gpu
 
 UUIDS = [
     "GPU-11111111-aaaa-bbbb-cccc-000000000000",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.analysis import summary_frame
+from harness.analysis.summary import summary_frame
 from harness.errors import UserError
 from harness.params import Param, parse_override, resolve_params
 from harness.plan import build_plan, catalogue, workload_class
@@ -92,7 +92,7 @@ def test_processes_are_counted_across_merged_files():
 def test_a_file_given_twice_counts_each_record_once(tmp_path):
     import shutil
 
-    from harness.analysis import summary_frame
+    from harness.analysis.summary import summary_frame
     from harness.record import Record, Timing
     from harness.results import ResultWriter, load_frame
 

@@ -73,7 +73,7 @@ def test_a_part_that_is_not_an_object_is_refused():
 
 
 def test_energy_writes_every_figure_when_measured_and_only_the_reason_when_not():
-    from harness import energy
+    from harness.machine import energy
     from harness.record_parts import EnergyReading
 
     refused = energy.read_failed(OSError("gone"))
@@ -113,7 +113,7 @@ def test_counted_work_lives_in_work_and_is_written_inside_metrics():
 
 
 def test_host_facts_write_every_field_and_keep_a_launchers_own():
-    from harness import environment
+    from harness.machine import environment
     from harness.record_parts import HostFacts
 
     facts = environment.collect(launcher="docker", extra={"image": "harness:cpu"})
@@ -124,7 +124,7 @@ def test_host_facts_write_every_field_and_keep_a_launchers_own():
 
 
 def test_stamp_folds_typed_facts_with_a_placements_nulls_winning():
-    from harness import environment
+    from harness.machine import environment
     from harness.record_parts import HostFacts, Placement
 
     record = Record(workload="w", device="cpu", params={}, environment={"slurm_node": "n1"})

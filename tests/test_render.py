@@ -130,7 +130,7 @@ def tracker_frame(tmp_path, step=None, backward=None):
 def test_github_action_benchmark_custom_smaller_is_better(tmp_path):
     import json
 
-    from harness.report import write_report
+    from harness.documents.report import write_report
 
     entries = json.loads(write_report(tracker_frame(tmp_path), "gab", None))
     assert isinstance(entries, list) and len(entries) == 2
@@ -146,7 +146,7 @@ def test_github_action_benchmark_custom_smaller_is_better(tmp_path):
 def test_bencher_metric_format(tmp_path):
     import json
 
-    from harness.report import write_report
+    from harness.documents.report import write_report
 
     report = json.loads(write_report(tracker_frame(tmp_path), "bmf", None))
     step = report["numpy.mlp [cpu] batch_size=8 · step"]
@@ -162,7 +162,7 @@ def test_trackers_get_the_intervals_own_bounds_and_no_non_positive_medians(tmp_p
     on stderr; the bounds are the median's order-statistics interval, not median ± precision."""
     import json
 
-    from harness.report import write_report
+    from harness.documents.report import write_report
     from harness.stats import median_interval
 
     step = [1e-3, 1.01e-3, 0.99e-3, 1.2e-3, 1.0e-3, 1.02e-3, 0.98e-3, 1.5e-3, 1.0e-3, 1.03e-3]

@@ -1,8 +1,8 @@
 """What a report says beside each median: its precision, the machine, why a target was missed."""
 
-from harness.analysis import summary_frame
+from harness.analysis.summary import summary_frame
+from harness.documents.report import write_report
 from harness.record import Record, Timing
-from harness.report import write_report
 from harness.results import frame_from_records
 from harness.stats import precision_of
 

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from harness import peaks as peak_cache
-from harness.analysis import summary_frame
-from harness.bottleneck import input_verdict, pipeline_verdict, roofline_verdict, verdicts
-from harness.peaks import for_frame
+from harness.analysis.bottleneck import input_verdict, pipeline_verdict, roofline_verdict, verdicts
+from harness.analysis.summary import summary_frame
+from harness.machine import peaks as peak_cache
+from harness.machine.peaks import for_frame
+from harness.machine.roofs import precision_of, roof_for
 from harness.record import Record
 from harness.results import frame_from_records, load_frame
-from harness.roofs import precision_of, roof_for
 
 CPU = {"cpu_fp32_flops": 100e9, "cpu_bf16_flops": 400e9, "cpu_fp64_flops": 50e9,
        "cpu_copy_bytes_per_s": 20e9, "cpu_copy_threads": 2}  # fmt: skip
@@ -114,7 +114,7 @@ def test_the_verdicts_read_the_precision_from_each_record(tmp_path):
 def test_torch_mlp_in_bf16_runs_on_the_cpu_and_names_the_bf16_roof(tmp_path):
     """A real run through the CLI; the peaks are written for this machine (their values do not
     matter here, only which one the verdict names)."""
-    from harness import environment
+    from harness.machine import environment
     from tests.conftest import ROOT
 
     facts = environment.collect()
@@ -231,7 +231,7 @@ def test_the_threaded_copy_copies_every_byte_on_the_workers_threads():
 
     import numpy as np
 
-    from harness.environment import worker_threads
+    from harness.machine.environment import worker_threads
     from workloads.peak_probes import copy_in_parts, copy_threads, cpu_copy_bandwidth
 
     source = np.arange(10_007, dtype=np.uint8)
@@ -260,7 +260,7 @@ def test_the_roofline_plot_draws_each_setups_own_roof(tmp_path):
     import matplotlib
 
     matplotlib.use("Agg")
-    from harness.plots import roofline
+    from harness.documents.plots import roofline
 
     small, big = env("small"), env("big")
     write_peaks(tmp_path, small, CPU)
@@ -288,7 +288,7 @@ def test_the_copy_roof_names_the_threads_of_the_figure_it_takes():
 
 
 def test_host_bound_advice_fits_the_framework_that_ran():
-    from harness.bottleneck import host_advice
+    from harness.analysis.bottleneck import host_advice
 
     assert "torch.compile" in host_advice("torch", {})
     assert "torch.compile" not in host_advice("torch", {"compile": True})  # already compiled

@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from harness import parent_watch
+from harness.machine import parent_watch
 from tests.conftest import ROOT, read_jsonl
 
 pytestmark = pytest.mark.slow
@@ -132,8 +132,8 @@ def test_an_absent_framework_is_a_skip_with_its_reason_not_a_failure(tmp_path):
     assert record["status"] == "skipped"
     assert "harness_module_that_does_not_exist not installed" in record["error"]["message"]
     # the report lists it under Skipped with the reason, not under Failed
+    from harness.documents.report import write_report
     from harness.record import from_json
-    from harness.report import write_report
     from harness.results import frame_from_records
 
     text = write_report(frame_from_records([from_json(record)]), "table", None)

@@ -5,7 +5,7 @@ import pytest
 
 from benchmarks.selfbench.__main__ import SECTIONS, document
 from benchmarks.selfbench.common import Row
-from harness.environment import collect
+from harness.machine.environment import collect
 from harness.render import render
 
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from harness.docker_client import signals_deferred
+from harness.machine.docker_client import signals_deferred
 
 
 class Stop(Exception):

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from harness.environment import cpu_quota, usable_cores, worker_threads
+from harness.machine.environment import cpu_quota, usable_cores, worker_threads
 from tests.conftest import ROOT
 
 

@@ -1,4 +1,4 @@
-"""The device side of ``harness gpu-check``: raw figures only, judged by harness.gpu_check.
+"""The device side of ``harness gpu-check``: raw figures only, judged by harness.machine.gpu_check.
 
     python -m workloads.gpu_probes            JSON on stdout: event vs host timing, matmul
                                               throughput (bf16, fp32), copy bandwidth,

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from harness.mounts import filesystem_here
+from harness.machine.mounts import filesystem_here
 
 MARKER = ".complete"
 
@@ -99,5 +99,5 @@ def list_images(root: Path) -> tuple[list[Path], list[int], list[str]]:
 
 def filesystem_of(path: Path) -> str:
     """The filesystem type holding ``path`` (tmpfs, ext4, overlay...) from /proc/mounts, matched
-    by whole path components (``harness.mounts``); ``unknown`` where it cannot be read."""
+    by whole path components (``harness.machine.mounts``); ``unknown`` where it cannot be read."""
     return filesystem_here(path)

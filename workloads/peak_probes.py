@@ -93,8 +93,9 @@ def cpu_copy_bandwidth(threads: int = 1, size: int = 256 * 2**20) -> float:
 
 
 def copy_threads() -> int:
-    """The threads a worker uses here (harness.environment.worker_threads: affinity, quota)."""
-    from harness.environment import worker_threads
+    """The threads a worker uses here (harness.machine.environment.worker_threads: affinity,
+    quota)."""
+    from harness.machine.environment import worker_threads
 
     return int(worker_threads()[0])
 

@@ -13,7 +13,7 @@ Phases: ``forward`` (model + loss), ``backward`` (``loss.backward()``), ``update
 Metrics: ``parameters``; ``flops_per_step`` (analytic, ``GPTShape.train_flops_per_step``);
 ``flops_counter`` (``torch.utils.flop_counter.FlopCounterMode`` over one forward and backward
 in set-up, outside the timed region); MFU is stamped on the record by the harness
-(``harness/mfu.py``) against the measured peak of the precision that ran.
+(``harness/analysis/mfu.py``) against the measured peak of the precision that ran.
 """
 
 from __future__ import annotations

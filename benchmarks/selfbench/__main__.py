@@ -24,7 +24,7 @@ from benchmarks.selfbench import (
     suite,
 )
 from benchmarks.selfbench.common import Row, log
-from harness.environment import collect
+from harness.machine.environment import collect
 from harness.render import Document, Heading, Table, Text, render
 
 #: each section's rows as measured, kept so that one section can be measured again alone
@@ -73,7 +73,7 @@ METHOD = """
   noisy-machine. The Keras row is the phase gap (step median − sum of phase medians, over the
   step median) of `keras.step` on TensorFlow, whose phases come from prefixes of the real step.
 - **Verdicts.** The bottleneck verdict of every workload of the suite's run above
-  (`harness/bottleneck.py`), against this machine's peaks (`harness peaks`, cached in
+  (`harness/analysis/bottleneck.py`), against this machine's peaks (`harness peaks`, cached in
   `results/peaks/`), and the measured fp32 peak against the CPU's own limit: usable cores ×
   the clock `/proc/cpuinfo` reports × FLOP per cycle from its flags (32 with AVX2 FMA, 64 with
   AVX-512).

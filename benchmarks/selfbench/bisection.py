@@ -94,7 +94,7 @@ def bisect_once(measure: str, extra: float, commits: int, first_bad: int,
 
 
 def aggregate_coverage(trials: int) -> float:
-    from harness.aggregate import aggregate_frame
+    from harness.analysis.aggregate import aggregate_frame
     from tests.test_aggregate import simulated
 
     rng = np.random.default_rng(2026)

@@ -8,10 +8,10 @@ from benchmarks.selfbench.common import Row, log, measured_run, run_records
 
 
 def measure(quick: bool) -> list[Row]:
-    from harness.docker_client import docker_client
     from harness.errors import UserError
     from harness.images import image_exists
     from harness.launch.docker import DockerConfig
+    from harness.machine.docker_client import docker_client
 
     try:
         client = docker_client()

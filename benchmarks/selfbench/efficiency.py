@@ -16,7 +16,7 @@ from benchmarks.selfbench.common import (
     run_records,
     step_median,
 )
-from harness.bottleneck import decode_cores
+from harness.analysis.bottleneck import decode_cores
 from harness.timer import Timer, TimerSettings
 
 
@@ -117,7 +117,7 @@ def measure(quick: bool) -> list[Row]:
                 *images, f"num_workers={workers}", workloads=("torch.dataloader",), **common
             )
             rate = (loader.items_per_step or 0) / step_median(loader)
-            # the workers decode on the usable cores only (harness.bottleneck.decode_cores)
+            # the workers decode on the usable cores only (harness.analysis.bottleneck.decode_cores)
             cores = decode_cores(workers, loader.environment.get("usable_cores"))
             ideal = decode_rate * cores
             rows.append(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from benchmarks.selfbench.common import Row, log
-from harness.explain import ProfileSide, explain_frame, profile_process, top_cause
+from harness.analysis.explain import ProfileSide, explain_frame, profile_process, top_cause
 from harness.plan import build_plan
 from harness.suites import get_suite
 

@@ -7,7 +7,7 @@ import itertools
 import shutil
 
 from benchmarks.selfbench.common import Row, log, run_records
-from harness.compare import judge_instructions
+from harness.analysis.compare import judge_instructions
 from harness.launch.local import LocalConfig
 
 SIZE = ("batch_size=64", "features=128", "hidden=64")

@@ -59,7 +59,8 @@ def measure(quick: bool) -> list[Row]:
             f" ms (median of {BARE_STEPS} steps)",
         )
     ]
-    from harness import mfu, peaks
+    from harness.analysis import mfu
+    from harness.machine import peaks
 
     cached = peaks.cached(Path("results"))
     found = cached[0] if cached else peaks.measure(Path("results"))[0]

@@ -10,10 +10,11 @@ a baseline), so the two sides of an A/A comparison are launched alike.
 
 * ab: each comparison is one real `harness ab` run through the public API (the interleaved
   launcher, ABBA pairs, `SequentialRule` at its defaults, a 120 s wall budget per case, start-up
-  included), judged by `harness.ab.judge_frame`. Comparisons of the arms alternate
+  included), judged by `harness.analysis.ab.judge_frame`. Comparisons of the arms alternate
   (A/A, 5%, 10%, A/A, ...) so that the machine's slow hours reach every arm.
 * compare: rounds of four separate runs of three processes each (baseline, A/A, +5%, +10%);
-  each arm's run against the round's baseline run, judged by `harness.compare.compare_frames`.
+  each arm's run against the round's baseline run, judged by
+  `harness.analysis.compare.compare_frames`.
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ def _launcher(share: float) -> LocalLauncher:
 
 def ab_comparison(workload: str, share: float, quick: bool) -> dict[str, Any]:
     """One `harness ab` run: the step row's verdict, its pairs, and its wall seconds."""
-    from harness.ab import judge_frame
+    from harness.analysis.ab import judge_frame
+    from harness.analysis.sequential import SequentialRule
     from harness.launch.interleaved import InterleavedLauncher
     from harness.results import load_frame
     from harness.runner import RunEvents, run
-    from harness.sequential import SequentialRule
 
     rule = SequentialRule(MIN_EFFECT)
     budget = BUDGET_S / 2 if quick else BUDGET_S
@@ -126,7 +127,7 @@ def ab_rows(workload: str, quick: bool) -> list[Row]:
 
 
 def compare_rows(workload: str, quick: bool) -> list[Row]:
-    from harness.compare import compare_frames
+    from harness.analysis.compare import compare_frames
     from harness.results import load_frame
     from harness.runner import RunEvents, run
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from benchmarks.selfbench import verdicts
 from benchmarks.selfbench.common import Row, log, run_records
-from harness import peaks
-from harness.analysis import summary_frame
+from harness.analysis.summary import summary_frame
+from harness.machine import peaks
 from harness.results import frame_from_records
 
 SUITE_BUDGET_S = 120.0

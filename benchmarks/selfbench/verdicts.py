@@ -35,7 +35,8 @@ def cpu_limit(cpuinfo: str, cores: int) -> tuple[float, str] | None:
 
 
 def rows(summary: pd.DataFrame, results: Path) -> list[Row]:
-    from harness import bottleneck, peaks
+    from harness.analysis import bottleneck
+    from harness.machine import peaks
 
     found = peaks.cached(results)
     out: list[Row] = []

@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness.baselines import list_baselines, save_baseline
+    from harness.analysis.baselines import list_baselines, save_baseline
 
     if args.baseline_command == "save":
         target = save_baseline(args.name, args.files, args.dir, replace=args.replace)

@@ -1,6 +1,6 @@
 """harness bisect GOOD BAD --workload W: the first commit that changed W's speed, each probe the
-sequential A/B of ``harness ab`` between two commits (see harness.bisect); exit 0 when it names
-the commit, 1 when the change could only be narrowed to a range (or the ends do not differ),
+sequential A/B of ``harness ab`` between two commits (see harness.analysis.bisect); exit 0 when it
+names the commit, 1 when the change could only be narrowed to a range (or the ends do not differ),
 2 on bad input."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from harness.errors import EXIT_FAILURES, EXIT_OK, UserError
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
+    from harness.analysis.sequential import DEFAULT_ALPHA
     from harness.commands.run import add_selection_options, add_timing_options
-    from harness.sequential import DEFAULT_ALPHA
 
     bisect = sub.add_parser(
         name,
@@ -51,8 +51,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 def probe_with_ab(args: argparse.Namespace) -> Any:
     """A probe function: candidate commit against baseline commit through harness ab's
     sequential rule, on the one workload case selected."""
-    from harness.ab import judge_frame
-    from harness.bisect import ProbeResult
+    from harness.analysis.ab import judge_frame
+    from harness.analysis.bisect import ProbeResult
+    from harness.analysis.sequential import SequentialRule
     from harness.commands.ab import side_launcher
     from harness.commands.run import config_from_args
     from harness.launch.interleaved import InterleavedLauncher
@@ -60,7 +61,6 @@ def probe_with_ab(args: argparse.Namespace) -> Any:
     from harness.progress import events_for
     from harness.results import load_frame
     from harness.runner import run
-    from harness.sequential import SequentialRule
 
     min_effect = args.min_effect or measure_for(args.measure).default_min_effect
     rule = SequentialRule(min_effect, args.alpha, args.pairs)
@@ -110,7 +110,7 @@ def probe_with_ab(args: argparse.Namespace) -> Any:
 def handle(args: argparse.Namespace) -> int:
     import subprocess
 
-    from harness.bisect import bisect, commits_between
+    from harness.analysis.bisect import bisect, commits_between
     from harness.commands.run import config_from_args
     from harness.runner import plan_for
 

@@ -83,7 +83,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def add_numerics_option(parser: argparse._ActionsContainer) -> None:
-    """``--numerics``: the first losses' check beside the verdict (harness/numerics.py)."""
+    """``--numerics``: the first losses' check beside the verdict (harness/analysis/numerics.py)."""
     parser.add_argument(
         "--numerics",
         choices=("report", "fail"),
@@ -94,9 +94,9 @@ def add_numerics_option(parser: argparse._ActionsContainer) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness.baselines import baseline_files as kept_files
-    from harness.compare import compare_frames
-    from harness.compare_document import render_comparison
+    from harness.analysis.baselines import baseline_files as kept_files
+    from harness.analysis.compare import compare_frames
+    from harness.documents.compare import render_comparison
     from harness.render import check_format
 
     baseline_files, candidate_files = list(args.baseline), list(args.candidate)
@@ -125,7 +125,7 @@ def handle(args: argparse.Namespace) -> int:
         from harness.writable import check_writable
 
         check_writable(args.output, "--output")
-    from harness import numerics
+    from harness.analysis import numerics
 
     baseline_frame, candidate_frame = load(baseline_files), load(candidate_files)
     result = compare_frames(

@@ -25,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness.doctor import run_checks
+    from harness.machine.doctor import run_checks
 
     checks = run_checks()
     if args.format == "json":

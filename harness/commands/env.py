@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness import environment
+    from harness.machine import environment
 
     env = environment.collect()
     if args.format == "json":

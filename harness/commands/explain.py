@@ -79,7 +79,7 @@ def add_side_options(parser: argparse.ArgumentParser) -> None:
 
 
 def side_from_args(args: argparse.Namespace, side: str) -> Any:
-    from harness.explain import ProfileSide
+    from harness.analysis.explain import ProfileSide
     from harness.launch.interleaved import worktree_for
 
     python, ref = getattr(args, f"{side}_python"), getattr(args, f"{side}_ref")
@@ -94,7 +94,7 @@ def side_from_args(args: argparse.Namespace, side: str) -> Any:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness.explain import explain_frame, profile_sides, profiler_for
+    from harness.analysis.explain import explain_frame, profile_sides, profiler_for
     from harness.params import parse_override
     from harness.plan import build_plan, workload_class
     from harness.render import check_format, write
@@ -155,7 +155,7 @@ def handle(args: argparse.Namespace) -> int:
 def explanation_document(results: list[tuple[Any, str, int, int, Any]], cover: float) -> Any:
     """One heading and one table per task: phase, measure, operation, both sides, the change
     and its share, until ``cover`` of each phase's change is explained."""
-    from harness.explain import UNITS
+    from harness.analysis.explain import UNITS
     from harness.params import format_params
     from harness.render import Document, Heading, Table, Text
     from harness.render.cells import case_label

@@ -1,5 +1,5 @@
 """harness gpu-check: prove on a GPU machine that the harness measures it correctly (see
-harness.gpu_check); exit 2 where there is no GPU, 1 when a check fails.
+harness.machine.gpu_check); exit 2 where there is no GPU, 1 when a check fails.
 
 The device side is one object, ``GpuCheckDevice``: the GPUs the machine shows, the probe
 processes and the harness run of the phase-sum workloads. ``handle`` takes it as an argument, so
@@ -49,14 +49,14 @@ class GpuCheckDevice:
     probe_timeout_s: float = 900.0
 
     def gpus(self) -> list[dict[str, Any]]:
-        from harness import environment
+        from harness.machine import environment
 
         return list(environment.collect().get("gpus") or [])
 
     def probe(self, args: tuple[str, ...], keys: tuple[str, ...]) -> dict[str, Any]:
         """One probe process's figures; where it dies or prints no JSON, ``<key>_error`` for
         each of ``keys`` (its checks), so each becomes a FAIL row with the reason."""
-        from harness.environment import PROJECT_ROOT
+        from harness.machine.environment import PROJECT_ROOT
 
         path = os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")]))
         command = [sys.executable, "-m", self.probe_module, *args]
@@ -116,7 +116,7 @@ def phase_runs(device: GpuCheckDevice) -> list[dict[str, Any]]:
 
 def handle(args: argparse.Namespace, device: GpuCheckDevice | None = None) -> int:
     from harness.durable import append_synced
-    from harness.gpu_check import (
+    from harness.machine.gpu_check import (
         PROBE_PROCESSES,
         judge,
         reference_name,

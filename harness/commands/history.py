@@ -11,7 +11,7 @@ from harness.errors import EXIT_FAILURES, EXIT_OK, UserError
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.history import DEFAULT_DB, MIN_MAGNITUDE
+    from harness.analysis.history import DEFAULT_DB, MIN_MAGNITUDE
 
     history = sub.add_parser(name, help="a results history in DuckDB; change points over it")
     actions = history.add_subparsers(dest="history_command", metavar="ACTION")
@@ -60,9 +60,9 @@ def handle(args: argparse.Namespace) -> int:
 
 
 def add(args: argparse.Namespace) -> int:
+    from harness.analysis.history import add as add_runs
+    from harness.analysis.history import unaligned_warning
     from harness.commands.report import load
-    from harness.history import add as add_runs
-    from harness.history import unaligned_warning
 
     for run_id, added in add_runs(load(args.files), args.db):
         state = "added" if added else "already there"
@@ -77,7 +77,7 @@ def add(args: argparse.Namespace) -> int:
 
 def warn_if_too_short(database: Path) -> None:
     """One line when no series of the history has enough runs for a change point yet."""
-    from harness.history import MIN_RUNS, series, short_series
+    from harness.analysis.history import MIN_RUNS, series, short_series
 
     history = series(database)
     short, total = short_series(history)
@@ -92,10 +92,10 @@ def warn_if_too_short(database: Path) -> None:
 
 
 def show(args: argparse.Namespace) -> int:
-    from harness.history import series
+    from harness.analysis.history import series
+    from harness.documents.report import format_precision
     from harness.render import Document, Table, render
     from harness.render.cells import format_seconds, short_params
-    from harness.report import format_precision
 
     frame = series(args.db, args.workload, args.phase)
     if frame.empty:
@@ -125,7 +125,7 @@ def show(args: argparse.Namespace) -> int:
 def fact_changes(frame: Any) -> list[str]:
     """Per row of a series frame: the volatile facts that changed since the series' previous
     run ("host", "framework 2.12 → 2.13"), as asv marks commits on a graph."""
-    from harness.history import SERIES
+    from harness.analysis.history import SERIES
 
     marks: list[str] = []
     previous: dict[tuple[Any, ...], Any] = {}
@@ -144,8 +144,8 @@ def fact_changes(frame: Any) -> list[str]:
 
 
 def changes(args: argparse.Namespace) -> int:
-    from harness.history import MIN_RUNS, latest_slowdowns, series, short_series
-    from harness.history import changes as find_changes
+    from harness.analysis.history import MIN_RUNS, latest_slowdowns, series, short_series
+    from harness.analysis.history import changes as find_changes
     from harness.render.cells import case_label, format_seconds
 
     history = series(args.db)

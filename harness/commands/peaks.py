@@ -16,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness import peaks
+    from harness.machine import peaks
 
     found = None if args.refresh else peaks.cached(args.results_dir)
     if found is None:

@@ -44,8 +44,8 @@ def load(files: Sequence[Path]) -> Any:
 
 
 def handle(args: argparse.Namespace) -> int:
-    from harness import peaks
-    from harness.report import write_report
+    from harness.documents.report import write_report
+    from harness.machine import peaks
     from harness.writable import check_writable
 
     if args.output is not None:

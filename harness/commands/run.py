@@ -205,7 +205,7 @@ def config_from_args(args: argparse.Namespace, **given: Any) -> RunConfig:
 
 def warn_if_the_machine_would_distort() -> None:
     """One line when ``harness doctor`` would fail (its quick checks: no Docker, no GPU)."""
-    from harness.doctor import run_checks, warning_line
+    from harness.machine.doctor import run_checks, warning_line
 
     line = warning_line(run_checks(sample_s=0.2, docker=False, gpus=False))
     if line:
@@ -225,7 +225,7 @@ def handle(args: argparse.Namespace) -> int:
         format_for(document)  # before anything is measured
         check_writable(document, "--output")
     if args.history:
-        from harness.history import DEFAULT_DB
+        from harness.analysis.history import DEFAULT_DB
         from harness.writable import check_writable
 
         check_writable(args.db or DEFAULT_DB, "--db")
@@ -238,8 +238,8 @@ def handle(args: argparse.Namespace) -> int:
         if close is not None:
             close()
     if (args.report or document is not None) and outcome.records:
-        from harness import peaks
-        from harness.report import write_report
+        from harness.documents.report import write_report
+        from harness.machine import peaks
         from harness.results import load_frame
 
         frame = load_frame([outcome.path])
@@ -290,15 +290,15 @@ def handle(args: argparse.Namespace) -> int:
 def add_to_history(args: argparse.Namespace, path: Path) -> bool:
     """Append the run to the history after its own outcome is printed; a failure (a database
     another process holds past the wait) says how to add the run later. True when added."""
-    from harness.history import DEFAULT_DB
-    from harness.history import add as add_runs
+    from harness.analysis.history import DEFAULT_DB
+    from harness.analysis.history import add as add_runs
     from harness.results import load_frame
 
     database = args.db or DEFAULT_DB
     try:
         for run_id, _added in add_runs(load_frame([path]), database):
             print(f"harness: run {run_id} added to the history ({database})", file=sys.stderr)
-        from harness.history import unaligned_warning
+        from harness.analysis.history import unaligned_warning
 
         warning = unaligned_warning(database)
         if warning:

@@ -17,15 +17,6 @@ import socket
 import uuid
 from typing import Any
 
-from harness import parent_watch
-from harness.docker_client import (
-    _alive,
-    _first_line,
-    docker_client,
-    signals_deferred,
-    stop_after_timeout,
-)
-from harness.environment import ContainerFacts, stamp
 from harness.errors import UserError
 from harness.images import resolve_image
 from harness.launch.base import Capabilities, Launcher, Option, failure_record
@@ -36,6 +27,15 @@ from harness.launch.docker_limits import (
     parse_gpus,
     refusal,
 )
+from harness.machine import parent_watch
+from harness.machine.docker_client import (
+    _alive,
+    _first_line,
+    docker_client,
+    signals_deferred,
+    stop_after_timeout,
+)
+from harness.machine.environment import ContainerFacts, stamp
 from harness.params import parse_size
 from harness.plan import RunPlan
 from harness.record import Record
@@ -273,7 +273,7 @@ class DockerLauncher(Launcher):
                 self._remove_named(options["name"])  # created, but the reply never came
                 raise
             # Our end of the container's stdin: when this process dies, the engine closes it
-            # and the worker inside ends (see harness.parent_watch).
+            # and the worker inside ends (see harness.machine.parent_watch).
             stdin = self.client.api.attach_socket(container.id, params={"stdin": 1, "stream": 1})
             try:
                 container.start()

@@ -1,14 +1,15 @@
 """The launcher of ``harness ab``: a baseline and a candidate measured on the same machine in
 one run, alternating process by process in ABBA order (A B B A A B B A ...), so whatever the
-machine does over the run reaches both alike. The verdicts on the pairs are ``harness.ab``'s.
+machine does over the run reaches both alike. The verdicts on the pairs are
+``harness.analysis.ab``'s.
 
 The two sides differ in where the worker comes from: two Python environments (``--*-python``),
 two images (``--*-image``, docker), two git refs (``--*-ref``: a worktree whose code the worker
 imports first, with this environment's packages, ``worktree_for``), or environment variables
 (``--*-env``). Each workload case (workload, params, device) runs pair after pair until the
-sequential rule of ``harness.sequential`` decides its ``step`` phase, or the case's time budget
-(wall seconds of its processes, start-up included, checked after each whole ABBA cycle) or its
-most pairs run out.
+sequential rule of ``harness.analysis.sequential`` decides its ``step`` phase, or the case's time
+budget (wall seconds of its processes, start-up included, checked after each whole ABBA cycle) or
+its most pairs run out.
 """
 
 from __future__ import annotations
@@ -20,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from harness.environment import stamp
+from harness.analysis.sequential import SequentialRule
 from harness.launch.base import Capabilities, Launcher
+from harness.machine.environment import stamp
 from harness.measures import measure_for
 from harness.plan import RunPlan
 from harness.record import Record
 from harness.record_parts import Placement
-from harness.sequential import SequentialRule
 from harness.task import Task
 
 __all__ = ["BASELINE", "CANDIDATE", "InterleavedLauncher", "side_of", "step_value", "worktree_for"]
@@ -146,8 +147,8 @@ def worktree_for(ref: str) -> str:
     import subprocess
     from pathlib import Path
 
-    from harness.environment import PROJECT_ROOT
     from harness.errors import UserError
+    from harness.machine.environment import PROJECT_ROOT
 
     here = subprocess.run(["git", "rev-parse", "--show-toplevel"], capture_output=True, text=True)
     root = Path(here.stdout.strip()) if here.returncode == 0 else PROJECT_ROOT

@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from harness import parent_watch
 from harness.errors import UserError
 from harness.launch.base import Capabilities, Launcher, failure_record, memory_option
+from harness.machine import parent_watch
 from harness.measures import measure_for
 from harness.measures.base import BesideContext
 from harness.plan import RunPlan
@@ -62,7 +62,7 @@ class LocalLauncher(Launcher):
         for name in dict.fromkeys(task.measure for task in plan.tasks):
             measure_for(name).preflight(plan.tasks)  # its tools, here (valgrind)
         if any(task.device == "cuda" for task in plan.tasks):
-            from harness.environment import gpus
+            from harness.machine.environment import gpus
 
             hidden = os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1")
             if hidden or not gpus():

@@ -81,7 +81,7 @@ def write_record(record: Record, path: Path) -> None:
 def run_element(task: dict[str, Any], folder: str, key: str, container: dict | None) -> str:
     """Run ``task`` here (the node) as the local launcher would, or in a container when
     ``container`` holds a DockerConfig's fields; returns the record's path."""
-    from harness import environment
+    from harness.machine import environment
 
     # A benchmark element is never checkpointed nor requeued: submitit's USR2 handler would
     # requeue a preempted element or stop one near its limit. Slurm's own states (TIMEOUT,

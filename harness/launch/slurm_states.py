@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.environment import stamp
 from harness.launch.base import failure_record
 from harness.launch.slurm_element import record_path
+from harness.machine.environment import stamp
 from harness.record import Record
 from harness.record_parts import Placement
 from harness.task import Task

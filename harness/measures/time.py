@@ -39,7 +39,7 @@ class TimeMeasure(Measure):
     def measure(self, workload: Any, task: Any, record: Record) -> None:
         """The timer over ``workload``, the machine watched around its measured blocks."""
         from harness import loss_check
-        from harness.machine_watch import MachineWatch
+        from harness.machine.machine_watch import MachineWatch
         from harness.timer import Timer
 
         measurement = Timer(task.timer).run(workload, watch=MachineWatch(task.device))

@@ -1,5 +1,5 @@
-"""Energy per step (``Record.energy``), written by ``harness.energy`` alone: the measurement,
-or why there is none; on disk the object it has always been."""
+"""Energy per step (``Record.energy``), written by ``harness.machine.energy`` alone: the
+measurement, or why there is none; on disk the object it has always been."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from harness.record_parts.base import Part
 @dataclass(frozen=True, kw_only=True)
 class EnergyReading(Part):
     """Joules per step above idle from energy counters read at the windows' edges
-    (``harness.energy.measure``); ``available`` false with the ``reason`` where no counter sees
-    the device or a read failed. Every other field is absent then."""
+    (``harness.machine.energy.measure``); ``available`` false with the ``reason`` where no counter
+    sees the device or a read failed. Every other field is absent then."""
 
     available: bool = False
     #: why there is no measurement (only when ``available`` is false)

@@ -1,5 +1,5 @@
 """The machine watched during a task's measured blocks (``Record.machine``), written by
-``harness.machine_watch.MachineWatch.stop`` alone; on disk the object it has always been."""
+``harness.machine.machine_watch.MachineWatch.stop`` alone; on disk the object it has always been."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from harness.record_parts.base import Part
 
 @dataclass(frozen=True, kw_only=True)
 class GpuFacts(Part):
-    """One NVML reading of the worker's GPU (``harness.gpu_watch.read_facts``), or the error
+    """One NVML reading of the worker's GPU (``harness.machine.gpu_watch.read_facts``), or the error
     that stopped it."""
 
     #: SM clock now and its maximum (MHz)
@@ -27,7 +27,7 @@ class GpuFacts(Part):
     power_w: float | None = None
     #: process ids of other processes using the GPU
     other_processes: list[int] | None = None
-    #: the worker's GPU (``harness.nvml_device``): uuid and how it was found
+    #: the worker's GPU (``harness.machine.nvml_device``): uuid and how it was found
     device: dict[str, Any] | None = None
     #: why NVML could not read the facts (a MIG slice, an old driver)
     error: str | None = None
@@ -35,7 +35,7 @@ class GpuFacts(Part):
 
 @dataclass(frozen=True, kw_only=True)
 class GpuDuring(Part):
-    """What the GPU did during the blocks (``harness.gpu_watch.during``)."""
+    """What the GPU did during the blocks (``harness.machine.gpu_watch.during``)."""
 
     #: seconds the sampler watched
     watched_s: float | None = None

@@ -1,6 +1,7 @@
-"""Where a record ran, as ``harness.environment.stamp`` folds it into ``Record.environment``:
-the machine's facts (``HostFacts``, from ``harness.environment.collect``) and one task's place
-(``Placement``: its container, Slurm job, Kubernetes pod, ab side). Each writes the keys it
+"""Where a record ran, as ``harness.machine.environment.stamp`` folds it into
+``Record.environment``: the machine's facts (``HostFacts``, from
+``harness.machine.environment.collect``) and one task's place (``Placement``: its container,
+Slurm job, Kubernetes pod, ab side). Each writes the keys it
 always wrote, flat in the environment object."""
 
 from __future__ import annotations
@@ -27,14 +28,14 @@ class HostFacts(Part):
     logical_cores: int | None = None
     #: MemTotal (bytes)
     memory_bytes: int | None = None
-    #: this process's cgroup limits (``harness.environment.cgroup_limits``): cpu_quota (CPUs),
-    #: cpu_quota_file, cpuset_cpus, affinity_cpus, usable_cores, memory_max (bytes), group
+    #: this process's cgroup limits (``harness.machine.environment.cgroup_limits``): cpu_quota
+    #: (CPUs), cpu_quota_file, cpuset_cpus, affinity_cpus, usable_cores, memory_max (bytes), group
     cgroup: dict[str, Any] | None = None
     os: str | None = None
     os_release: str | None = None
     python: str | None = None
     python_implementation: str | None = None
-    #: distribution name -> version, of ``harness.environment.PACKAGES`` installed
+    #: distribution name -> version, of ``harness.machine.environment.PACKAGES`` installed
     packages: dict[str, str] = field(default_factory=dict)
     #: the project's commit ("-dirty" with uncommitted changes) and branch
     git_commit: str | None = None
@@ -58,7 +59,7 @@ class Placement(Part):
 
     launcher: str | None = None
     host: str | None = None
-    #: inside a container (``harness.environment.ContainerFacts``): the worker's own view
+    #: inside a container (``harness.machine.environment.ContainerFacts``): the worker's own view
     container_python: str | None = None
     container_os: str | None = None
     container_packages: dict[str, str] | None = None

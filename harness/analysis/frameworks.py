@@ -5,7 +5,7 @@ Keras on TensorFlow against Keras on torch.
 Per variant: throughput (items/s: tokens or images), its ratio to the PyTorch entry with a 95%
 hierarchical-bootstrap interval (``harness.stats.ratio_confidence_interval``, processes then
 blocks), the share of each phase in the phase sum, and MFU against the measured peak of the
-precision that ran (``harness.mfu``; '—' without cached peaks). "Same size": the parameters
+precision that ran (``harness.analysis.mfu``; '—' without cached peaks). "Same size": the parameters
 the variants share, less those that choose how rather than what (learning rate, layout,
 compilation, backend).
 """
@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 
-from harness import mfu
-from harness.analysis import measured, process_groups
-from harness.peaks import MachinePeaks
+from harness.analysis import mfu
+from harness.analysis.summary import measured, process_groups
+from harness.machine.peaks import MachinePeaks
 from harness.render import Table
 from harness.stats import ratio_confidence_interval
 
@@ -53,7 +53,7 @@ def variant_label(workload: str, params: dict[str, Any]) -> str:
 
 def side_by_side(frame: pd.DataFrame, machine_peaks: MachinePeaks) -> pd.DataFrame:
     """One row per variant of each model measured by two frameworks or more; MFU against the
-    peaks of the machine each ran on (``harness.peaks.for_frame``)."""
+    peaks of the machine each ran on (``harness.machine.peaks.for_frame``)."""
     ok = measured(frame)
     if ok.empty:
         return pd.DataFrame()

@@ -1,6 +1,6 @@
 """Can this host run the CUDA image with GPUs? Answered in seconds, before anything is
-downloaded or built: ``make bench-gpu`` runs ``python3 -m harness.gpu_preflight`` first, with
-the system Python (standard library only, so it needs no virtual environment either).
+downloaded or built: ``make bench-gpu`` runs ``python3 -m harness.machine.gpu_preflight`` first,
+with the system Python (standard library only, so it needs no virtual environment either).
 
 Three questions: does the host show an NVIDIA GPU (``nvidia-smi -L``), is its driver new enough
 for the CUDA the image's torch is built for (``nvidia-smi``'s "CUDA Version: X.Y" against the

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from harness import peaks as peak_cache
+from harness.machine import peaks as peak_cache
 
 #: Dense (no sparsity) peak FLOP/s from the vendors' datasheets: (name, {precision: FLOP/s}).
 #: NVIDIA H100/H200 SXM: 989.4 T bf16, 494.7 T TF32, 66.9 T fp32; A100 SXM: 312 T bf16,

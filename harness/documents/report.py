@@ -8,12 +8,14 @@ from typing import Any
 
 import pandas as pd
 
-from harness import analysis, bottleneck, frameworks, plots
-from harness.aggregate import aggregate_frame
+from harness.analysis import bottleneck, frameworks
+from harness.analysis import summary as analysis
+from harness.analysis.aggregate import aggregate_frame
+from harness.analysis.findings import report_findings
+from harness.documents import plots
 from harness.errors import UserError
-from harness.findings import report_findings
+from harness.machine.peaks import MachinePeaks
 from harness.measures import counted_measures
-from harness.peaks import MachinePeaks
 from harness.render import Document, Figure, Findings, Table, Text, check_format, write
 from harness.render.cells import (
     case_label,
@@ -161,7 +163,7 @@ def bottleneck_table(found: pd.DataFrame, summary: pd.DataFrame) -> Table:
         }
         for _, row in found.iterrows()
     ]
-    return Table(rows, title="What limits each workload (harness/bottleneck.py)")
+    return Table(rows, title="What limits each workload (harness/analysis/bottleneck.py)")
 
 
 def phase_gap_text(gaps: pd.DataFrame) -> str:
@@ -260,7 +262,7 @@ def report_document(
     machine_peaks: MachinePeaks | None = None,
 ) -> Document:
     """``machine_peaks``: the cached peaks the verdicts, MFU and roofline judge against
-    (``harness.peaks.for_frame``); without them those say "no measured peaks"."""
+    (``harness.machine.peaks.for_frame``); without them those say "no measured peaks"."""
     machine_peaks = machine_peaks or MachinePeaks()
     summary = analysis.summary_frame(frame)
     counted = [(m, analysis.counted_frame(frame, m.column)) for m in counted_measures()]

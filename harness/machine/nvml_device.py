@@ -1,6 +1,6 @@
 """Which GPU the worker uses, as an NVML handle: the one resolution that energy
-(``harness.energy``), the machine watch and its GPU facts (``harness.gpu_watch``) share, so none
-of them reads physical GPU 0 while the worker runs on another.
+(``harness.machine.energy``), the machine watch and its GPU facts (``harness.machine.gpu_watch``)
+share, so none of them reads physical GPU 0 while the worker runs on another.
 
 In order:
 

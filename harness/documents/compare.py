@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from harness.compare import MIN_PROCESSES, NOT_MEASURED, SLOWER, VERDICTS, Comparison
-from harness.explain import explain_notes
+from harness.analysis.compare import MIN_PROCESSES, NOT_MEASURED, SLOWER, VERDICTS, Comparison
+from harness.analysis.explain import explain_notes
 from harness.render import Document, Heading, Table, Text, check_format, write
 from harness.render.cells import case_label, format_seconds, short_params
 
@@ -185,7 +185,7 @@ def _flagged(value: object) -> bool:
 
 
 def numerics_notes(rows: pd.DataFrame) -> str:
-    from harness.numerics import changed_text
+    from harness.analysis.numerics import changed_text
 
     return changed_text(rows)
 

@@ -9,9 +9,9 @@ Inside the worker, around the measured blocks:
 * ``/proc/stat`` before and after: the share of CPU time stolen by the hypervisor, and the CPU
   that *other* processes used (the machine's busy time minus this worker's process tree);
 * load average, the CPU frequency governor and current frequency where readable;
-* on a GPU, through NVML (nvidia-ml-py), the worker's own GPU (``harness.gpu_watch``): clocks,
-  clock-event reasons, temperature, power and other processes before and after, and during the
-  blocks the power/thermal violation counters and a sampled SM clock.
+* on a GPU, through NVML (nvidia-ml-py), the worker's own GPU (``harness.machine.gpu_watch``):
+  clocks, clock-event reasons, temperature, power and other processes before and after, and
+  during the blocks the power/thermal violation counters and a sampled SM clock.
 
 A task during which the reference drifted beyond the precision target, another process took
 part of a core, the hypervisor stole time, or the GPU throttled during the blocks is flagged
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.gpu_watch import GpuWatch, throttled_reasons
-from harness.gpu_watch import gpu_facts as gpu_facts  # one reading of the worker's GPU
+from harness.machine.gpu_watch import GpuWatch, throttled_reasons
+from harness.machine.gpu_watch import gpu_facts as gpu_facts  # one reading of the worker's GPU
 from harness.record_parts.machine import MachineReading
 
 REFERENCE_REPEATS = 21

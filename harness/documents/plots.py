@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.peaks import MachinePeaks
+from harness.machine.peaks import MachinePeaks
 from harness.render.cells import case_label
 
 #: longest axis label: longer ones squeeze the plot itself
@@ -114,9 +114,9 @@ def pipeline_workers(summary: pd.DataFrame):
 
 
 def _change_points(medians: list[float]) -> list[int]:
-    """Where each series changes (harness.history); none when Otava is not installed."""
+    """Where each series changes (harness.analysis.history); none when Otava is not installed."""
+    from harness.analysis.history import change_points
     from harness.errors import UserError
-    from harness.history import change_points
 
     try:
         return [index for index, *_ in change_points(medians)]
@@ -127,12 +127,12 @@ def _change_points(medians: list[float]) -> list[int]:
 def roofline(summary: pd.DataFrame, machine_peaks: MachinePeaks):
     """Each phase of each training workload by arithmetic intensity (FLOPs ÷ bytes moved) and
     achieved FLOP/s, each under its own setup's roof: the measured peaks of the machine that ran
-    it, at the precision it ran (``harness.roofs``, the roof its verdict names), one line per
-    distinct roof, named in the legend."""
+    it, at the precision it ran (``harness.machine.roofs``, the roof its verdict names), one line
+    per distinct roof, named in the legend."""
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from harness import roofs
+    from harness.machine import roofs
 
     counted = summary[summary["flops"].notna() & summary["bytes_moved"].notna()]
     counted = counted[(counted["phase"] != "step") & (counted["median_s"] > 0)]
@@ -171,11 +171,11 @@ def roofline(summary: pd.DataFrame, machine_peaks: MachinePeaks):
 
 def performance_profile(frame: pd.DataFrame):
     """Dolan-Moré performance profile: per setup, the share of workloads within a factor τ of
-    the best setup (see harness.aggregate)."""
+    the best setup (see harness.analysis.aggregate)."""
     import matplotlib.pyplot as plt
     import numpy as np
 
-    from harness.aggregate import profile_curve, profile_frame
+    from harness.analysis.aggregate import profile_curve, profile_frame
 
     ratios = profile_frame(frame)
     if ratios.empty:

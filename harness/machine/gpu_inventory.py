@@ -4,7 +4,7 @@ persistence, ECC, MIG, PCIe link and active NVLinks. Each figure is read on its 
 a GPU does not support leaves that one field ``None`` and the rest intact.
 
 This machine has no GPU: the readings are tested through a stand-in module
-(tests/test_gpu_inventory.py); ``harness.environment`` falls back to ``nvidia-smi`` where
+(tests/test_gpu_inventory.py); ``harness.machine.environment`` falls back to ``nvidia-smi`` where
 nvidia-ml-py is not installed.
 """
 
@@ -101,7 +101,7 @@ def started_nvml(nvml: Any = None) -> Any:
 
 def nvml_gpus(nvml: Any = None) -> list[dict[str, Any]] | None:
     """Every GPU's facts, the worker's own marked ``"worker": true`` (resolved as energy and
-    the machine watch resolve it: ``harness.nvml_device``); None where NVML cannot be used
+    the machine watch resolve it: ``harness.machine.nvml_device``); None where NVML cannot be used
     (nvidia-ml-py or the driver absent)."""
     nvml = started_nvml(nvml)
     if nvml is None:
@@ -117,8 +117,8 @@ def nvml_gpus(nvml: Any = None) -> list[dict[str, Any]] | None:
 
 
 def _worker_uuid(nvml: Any) -> str | None:
-    """The UUID of the GPU the worker uses (``harness.nvml_device.worker_gpu``), or None."""
-    from harness.nvml_device import worker_gpu
+    """The UUID of the GPU the worker uses (``harness.machine.nvml_device.worker_gpu``), or None."""
+    from harness.machine.nvml_device import worker_gpu
 
     try:
         return worker_gpu(nvml).uuid

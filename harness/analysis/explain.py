@@ -68,7 +68,7 @@ class ProfileSide:
 
         env = {**os.environ, **thread_environment(threads), "PYTHONUNBUFFERED": "1"}
         env.update((key, value) for key, _, value in (p.partition("=") for p in self.env))
-        from harness.environment import PROJECT_ROOT
+        from harness.machine.environment import PROJECT_ROOT
 
         first = self.source or str(PROJECT_ROOT)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (first, env.get("PYTHONPATH")) if p)

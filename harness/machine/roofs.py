@@ -1,11 +1,12 @@
 """Which roof a record is judged against: the peak FLOP/s of the precision that ran and the copy
 bandwidth of the machine that ran it, both from the cached peaks (``harness peaks``), which the
-command showing them reads (``harness.peaks.for_frame``) and passes in.
+command showing them reads (``harness.machine.peaks.for_frame``) and passes in.
 
 The precision comes from the record's parameters: ``dtype=bfloat16`` (autocast) is the bf16
 peak, ``dtype=float64`` the fp64 peak, ``tf32=true`` on CUDA the TF32 peak (TF32 does nothing on
-a CPU), anything else the fp32 peak. The verdicts (``harness.bottleneck``) and the roofline plot
-(``harness.plots``) take their roof from here, so the figure and the drawing name the same one.
+a CPU), anything else the fp32 peak. The verdicts (``harness.analysis.bottleneck``) and the
+roofline plot (``harness.documents.plots``) take their roof from here, so the figure and the
+drawing name the same one.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness import cgroups
+from harness.machine import cgroups
 from harness.record_parts.placement import HostFacts, Placement
 
 PACKAGES = (
@@ -51,7 +51,7 @@ def cpu_model() -> str:
 
 def usable_cores() -> int:
     """CPUs this process can really use: affinity ∩ cgroup cpusets, lowered to the tightest CPU
-    quota of its own cgroup and its ancestors (``harness.cgroups.usable_cores``)."""
+    quota of its own cgroup and its ancestors (``harness.machine.cgroups.usable_cores``)."""
     return cgroups.usable_cores()
 
 
@@ -205,7 +205,7 @@ def gpus() -> list[dict[str, Any]]:
 def collect(launcher: str = "local", extra: dict[str, Any] | None = None) -> HostFacts:
     """The facts of this machine (``HostFacts``); ``extra``: a launcher's own (image,
     limits), which win a key both have."""
-    from harness.gpu_inventory import nvml_gpus
+    from harness.machine.gpu_inventory import nvml_gpus
 
     gpu_list = nvml_gpus() or gpus()  # NVML's facts; nvidia-smi where nvidia-ml-py is absent
     env = {
@@ -225,7 +225,7 @@ def collect(launcher: str = "local", extra: dict[str, Any] | None = None) -> Hos
         "git_branch": git_branch(),
         "launcher": launcher,
         "gpu_count": len(gpu_list),
-        # the GPU the worker uses (harness.nvml_device marks it), else the first
+        # the GPU the worker uses (harness.machine.nvml_device marks it), else the first
         "gpu_name": next(
             (g["name"] for g in gpu_list if g.get("worker")),
             gpu_list[0]["name"] if gpu_list else None,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.machine_watch import (
+from harness.machine.machine_watch import (
     OTHER_CORES_LIMIT,
     STEAL_LIMIT,
     CpuTimes,
@@ -22,7 +22,7 @@ from harness.machine_watch import (
     read_cpu_times,
     read_text,
 )
-from harness.mounts import MEMORY_FILESYSTEMS, filesystem_of
+from harness.machine.mounts import MEMORY_FILESYSTEMS, filesystem_of
 
 SYS_CPU = Path("/sys/devices/system/cpu")
 
@@ -201,8 +201,8 @@ def nvml_answer(error: BaseException) -> str:
 def check_docker(client_factory: Callable[[], Any] | None = None) -> list[Check]:
     """Whether the Docker engine answers and has the NVIDIA runtime; an engine that errors is a
     line, never a traceback. ``client_factory`` defaults to the launcher's ``docker_client``."""
-    from harness.docker_client import docker_client
     from harness.errors import UserError
+    from harness.machine.docker_client import docker_client
 
     try:
         client = (client_factory or docker_client)()
@@ -294,7 +294,7 @@ def check_gpus(nvml: Any = None) -> list[Check]:
     """Persistence mode, ECC, MIG and other processes of each GPU (NVML); clocks cannot be
     read as locked or not, so that is advice. An NVML answer of NotSupported or NoPermission
     (MIG without root, a virtualized GPU) is a line, never a traceback."""
-    from harness.gpu_inventory import started_nvml
+    from harness.machine.gpu_inventory import started_nvml
 
     nvml = started_nvml(nvml)
     if nvml is None:

@@ -1,6 +1,6 @@
 """The worker's GPU watched through NVML (nvidia-ml-py) while the measured blocks run.
 
-Three readings, all of the GPU that ``harness.nvml_device.worker_gpu`` resolves (not GPU 0):
+Three readings, all of the GPU that ``harness.machine.nvml_device.worker_gpu`` resolves (not GPU 0):
 
 * **facts** before and after the blocks (clocks, clock-event reasons, temperature, power, other
   processes). The "after" reading comes after the last synchronize, when the GPU is idle: it
@@ -17,8 +17,8 @@ Three readings, all of the GPU that ``harness.nvml_device.worker_gpu`` resolves 
 
 A block that throttled (a violation counter advanced by more than ``VIOLATION_SHARE_LIMIT`` of
 the watched time, or a sample showing a throttling reason) is flagged by
-``harness.machine_watch.noisy_reasons``. Other processes on the GPU exclude the worker itself
-(``other_processes`` says how, inside a container too). This machine has no GPU: everything
+``harness.machine.machine_watch.noisy_reasons``. Other processes on the GPU exclude the worker
+itself (``other_processes`` says how, inside a container too). This machine has no GPU: everything
 is tested through stand-in NVML modules (tests/test_gpu_watch.py).
 """
 
@@ -248,8 +248,8 @@ class GpuWatch:
             return {"error": str(error)}
 
     def start(self) -> None:
-        from harness.gpu_inventory import started_nvml
-        from harness.nvml_device import GpuNotFound, worker_gpu
+        from harness.machine.gpu_inventory import started_nvml
+        from harness.machine.nvml_device import GpuNotFound, worker_gpu
 
         self.nvml = started_nvml(self.nvml_module)
         if self.nvml is None:
@@ -304,8 +304,8 @@ class GpuWatch:
 def gpu_facts(nvml: Any = None) -> dict[str, Any] | None:
     """One reading of the worker's GPU (``read_facts`` and the device); None without
     nvidia-ml-py or a driver."""
-    from harness.gpu_inventory import started_nvml
-    from harness.nvml_device import GpuNotFound, worker_gpu
+    from harness.machine.gpu_inventory import started_nvml
+    from harness.machine.nvml_device import GpuNotFound, worker_gpu
 
     nvml = started_nvml(nvml)
     if nvml is None:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from harness.analysis import measured, pick_reference, process_groups
+from harness.analysis.summary import measured, pick_reference, process_groups
 from harness.stats import hierarchical_bootstrap_medians
 
 CASE = ["workload", "params", "device"]

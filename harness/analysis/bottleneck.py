@@ -7,7 +7,7 @@
   batch's images take to decode on the cores that decode them (``decode_cores``). More
   workers are advised only where spare usable cores remain (one runs the main loop).
 - ``compute-bound`` / ``memory-bound``: achieved FLOP/s against the roofline of the measured
-  peaks of the precision that ran (``harness.roofs``: fp32, TF32, bf16 or fp64 from the
+  peaks of the precision that ran (``harness.machine.roofs``: fp32, TF32, bf16 or fp64 from the
   record's ``dtype`` and ``tf32``): arithmetic intensity (FLOPs ÷ bytes moved) left of the
   ridge point (that peak ÷ copy bandwidth) is memory-bound, right of it compute-bound. The
   figure names the roof.
@@ -33,8 +33,8 @@ from typing import Any
 
 import pandas as pd
 
-from harness import roofs
-from harness.peaks import MachinePeaks
+from harness.machine import roofs
+from harness.machine.peaks import MachinePeaks
 
 INPUT_MODERATE, INPUT_HIGH = 0.05, 0.20
 HOST_BOUND_SHARE = 0.10
@@ -137,7 +137,7 @@ def host_advice(framework: str | None, params: Any) -> str:
 def roofline_verdict(flops: float, bytes_moved: float | None, seconds: float,
                      peaks: dict[str, Any], device: str, params: Any = None,
                      framework: str | None = None) -> tuple[str, str, str]:  # fmt: skip
-    """Achieved FLOP/s against the roof of the precision that ran (``harness.roofs``: the
+    """Achieved FLOP/s against the roof of the precision that ran (``harness.machine.roofs``: the
     record's ``dtype`` and ``tf32`` parameters); the figure names that roof."""
     roof = roofs.roof_for(peaks, device, params or {})
     achieved = flops / seconds
@@ -229,7 +229,7 @@ def pipeline_verdict(rate: float, workers: Any, decode_rate: float | None,
 
 def verdicts(summary: pd.DataFrame, machine_peaks: MachinePeaks) -> pd.DataFrame:
     """One row per (setup, workload, params, device): verdict, figure, advice, against the
-    peaks of the machine each ran on (``harness.peaks.for_frame``)."""
+    peaks of the machine each ran on (``harness.machine.peaks.for_frame``)."""
     if summary.empty:
         return pd.DataFrame()
     rows = []

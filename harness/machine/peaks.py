@@ -36,7 +36,7 @@ def path_for(results_dir: Path, key: str) -> Path:
 
 def measure(results_dir: Path) -> tuple[dict[str, Any], Path]:
     """Measure this machine's peaks in a fresh process and cache them; (peaks, file)."""
-    from harness import environment
+    from harness.machine import environment
 
     env = environment.collect()
     done = subprocess.run(
@@ -57,7 +57,7 @@ def measure(results_dir: Path) -> tuple[dict[str, Any], Path]:
 
 def cached(results_dir: Path) -> tuple[dict[str, Any], Path] | None:
     """This machine's cached peaks, if measured before."""
-    from harness import environment
+    from harness.machine import environment
 
     env = environment.collect()
     key = machine_key(env.get("host"), env.get("cpu_model"), env.get("usable_cores"),

@@ -7,7 +7,7 @@ window. The method (``measure``): find how often the counter updates (NVML's abo
 100 ms), wait until the board has cooled from the measured blocks, take the idle power over a
 window of sleep, then run steps for a window of at least 20 counter updates; energy above idle
 ÷ steps = joules per step, with the error the counter's update interval allows. The GPU is the
-worker's own (``harness.nvml_device``). Where neither counter exists (a VM, a laptop without
+worker's own (``harness.machine.nvml_device``). Where neither counter exists (a VM, a laptop without
 RAPL access) the record says "not available" and why; an error while reading becomes "not
 available" with the error (``harness.worker.energy_per_step``), never a failed task.
 """
@@ -74,10 +74,10 @@ def _joules_from_microjoules(path: Path) -> float:
 
 
 def nvml_counter(nvml: Any = None) -> Counter | None:
-    """The total-energy counter of the worker's GPU (``harness.nvml_device.worker_gpu``), or
+    """The total-energy counter of the worker's GPU (``harness.machine.nvml_device.worker_gpu``), or
     None where NVML, the GPU or the counter is missing."""
-    from harness.gpu_inventory import started_nvml
-    from harness.nvml_device import worker_gpu
+    from harness.machine.gpu_inventory import started_nvml
+    from harness.machine.nvml_device import worker_gpu
 
     nvml = started_nvml(nvml)
     if nvml is None:

@@ -1,0 +1,2 @@
+"""Documents built from the analysis: the report, the comparison, the figures (rendered by
+harness.render)."""
