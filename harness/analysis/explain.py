@@ -33,7 +33,7 @@ import pandas as pd
 from harness.errors import UserError
 from harness.render.cells import case_label
 
-WORKER_FILE = Path(__file__).parent / "profiling" / "profile_worker.py"
+WORKER_FILE = Path(__file__).parents[1] / "profiling" / "profile_worker.py"
 CONTAINER_FOLDER = "/opt/harness-profiling"
 BASELINE, CANDIDATE = "baseline", "candidate"
 DEFAULT_COVER = 0.8

@@ -36,7 +36,7 @@ PACKAGES = (
     "safetensors",
     "docker",
 )
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def cpu_model() -> str:

@@ -31,7 +31,7 @@ NO_RUNTIME = (
     "--runtime=docker and restart Docker."
 )
 CDI_FOLDERS = (Path("/etc/cdi"), Path("/var/run/cdi"))
-CUDA_LOCK = Path(__file__).resolve().parents[1] / "requirements" / "constraints-cuda.txt"
+CUDA_LOCK = Path(__file__).resolve().parents[2] / "requirements" / "constraints-cuda.txt"
 # The oldest Linux driver of each CUDA major version (NVIDIA's CUDA Toolkit release notes, table
 # "CUDA Toolkit and Corresponding Driver Versions"; minor versions run on it by minor-version
 # compatibility).
