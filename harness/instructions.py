@@ -61,7 +61,7 @@ def count(
 ) -> tuple[int, dict[str, Any]]:
     """Instructions of one process that sets the task up and runs ``steps`` steps, run in
     ``cwd`` (None: this one); and what it imported: {"harness_root", "workload": describe()}."""
-    from harness.worker import thread_environment
+    from harness.threads import thread_environment
 
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "callgrind.out"

@@ -61,3 +61,30 @@ def warning(loss: dict[str, Any] | None) -> str | None:
         f"{loss['final']}): the timing of NaN/inf arithmetic is not the timing of training "
         "(a learning rate too high, bad data, an overflow in low precision)"
     )
+
+
+#: steps whose losses the numerics check compares (harness/analysis/numerics.py)
+FIRST_STEPS = 3
+
+
+def first_losses(cls: Any, params: dict[str, Any], device: str, seed: int,
+                 threads: int | None, steps: int = FIRST_STEPS) -> list[float] | None:  # fmt: skip
+    """The losses (``metrics()["final_loss"]``) of a fresh instance's first ``steps`` steps;
+    None when the workload reports no loss."""
+    workload = cls(params, device, seed=seed, threads=threads)
+    try:
+        workload.setup()
+        losses = []
+        for _ in range(steps):
+            if workload.has_fused_step:  # the real step alone (Keras on TF: one trace, not 3)
+                workload.fused_step()
+            else:
+                workload.step(lambda phase: None)
+            workload.synchronize()
+            loss = workload.metrics().get("final_loss")
+            if loss is None:
+                return None
+            losses.append(float(loss))
+        return losses
+    finally:
+        workload.teardown()

@@ -67,10 +67,10 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from harness.analysis.setups import framework_version, setup_label
 from harness.durable import write_synced
 from harness.errors import UserError
 from harness.record import Interrupted, Record, dumps, iso_time, loads
+from harness.setups import framework_version, setup_label
 
 
 class ResultsWarning(UserWarning):

@@ -22,23 +22,7 @@ from harness.errors import EXIT_USAGE, UserError
 from harness.extra_work import EXTRA_WORK_VARIABLE, add_extra_work
 from harness.record import OK, SKIPPED, Failure, Record, dumps, iso_time
 from harness.record_parts import EnergyReading, Work
-
-THREAD_VARIABLES = (
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "OPENBLAS_NUM_THREADS",
-    "NUMEXPR_NUM_THREADS",
-    "VECLIB_MAXIMUM_THREADS",
-    "TF_NUM_INTRAOP_THREADS",
-)
-
-
-def thread_environment(threads: int) -> dict[str, str]:
-    """Environment that fixes every math library's thread count (set before any import)."""
-    env = {name: str(threads) for name in THREAD_VARIABLES}
-    env["TF_NUM_INTEROP_THREADS"] = "1"
-    env["TF_CPP_MIN_LOG_LEVEL"] = "2"
-    return env
+from harness.threads import THREAD_VARIABLES, thread_environment
 
 
 def peak_memory() -> dict[str, int]:
@@ -209,11 +193,11 @@ def run_task(task_data: dict[str, Any]) -> Record:
 
 def record_first_losses(record: Record, task: Any, threads: int) -> None:
     """The numerics check's losses (harness/analysis/numerics.py), outside every timed region."""
-    from harness.analysis import numerics
+    from harness.loss_check import first_losses
     from harness.workload import load_workload_class
 
     try:
-        losses = numerics.first_losses(
+        losses = first_losses(
             load_workload_class(task.path), task.params, task.device, task.seed, threads
         )
     except Exception as error:  # the measurement stands; the check says why it is missing

@@ -8,11 +8,11 @@ import pytest
 from scipy import stats
 
 from harness.analysis.ab import judge_frame
-from harness.analysis.sequential import SequentialRule, judge_pairs, looks_for
 from harness.commands.ab import exit_code, render_verdicts
 from harness.launch.base import Launcher
 from harness.launch.interleaved import InterleavedLauncher, side_of
 from harness.record import Record
+from harness.sequential import SequentialRule, judge_pairs, looks_for
 from harness.task import Task
 from harness.timer import TimerSettings
 from tests.conftest import ROOT, read_jsonl

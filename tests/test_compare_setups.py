@@ -56,8 +56,8 @@ def test_the_host_alone_is_named_but_the_verdict_stands(cli, tmp_path):
 
 
 def test_usable_cores_are_part_of_the_setup_label():
-    from harness.analysis.setups import setup_label
     from harness.record import Record
+    from harness.setups import setup_label
 
     record = Record(workload="numpy.mlp", device="cpu", params={})
     record.environment = {"host": "h", "cpu_model": "EPYC", "launcher": "local", "usable_cores": 1}

@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 from harness.analysis.compare import MIN_PROCESSES, judge, verdict_for
-from harness.analysis.sequential import SequentialRule, judge_pairs
+from harness.sequential import SequentialRule, judge_pairs
 from harness.stats import log_ratio_interval
 
 TRIALS = 4000

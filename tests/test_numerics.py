@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from harness import loss_check
 from harness.analysis import numerics
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +29,7 @@ def params(cls, **changes):
 
 
 def losses_of(cls, **changes):
-    return numerics.first_losses(cls, params(cls, **changes), "cpu", seed=0, threads=1)
+    return loss_check.first_losses(cls, params(cls, **changes), "cpu", seed=0, threads=1)
 
 
 def test_judge_says_bitwise_within_or_where_it_changed():
@@ -57,7 +58,7 @@ def test_injected_changes_are_caught_and_a_rerun_is_not():
             return super().loss_of(model) * self.targets.numel()
 
     reference = losses_of(TorchGPTStep)
-    assert len(reference) == numerics.FIRST_STEPS
+    assert len(reference) == loss_check.FIRST_STEPS
     tolerance = numerics.FP32_TOLERANCE
     assert numerics.judge(reference, losses_of(TorchGPTStep), tolerance) == ("same", "bitwise")
     # the learning rate: step 1 (before any update) agrees, step 2 does not
@@ -119,13 +120,13 @@ def test_compare_shows_numerics_and_numerics_fail_gates(tmp_path):
         paths.append(tmp_path / f"{side}.jsonl")
     records = [json.loads(line) for line in paths[1].read_text().splitlines() if line.strip()]
     measured = [r for r in records if r.get("workload") == "torch.gpt"]
-    assert len(measured[0]["metrics"]["first_losses"]) == numerics.FIRST_STEPS
+    assert len(measured[0]["metrics"]["first_losses"]) == loss_check.FIRST_STEPS
     same = harness("compare", *map(str, paths), "--numerics", "fail", cwd=tmp_path)
     assert "numerics" in same.stdout and "changed" not in same.stdout.split("numerics", 1)[1]
     assert same.returncode in (0, 1)  # time verdicts on a noisy machine are not under test
     first = measured[0]
     other = {**first["params"], "lr": first["params"]["lr"] * 2}
-    other_lr = numerics.first_losses(
+    other_lr = loss_check.first_losses(
         TorchGPTStep, other, "cpu", seed=first["seed"], threads=first["thread_count"]
     )
     for record in measured:

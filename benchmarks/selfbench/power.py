@@ -66,10 +66,10 @@ def _launcher(share: float) -> LocalLauncher:
 def ab_comparison(workload: str, share: float, quick: bool) -> dict[str, Any]:
     """One `harness ab` run: the step row's verdict, its pairs, and its wall seconds."""
     from harness.analysis.ab import judge_frame
-    from harness.analysis.sequential import SequentialRule
     from harness.launch.interleaved import InterleavedLauncher
     from harness.results import load_frame
     from harness.runner import RunEvents, run
+    from harness.sequential import SequentialRule
 
     rule = SequentialRule(MIN_EFFECT)
     budget = BUDGET_S / 2 if quick else BUDGET_S

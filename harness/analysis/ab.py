@@ -1,5 +1,5 @@
 """The verdicts of ``harness ab``: each pair's ratio of process medians (or instruction counts),
-candidate over baseline, judged by the sequential rule of ``harness.analysis.sequential`` at the
+candidate over baseline, judged by the sequential rule of ``harness.sequential`` at the
 look where the case stopped: *slower* / *faster*, *same*, or *undecided*. The pairs themselves come
 from the interleaved launcher (``harness.launch.interleaved``), which stops each case once the
 rule decides its ``step`` phase or its budget runs out; every phase is judged at that look.
@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.analysis.sequential import SequentialRule, judge_pairs
 from harness.launch.interleaved import BASELINE, CANDIDATE
 from harness.measures import counted_measures
+from harness.sequential import SequentialRule, judge_pairs
 
 __all__ = ["judge_frame", "judge_pairs", "pair_ratios"]
 

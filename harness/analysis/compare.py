@@ -74,7 +74,7 @@ class Comparison:
     #: counts per step judged beside wall time (``compare_counts``: --measure instructions
     #: records, and any measure with one figure per process), with their ``measure``
     instructions: pd.DataFrame = field(default_factory=pd.DataFrame)
-    #: facts of the setups that differ between the sides (harness.analysis.setups.SETUP_FACTS), and
+    #: facts of the setups that differ between the sides (harness.setups.SETUP_FACTS), and
     #: those only named (the host)
     setup_differences: list[str] = field(default_factory=list)
     noted_differences: list[str] = field(default_factory=list)
@@ -131,7 +131,7 @@ def compare_frames(
             f"baseline has {len(base_groups)}, candidate {len(cand_groups)}: "
             "run the same suite on both sides."
         )
-    from harness.analysis.setups import NOTED_FACTS, setup_differences
+    from harness.setups import NOTED_FACTS, setup_differences
 
     differences = setup_differences(baseline, candidate)
     noted = setup_differences(baseline, candidate, NOTED_FACTS)

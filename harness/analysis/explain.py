@@ -64,7 +64,7 @@ class ProfileSide:
         return [self.python or sys.executable, str(WORKER_FILE), *arguments]
 
     def environment(self, threads: int) -> dict[str, str]:
-        from harness.worker import thread_environment
+        from harness.threads import thread_environment
 
         env = {**os.environ, **thread_environment(threads), "PYTHONUNBUFFERED": "1"}
         env.update((key, value) for key, _, value in (p.partition("=") for p in self.env))
@@ -77,7 +77,7 @@ class ProfileSide:
 
 def threads_of(arguments: list[str]) -> list[str]:
     """The thread settings for a container (its environment is not this process's)."""
-    from harness.worker import thread_environment
+    from harness.threads import thread_environment
 
     task = json.loads(arguments[arguments.index("--task") + 1])
     return [f"{k}={v}" for k, v in thread_environment(int(task.get("threads") or 1)).items()]

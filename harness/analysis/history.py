@@ -351,11 +351,11 @@ def changes(
 
 
 def _facts_of(row: pd.Series) -> str:
-    """The setup facts of a run's case (harness.analysis.setups.SETUP_FACTS but the framework
+    """The setup facts of a run's case (harness.setups.SETUP_FACTS but the framework
     version, kept as ``versions``), as JSON: what a change point compares either side."""
     import json
 
-    from harness.analysis.setups import SETUP_FACTS
+    from harness.setups import SETUP_FACTS
 
     facts = {name: row.get(column) for column, name in SETUP_FACTS
              if column != "framework_version"}  # fmt: skip

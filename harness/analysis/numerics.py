@@ -2,10 +2,10 @@
 training?
 
 Recording (worker): after the measurement, each training workload is built afresh with the
-same seed, data and parameters, and the losses of its first ``FIRST_STEPS`` steps are kept in
-``metrics.first_losses`` (outside every timed region; the measured instance is released
-first). The loss of step k is computed before update k, so step 1 checks the model and loss,
-and steps 2.. the gradients and the update too.
+same seed, data and parameters, and the losses of its first ``FIRST_STEPS`` steps
+(``harness.loss_check.first_losses``) are kept in ``metrics.first_losses`` (outside every timed
+region; the measured instance is released first). The loss of step k is computed before
+update k, so step 1 checks the model and loss, and steps 2.. the gradients and the update too.
 
 Judging (``compare``, ``ab``): per (workload, device, params), every candidate process against
 the first baseline process, step by step:
@@ -32,35 +32,11 @@ import pandas as pd
 
 from harness.render.cells import case_label
 
-FIRST_STEPS = 3
 #: about two float32 ulps (2⁻²³ ≈ 1.2e-7): reordered sums, nothing more
 FP32_TOLERANCE = 2e-7
 LOOSE_TOLERANCE = 1e-2
 MODES = ("report", "fail")
 KEY = ["workload", "device", "params"]
-
-
-def first_losses(cls: Any, params: dict[str, Any], device: str, seed: int,
-                 threads: int | None, steps: int = FIRST_STEPS) -> list[float] | None:  # fmt: skip
-    """The losses (``metrics()["final_loss"]``) of a fresh instance's first ``steps`` steps;
-    None when the workload reports no loss."""
-    workload = cls(params, device, seed=seed, threads=threads)
-    try:
-        workload.setup()
-        losses = []
-        for _ in range(steps):
-            if workload.has_fused_step:  # the real step alone (Keras on TF: one trace, not 3)
-                workload.fused_step()
-            else:
-                workload.step(lambda phase: None)
-            workload.synchronize()
-            loss = workload.metrics().get("final_loss")
-            if loss is None:
-                return None
-            losses.append(float(loss))
-        return losses
-    finally:
-        workload.teardown()
 
 
 def tolerance_for(params: dict[str, Any]) -> float:

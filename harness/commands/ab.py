@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.analysis.sequential import DEFAULT_ALPHA, DEFAULT_MAX_PAIRS
 from harness.commands.compare import add_numerics_option
 from harness.errors import EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, UserError
+from harness.sequential import DEFAULT_ALPHA, DEFAULT_MAX_PAIRS
 
 AB_EXIT_CODES = """exit codes:
   0    every row same or faster (and undecided rows, unless --undecided fail)
@@ -127,12 +127,12 @@ def side_launcher(args: argparse.Namespace, side: str) -> Any:
 
 def handle(args: argparse.Namespace) -> int:
     from harness.analysis.ab import judge_frame
-    from harness.analysis.sequential import SequentialRule
     from harness.commands.run import config_from_args
     from harness.launch.interleaved import InterleavedLauncher
     from harness.progress import events_for
     from harness.results import load_frame
     from harness.runner import run
+    from harness.sequential import SequentialRule
 
     if getattr(args, "processes", None) is not None:
         raise UserError(

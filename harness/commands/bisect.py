@@ -14,8 +14,8 @@ from harness.errors import EXIT_FAILURES, EXIT_OK, UserError
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.analysis.sequential import DEFAULT_ALPHA
     from harness.commands.run import add_selection_options, add_timing_options
+    from harness.sequential import DEFAULT_ALPHA
 
     bisect = sub.add_parser(
         name,
@@ -53,7 +53,6 @@ def probe_with_ab(args: argparse.Namespace) -> Any:
     sequential rule, on the one workload case selected."""
     from harness.analysis.ab import judge_frame
     from harness.analysis.bisect import ProbeResult
-    from harness.analysis.sequential import SequentialRule
     from harness.commands.ab import side_launcher
     from harness.commands.run import config_from_args
     from harness.launch.interleaved import InterleavedLauncher
@@ -61,6 +60,7 @@ def probe_with_ab(args: argparse.Namespace) -> Any:
     from harness.progress import events_for
     from harness.results import load_frame
     from harness.runner import run
+    from harness.sequential import SequentialRule
 
     min_effect = args.min_effect or measure_for(args.measure).default_min_effect
     rule = SequentialRule(min_effect, args.alpha, args.pairs)

@@ -41,7 +41,7 @@ from harness.plan import RunPlan
 from harness.record import Record
 from harness.record_failures import parse_worker_output, stderr_tail
 from harness.task import Task
-from harness.worker import thread_environment
+from harness.threads import thread_environment
 
 NVIDIA_HELP = (
     "the Docker engine has no NVIDIA runtime: install the NVIDIA Container Toolkit "

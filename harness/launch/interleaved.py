@@ -7,7 +7,7 @@ The two sides differ in where the worker comes from: two Python environments (``
 two images (``--*-image``, docker), two git refs (``--*-ref``: a worktree whose code the worker
 imports first, with this environment's packages, ``worktree_for``), or environment variables
 (``--*-env``). Each workload case (workload, params, device) runs pair after pair until the
-sequential rule of ``harness.analysis.sequential`` decides its ``step`` phase, or the case's time
+sequential rule of ``harness.sequential`` decides its ``step`` phase, or the case's time
 budget (wall seconds of its processes, start-up included, checked after each whole ABBA cycle) or
 its most pairs run out.
 """
@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.sequential import SequentialRule
 from harness.launch.base import Capabilities, Launcher
 from harness.machine.environment import stamp
 from harness.measures import measure_for
 from harness.plan import RunPlan
 from harness.record import Record
 from harness.record_parts import Placement
+from harness.sequential import SequentialRule
 from harness.task import Task
 
 __all__ = ["BASELINE", "CANDIDATE", "InterleavedLauncher", "side_of", "step_value", "worktree_for"]
