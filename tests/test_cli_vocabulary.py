@@ -71,3 +71,33 @@ def test_run_writes_its_report_to_output(cli, tmp_path, suffix):
     assert "numpy.linreg" in text
     assert text.lstrip().lower().startswith("<!doctype html>" if suffix == ".html" else "**what")
     assert "- •" not in text  # one list mark per finding
+
+
+@pytest.mark.parametrize(
+    "argv, option",
+    [
+        (["compare", "a.jsonl", "b.jsonl", "--min-effect", "5"], "--min-effect"),
+        (["compare", "a.jsonl", "b.jsonl", "--alpha", "2"], "--alpha"),
+        (["bisect", "HEAD~1", "HEAD", "--workload", "numpy.linreg", "--alpha", "2"], "--alpha"),
+        (["history", "changes", "--min-effect", "5"], "--min-effect"),
+        (["history", "changes", "--alpha", "0"], "--alpha"),
+    ],
+)
+def test_judging_options_are_checked_alike_in_every_command(argv, option, tmp_path, capsys,
+                                                            monkeypatch):  # fmt: skip
+    if argv[0] != "bisect":  # bisect runs inside a git repository: this one
+        monkeypatch.chdir(tmp_path)
+    code = main([*argv, *(["--db", str(tmp_path / "h.duckdb")] if argv[0] == "history" else [])])
+    err = capsys.readouterr().err
+    assert code == 2 and option in err and err.count("\n") == 1
+
+
+def test_a_baseline_folder_that_cannot_be_made_is_one_sentence(tmp_path, capsys):
+    from pathlib import Path
+
+    results = Path(__file__).parent / "fixtures" / "results-v3.jsonl"
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    code = main(["baseline", "save", "main", str(results), "--baselines-dir", str(blocked / "b")])
+    err = capsys.readouterr().err
+    assert code == 2 and "--baselines-dir" in err and "Traceback" not in err

@@ -27,3 +27,17 @@ EXIT_CODES_HELP = """exit codes:
   2    bad input or a missing prerequisite; the message says what to do
   130  interrupted (SIGINT/SIGTERM/SIGHUP); what was measured is on disk
 """
+
+
+def check_judging(alpha: float, min_effect: float | None) -> None:
+    """The judging options every verdict takes, checked alike: ``--alpha`` strictly between 0
+    and 1, ``--min-effect`` (a relative change, 0.03 = 3%) at least 0 and below 1. Raises
+    UserError naming the option."""
+    from harness.errors import UserError
+
+    if not 0 < alpha < 1:
+        raise UserError(f"--alpha must be between 0 and 1, got {alpha:g}.")
+    if min_effect is not None and not 0 <= min_effect < 1:
+        raise UserError(
+            f"--min-effect is a relative change between 0 and 1 (0.03 = 3%), got {min_effect:g}."
+        )

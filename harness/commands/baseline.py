@@ -38,7 +38,13 @@ def handle(args: argparse.Namespace) -> int:
     from harness.analysis.baselines import list_baselines, save_baseline
 
     if args.baseline_command == "save":
-        target = save_baseline(args.name, args.files, args.dir, replace=args.replace)
+        try:
+            target = save_baseline(args.name, args.files, args.dir, replace=args.replace)
+        except OSError as error:
+            raise UserError(
+                f"Cannot save the baseline in {args.dir}: {error.strerror or error}; choose "
+                "another --baselines-dir."
+            ) from None
         print(f"harness: baseline '{args.name}' saved in {target}")
         return EXIT_OK
     if args.baseline_command == "list":

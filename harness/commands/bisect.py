@@ -53,6 +53,7 @@ def probe_with_ab(args: argparse.Namespace) -> Any:
     sequential rule, on the one workload case selected."""
     from harness.analysis.ab import judge_frame
     from harness.analysis.bisect import ProbeResult
+    from harness.commands import check_judging
     from harness.commands.ab import side_launcher
     from harness.commands.run import config_from_args
     from harness.launch.interleaved import InterleavedLauncher
@@ -62,6 +63,7 @@ def probe_with_ab(args: argparse.Namespace) -> Any:
     from harness.runner import run
     from harness.sequential import SequentialRule
 
+    check_judging(args.alpha, args.min_effect)
     min_effect = args.min_effect or measure_for(args.measure).default_min_effect
     rule = SequentialRule(min_effect, args.alpha, args.pairs)
 

@@ -111,10 +111,9 @@ def handle(args: argparse.Namespace) -> int:
         if len(baseline_files) != 2:
             raise UserError("compare needs BASELINE CANDIDATE, or BASELINE... --candidate FILE.")
         baseline_files, candidate_files = baseline_files[:1], baseline_files[1:]
-    if not 0 < args.alpha < 1:
-        raise UserError(f"--alpha must be between 0 and 1, got {args.alpha}.")
-    if args.min_effect < 0:
-        raise UserError(f"--min-effect must not be negative, got {args.min_effect}.")
+    from harness.commands import check_judging
+
+    check_judging(args.alpha, args.min_effect)
     if args.min_processes < 2:
         raise UserError(
             f"--min-processes must be at least 2 (one process cannot measure the spread between "

@@ -27,6 +27,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "--alpha",
         "--max-pvalue",
         dest="max_pvalue",
+        metavar="ALPHA",
         type=float,
         default=0.001,
         help="significance level of a change point (default 0.001; --max-pvalue: the same)",
@@ -42,6 +43,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "--min-effect",
         "--min-magnitude",
         dest="min_magnitude",
+        metavar="MIN_EFFECT",
         type=float,
         default=MIN_MAGNITUDE,
         help=f"smallest relative change reported (default {MIN_MAGNITUDE})",
@@ -146,8 +148,10 @@ def fact_changes(frame: Any) -> list[str]:
 def changes(args: argparse.Namespace) -> int:
     from harness.analysis.history import MIN_RUNS, latest_slowdowns, series, short_series
     from harness.analysis.history import changes as find_changes
+    from harness.commands import check_judging
     from harness.render.cells import case_label, format_seconds
 
+    check_judging(args.max_pvalue, args.min_magnitude)
     history = series(args.db)
     short, total = short_series(history)
     if short:
