@@ -101,3 +101,25 @@ def test_a_baseline_folder_that_cannot_be_made_is_one_sentence(tmp_path, capsys)
     code = main(["baseline", "save", "main", str(results), "--baselines-dir", str(blocked / "b")])
     err = capsys.readouterr().err
     assert code == 2 and "--baselines-dir" in err and "Traceback" not in err
+
+
+def test_a_document_is_written_in_the_format_its_suffix_names(tmp_path, capsys):
+    from pathlib import Path
+
+    fixture = str(Path(__file__).parent / "fixtures" / "results-v3.jsonl")
+    assert main(["report", fixture, "--output", str(tmp_path / "r.html")]) == 0
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").lower().startswith("<!doctype html")
+    assert main(["report", fixture, "--output", str(tmp_path / "r.md")]) == 0
+    assert "─" not in (tmp_path / "r.md").read_text(encoding="utf-8")  # no terminal box
+    assert main(["compare", fixture, fixture, "--output", str(tmp_path / "c.html")]) in (0, 1)
+    assert (tmp_path / "c.html").read_text(encoding="utf-8").lower().startswith("<!doctype html")
+    for argv, words in (
+        (["report", fixture, "--format", "markdown", "--output", str(tmp_path / "x.html")],
+         "names html"),
+        (["report", fixture, "--output", str(tmp_path / "x.jsonl")], "--results-file"),
+        (["explain", "--workload", "numpy.linreg", "--candidate-env", "A=1", "--output",
+          str(tmp_path / "e.html")], "not html"),
+    ):  # fmt: skip
+        capsys.readouterr()
+        assert main(argv) == 2
+        assert words in capsys.readouterr().err

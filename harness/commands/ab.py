@@ -91,7 +91,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="exit code for undecided rows: pass (0, the default: a gate that fails on noise "
         "is switched off) or fail (1: the change must be shown smaller than --min-effect)",
     )
-    judging.add_argument("--format", default="table", choices=VERDICT_FORMATS)
+    judging.add_argument(
+        "--format", default=None, choices=VERDICT_FORMATS,
+        help="default: the --output suffix's format, else table",
+    )  # fmt: skip
     judging.add_argument(
         "--output", type=Path, default=None, metavar="DOC",
         help="write the verdicts to DOC (UTF-8) instead of printing them",
@@ -126,6 +129,9 @@ def side_launcher(args: argparse.Namespace, side: str) -> Any:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from harness.render import document_format
+
+    args.format = document_format(args.format, args.output, VERDICT_FORMATS)
     from harness.analysis.ab import judge_frame
     from harness.commands.run import config_from_args
     from harness.launch.interleaved import InterleavedLauncher

@@ -38,7 +38,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="candidate file(s); or give exactly two positional files",
     )
     compare.add_argument(
-        "--format", default="table", choices=COMPARE_FORMATS, help=", ".join(COMPARE_FORMATS)
+        "--format",
+        default=None,
+        choices=COMPARE_FORMATS,
+        help="default: the --output suffix's format, else table",
     )
     compare.add_argument(
         "--output", type=Path, default=None, metavar="DOC",
@@ -94,6 +97,9 @@ def add_numerics_option(parser: argparse._ActionsContainer) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from harness.render import document_format
+
+    args.format = document_format(args.format, args.output, COMPARE_FORMATS)
     from harness.analysis.baselines import baseline_files as kept_files
     from harness.analysis.compare import compare_frames
     from harness.documents.compare import render_comparison

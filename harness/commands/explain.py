@@ -51,7 +51,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     how.add_argument(
         "--phase", action="append", default=[], help="explain only this phase (repeatable)"
     )
-    how.add_argument("--format", default="table", choices=("table", "markdown"))
+    how.add_argument(
+        "--format", default=None, choices=("table", "markdown"),
+        help="default: the --output suffix's format, else table",
+    )  # fmt: skip
     how.add_argument(
         "--output", type=Path, default=None, metavar="DOC",
         help="write the explanation to DOC in --format (default: print it)",
@@ -94,6 +97,9 @@ def side_from_args(args: argparse.Namespace, side: str) -> Any:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from harness.render import document_format
+
+    args.format = document_format(args.format, args.output, ("table", "markdown"))
     from harness.analysis.explain import explain_frame, profile_sides, profiler_for
     from harness.params import parse_override
     from harness.plan import build_plan, workload_class

@@ -16,7 +16,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
 
     report = sub.add_parser(name, help="summarize results files (JSONL or pytest-benchmark)")
     report.add_argument("files", nargs="+", type=Path)
-    report.add_argument("--format", default="table", choices=list(RENDERERS))
+    report.add_argument(
+        "--format", default=None, choices=list(RENDERERS),
+        help="default: the --output suffix's format, else table",
+    )  # fmt: skip
     report.add_argument(
         "--output", type=Path, default=None, metavar="DOC",
         help="write the report to DOC in --format (default: print it; csv, parquet need DOC)",
@@ -44,6 +47,9 @@ def load(files: Sequence[Path]) -> Any:
 
 
 def handle(args: argparse.Namespace) -> int:
+    from harness.render import RENDERERS, document_format
+
+    args.format = document_format(args.format, args.output, list(RENDERERS))
     from harness.documents.report import write_report
     from harness.machine import peaks
     from harness.writable import check_writable

@@ -33,6 +33,7 @@ __all__ = [
     "Heading",
     "Table",
     "Text",
+    "document_format",
     "format_for",
     "render",
     "write",
@@ -68,6 +69,28 @@ def format_for(output: Path) -> str:
             f"{', '.join(SUFFIXES)}."
         )
     return SUFFIXES[suffix]
+
+
+def document_format(
+    fmt: str | None, output: Path | None, allowed: tuple[str, ...] | list[str]
+) -> str:
+    """The format a command renders in: ``--format`` when given, else the one the ``--output``
+    suffix names (``SUFFIXES``), else ``table``. Raises UserError for a results-file suffix, a
+    suffix that names another format than ``--format``, or a format the command cannot write."""
+    named = format_for(output) if output is not None and output.suffix.lower() in (
+        *SUFFIXES, ".jsonl") else None  # fmt: skip
+    if fmt is not None and named is not None and named != fmt and named != "table":
+        raise UserError(
+            f"--output {output.name if output else ''} names {named}, but --format is {fmt}; "
+            "give the document the suffix of its format, or leave --format out."
+        )
+    chosen = fmt or named or "table"
+    if chosen not in allowed:
+        raise UserError(
+            f"This command writes {', '.join(allowed)}, not {chosen}; choose one of those "
+            "(--format, or the --output suffix)."
+        )
+    return chosen
 
 
 def render(document: Document, fmt: str, output: Path | None = None) -> str | None:
