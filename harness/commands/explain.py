@@ -100,6 +100,10 @@ def handle(args: argparse.Namespace) -> int:
     from harness.render import document_format
 
     args.format = document_format(args.format, args.output, ("table", "markdown"))
+    if args.output is not None:
+        from harness.writable import check_writable
+
+        check_writable(args.output, "--output")  # before anything is profiled
     from harness.analysis.explain import explain_frame, profile_sides, profiler_for
     from harness.params import parse_override
     from harness.plan import build_plan, workload_class

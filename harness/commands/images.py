@@ -11,7 +11,12 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     images = sub.add_parser(name, help="build the CPU/CUDA images (offline wheelhouse)")
     actions = images.add_subparsers(dest="images_command", metavar="ACTION")
     for action in ("build", "wheelhouse"):
-        cmd = actions.add_parser(action)
+        cmd = actions.add_parser(
+            action,
+            help="build the image offline from the wheelhouse"
+            if action == "build"
+            else "collect the wheels the image installs (the only step that needs a network)",
+        )
         cmd.add_argument("--target", default="cpu", help="cpu or cuda")
         if action == "build":  # the wheelhouse has no tag and no base: only the build takes them
             cmd.add_argument("--tag", default=None, help="the image's tag (default harness:TARGET)")

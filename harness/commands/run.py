@@ -217,6 +217,19 @@ def handle(args: argparse.Namespace) -> int:
     from harness.runner import run
 
     config = config_from_args(args)
+    results_file = getattr(args, "results_file", None)
+    if results_file is not None and results_file.suffix.lower() in (
+        ".html",
+        ".md",
+        ".csv",
+        ".parquet",
+        ".txt",
+    ):
+        raise UserError(
+            f"--results-file holds the records (JSON lines), not a document like "
+            f"{results_file.name}; name it .jsonl, and give --output {results_file.name} for the "
+            "report."
+        )
     document = getattr(args, "output", None)
     if document is not None:
         from harness.render import format_for
