@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from harness import __version__
 from harness.commands import COMMANDS, EXIT_CODES_HELP
@@ -14,8 +15,32 @@ from harness.errors import EXIT_OK, EXIT_USAGE, UserError
 from harness.terminal_text import degrade_gracefully
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with harness's error style: one sentence on stderr naming the command that
+    refused the input and where its options are listed, exit 2; no abbreviated options (an
+    option added later must not change what an abbreviation used to mean)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        message = message.rstrip(".")
+        sys.stderr.write(f"{self.prog}: {message}; see '{self.prog} --help'.\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def command_parser(parser: argparse.ArgumentParser, command: str | None) -> argparse.ArgumentParser:
+    """The parser of ``command`` (``harness run``, ...), else the top-level one."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            chosen: argparse.ArgumentParser = action.choices[command]
+            return chosen
+    return parser
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="harness",
         description="Measure deep-learning training steps, checkpoints and input pipelines.",
         epilog=EXIT_CODES_HELP,
@@ -42,7 +67,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if empty:
         print(f"harness: {empty[0]} was given '--' as its value; give it a value.", file=sys.stderr)
         return EXIT_USAGE
-    args = parser.parse_args(given)
+    args, unknown = parser.parse_known_args(given)
+    if unknown:  # named against the command that was given, not the top level
+        chosen = command_parser(parser, args.command)
+        while True:  # a command with its own subcommands (baseline save, history add, ...)
+            deeper = command_parser(chosen, getattr(args, f"{args.command}_command", None))
+            if deeper is chosen:
+                break
+            chosen = deeper
+        chosen.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return EXIT_OK

@@ -16,6 +16,16 @@ from harness.workload import Workload, load_workload_class
 DEVICES = ("cpu", "cuda")
 
 
+def check_frameworks(frameworks: Sequence[str]) -> None:
+    """Raise UserError naming the first of ``frameworks`` no workload belongs to."""
+    known = sorted({workload_class(name).framework for name in catalogue()})
+    for framework in frameworks:
+        if framework not in known:
+            raise UserError(
+                f"Unknown framework '{framework}'; valid frameworks: {', '.join(known)}."
+            )
+
+
 def catalogue() -> dict[str, str]:
     from workloads import CATALOGUE
 
@@ -89,12 +99,7 @@ def build_plan(
         entries = list(suite.entries)
 
     if frameworks:
-        known = sorted({workload_class(e.workload).framework for e in _all_entries()})
-        for framework in frameworks:
-            if framework not in known:
-                raise UserError(
-                    f"Unknown framework '{framework}'; valid frameworks: {', '.join(known)}."
-                )
+        check_frameworks(frameworks)
         entries = [e for e in entries if workload_class(e.workload).framework in frameworks]
 
     classes = {e.workload: workload_class(e.workload) for e in entries}
@@ -183,7 +188,3 @@ def without_duplicates(tasks: list[Task]) -> tuple[list[Task], list[str]]:
     unique = [dataclasses.replace(task, index=i) for i, task in enumerate(kept.values())]
     merged = [f"{kept[key].describe()} (declared {n} times)" for key, n in counts.items() if n > 1]
     return unique, merged
-
-
-def _all_entries() -> list[SuiteEntry]:
-    return [SuiteEntry(name) for name in catalogue()]

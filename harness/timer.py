@@ -28,6 +28,15 @@ Clock = Callable[[], float]
 DEVICE_MIN_BLOCK_TIME = 0.02
 
 
+#: the timer settings ``harness run`` and ``harness ab`` take as options
+TIMER_OPTIONS = ("warmup_time", "min_time", "min_blocks", "max_blocks", "precision", "max_time")
+
+
+def setting(name: str) -> str:
+    """How an error names a timer setting: its option (``--min-blocks``) where one sets it."""
+    return f"--{name.replace('_', '-')}" if name in TIMER_OPTIONS else f"Timer setting '{name}'"
+
+
 @dataclass(frozen=True)
 class TimerSettings:
     warmup_time: float = 0.5  # seconds of warm-up budget ...
@@ -49,19 +58,22 @@ class TimerSettings:
     max_time: float = 10.0
 
     def __post_init__(self) -> None:
-        for name in ("warmup_time", "min_time", "min_block_time", "max_time"):
+        """Raise UserError naming the option (``--min-blocks``) that set a value out of range;
+        settings no option sets (a suite's or a test's) are named by their field."""
+        for name in ("warmup_time", "min_time", "min_block_time", "max_time", "warmup_max_steps"):
             if getattr(self, name) < 0:
-                raise UserError(f"Timer setting '{name}' must not be negative.")
-        if self.warmup_max_steps < 0:
-            raise UserError("Timer setting 'warmup_max_steps' must not be negative.")
+                raise UserError(f"{setting(name)} must not be negative, got {getattr(self, name)}.")
         if not 0 < self.precision < 1:
             raise UserError(
-                f"The precision target must be between 0 and 1 (0.01 is ±1%), got {self.precision}."
+                f"{setting('precision')} must be between 0 and 1 (0.01 is ±1%), got "
+                f"{self.precision}."
             )
-        if self.min_blocks < 1 or self.max_blocks < self.min_blocks:
+        if self.min_blocks < 1:
+            raise UserError(f"{setting('min_blocks')} must be at least 1, got {self.min_blocks}.")
+        if self.max_blocks < self.min_blocks:
             raise UserError(
-                "Timer settings need 1 <= min_blocks <= max_blocks "
-                f"(got {self.min_blocks} and {self.max_blocks})."
+                f"{setting('max_blocks')} must be at least {setting('min_blocks')} "
+                f"(got {self.max_blocks} and {self.min_blocks})."
             )
 
     def to_dict(self) -> dict[str, Any]:

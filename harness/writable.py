@@ -8,15 +8,14 @@ from pathlib import Path
 from harness.errors import UserError
 
 
-def check_writable(path: Path | str, flag: str) -> None:
+def check_writable(path: Path | str, flag: str, example: str = "results.jsonl") -> None:
     """Raise ``UserError`` (one sentence naming ``flag``) unless ``path`` can be created or
     appended to. Missing parent folders are created, as the writer would; a file that did not
-    exist before is removed again, so nothing is left behind."""
+    exist before is removed again, so nothing is left behind. ``example`` is the file name the
+    message suggests when ``path`` is a folder (``report.html`` for a document)."""
     path = Path(path)
     if path.is_dir():
-        raise UserError(
-            f"{flag} {path} is a folder; give a file path, such as {path / 'results.jsonl'}."
-        )
+        raise UserError(f"{flag} {path} is a folder; give a file path, such as {path / example}.")
     existed = path.exists()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -123,3 +123,64 @@ def test_a_document_is_written_in_the_format_its_suffix_names(tmp_path, capsys):
         capsys.readouterr()
         assert main(argv) == 2
         assert words in capsys.readouterr().err
+
+
+def test_every_option_and_argument_says_what_it_is():
+    bare = [f"{name} {action.option_strings or action.dest}"
+            for name, parser in commands(build_parser()) for action in parser._actions
+            if action.help is None
+            and not isinstance(action, argparse._SubParsersAction)]  # fmt: skip
+    assert not bare
+
+
+@pytest.mark.parametrize(
+    "argv, command",
+    [
+        (["run", "--nosuch"], "harness run"),
+        (["baseline", "save", "x", "f.jsonl", "--nosuch"], "harness baseline save"),
+        (["history", "changes", "--nosuch"], "harness history changes"),
+        (["compare", "--alpha"], "harness compare"),
+        (["run", "--work", "numpy.linreg"], "harness run"),  # no abbreviations
+    ],
+)
+def test_a_usage_error_is_one_sentence_naming_the_command(argv, command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(argv)
+    err = capsys.readouterr().err.strip()
+    assert exit_.value.code == 2
+    assert err.count("\n") == 0 and err.startswith(f"{command}: ")
+    assert err.endswith(f"see '{command} --help'.")
+
+
+def test_unknown_names_are_refused_where_they_select(tmp_path, capsys):
+    assert main(["list", "--framework", "nosuch"]) == 2
+    assert "valid frameworks" in capsys.readouterr().err
+    assert main(["run", "--workload", "numpy.linreg", "--db", str(tmp_path / "h.duckdb")]) == 2
+    assert "--history" in capsys.readouterr().err
+    from pathlib import Path
+
+    fixture = str(Path(__file__).parent / "fixtures" / "results-v3.jsonl")
+    assert main(["compare", fixture, fixture, "--phase", "nosuch"]) == 2
+    assert "No phase 'nosuch'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "option, value", [("--min-blocks", "0"), ("--precision", "2"), ("--min-time", "-1")]
+)
+def test_timer_settings_are_refused_by_their_option_name(option, value, capsys):
+    assert main(["run", "--workload", "numpy.linreg", option, value, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip().splitlines()[-1].startswith(f"harness: {option} ")
+
+
+def test_a_run_where_every_task_failed_says_so_and_writes_no_report(cli, tmp_path):
+    results = tmp_path / "r.jsonl"
+    results.write_text("")
+    done = cli("run", "--workload", "numpy.linreg", "--timeout", "0.001", "--results-file",
+               str(results), "--output", str(tmp_path / "f.csv"), "--no-progress")  # fmt: skip
+    assert done.returncode == 1
+    assert "FAILED numpy.linreg" in done.stderr and "no task succeeded" in done.stderr
+    assert "--format" not in done.stderr and not (tmp_path / "f.csv").exists()
+    again = cli("run", "--workload", "numpy.linreg", "--timeout", "0.001", "--results-file",
+                str(results), "--no-progress")  # fmt: skip
+    assert f"appending to {results}" in again.stderr

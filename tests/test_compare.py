@@ -332,3 +332,13 @@ def test_negative_or_zero_medians_are_refused_with_a_reason():
         assert verdict["verdict"] == "refused"
         assert "zero or negative" in verdict["reason"]
     assert judge(cand, cand)["verdict"] != "refused"  # positive medians are judged
+
+
+def test_the_sides_shown_are_the_terms_of_the_ratio():
+    # processes of unequal length: the pooled median (1.0 ms, from the long process) is not
+    # what the ratio is made of; the table must show what the ratio divides
+    baseline = [[1.0e-3] * 50, [2.0e-3] * 5, [2.0e-3] * 5]
+    candidate = [[1.1e-3] * 5, [2.2e-3] * 5, [2.2e-3] * 5]
+    row = judge(baseline, candidate)
+    assert row["candidate_median_s"] / row["baseline_median_s"] == pytest.approx(row["ratio"])
+    assert row["baseline_median_s"] == pytest.approx((1.0e-3 * 2.0e-3 * 2.0e-3) ** (1 / 3))

@@ -51,6 +51,7 @@ from harness.measures.time import (
     MIN_PROCESSES,
     judge,
     no_ratio,
+    process_center,
     refused,
     unjudged,
     verdict_for,
@@ -108,6 +109,14 @@ def compare_frames(
         return kept[kept["phase"].isin(phases)] if phases else kept
 
     base, cand = usable(baseline), usable(candidate)
+    if phases:
+        present = set(measured(baseline)["phase"]) | set(measured(candidate)["phase"])
+        unknown = [phase for phase in phases if phase not in present]
+        if unknown and present:
+            raise UserError(
+                f"No phase {unknown[0]!r} in these results; --phase takes one of "
+                f"{', '.join(sorted(present))}."
+            )
     counted = compare_counts(baseline, candidate, instruction_threshold)
     if base.empty and counted.empty:
         raise UserError("The baseline holds no successful measurements to compare.")
@@ -214,8 +223,9 @@ def _failures(frame: pd.DataFrame) -> dict[tuple, str]:
 def _not_measured(base_processes: list[list[float]], failure: str | None) -> dict[str, Any]:
     """A baseline case the candidate did not measure: it failed there, or is absent."""
     base_all = np.concatenate([np.asarray(g, float) for g in base_processes])
+    center = process_center([np.median(np.asarray(g, float)) for g in base_processes])
     return {
-        **no_ratio(float(np.median(base_all)), float("nan"), len(base_all), 0),
+        **no_ratio(center, float("nan"), len(base_all), 0),
         "verdict": "failed" if failure else "missing",
         "reason": failure or "no record of it in the candidate",
         "baseline_processes": len(base_processes),

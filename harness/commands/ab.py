@@ -27,7 +27,7 @@ VERDICT_FORMATS = ("table", "markdown")
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.commands.run import add_selection_options, add_timing_options
+    from harness.commands.run import add_progress_option, add_selection_options, add_timing_options
 
     ab = sub.add_parser(
         name,
@@ -103,8 +103,11 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "--results-file", type=Path, default=None, metavar="FILE",
         help="the records of both sides, JSON lines (default: RESULTS_DIR/<run-id>.jsonl)",
     )  # fmt: skip
-    judging.add_argument("--results-dir", type=Path, default=Path("results"))
-    judging.add_argument("--no-progress", action="store_true")
+    judging.add_argument(
+        "--results-dir", type=Path, default=Path("results"), metavar="DIR",
+        help="folder for results files named by run id (default results)",
+    )  # fmt: skip
+    add_progress_option(judging)
     add_numerics_option(judging)
 
 
@@ -168,11 +171,17 @@ def handle(args: argparse.Namespace) -> int:
     if args.output is not None:
         from harness.writable import check_writable
 
-        check_writable(args.output, "--output")  # before any pair is measured
+        check_writable(args.output, "--output", "ab.html")  # before any pair is measured
     if args.results_file is not None:
         from harness.writable import check_writable
 
         check_writable(args.results_file, "--results-file")
+        if args.results_file.is_file() and args.results_file.stat().st_size:
+            print(
+                f"harness: appending to {args.results_file}, which holds earlier records; this "
+                "run's verdicts judge its own pairs only.",
+                file=sys.stderr,
+            )
     rule = SequentialRule(min_effect, args.alpha, args.pairs)
     launcher = InterleavedLauncher(
         side_launcher(args, "baseline"), side_launcher(args, "candidate"), rule, args.budget
@@ -189,6 +198,7 @@ def handle(args: argparse.Namespace) -> int:
     from harness.analysis.explain import side_arguments
 
     frame = load_frame([outcome.path])
+    frame = frame[frame["run_id"].isin({record.run_id for record in outcome.records})]
     verdicts = numerics.add_column(
         judge_frame(frame, rule),
         frame[frame["label"] == "baseline"],

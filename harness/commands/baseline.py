@@ -12,8 +12,8 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     baseline = sub.add_parser(name, help="keep results as a named baseline")
     actions = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
     save = actions.add_parser("save", help="copy results files to results/baselines/NAME")
-    save.add_argument("name")
-    save.add_argument("files", nargs="+", type=Path)
+    save.add_argument("name", help="the baseline's name, as compare --baseline NAME reads it")
+    save.add_argument("files", nargs="+", type=Path, metavar="FILE", help="results files kept")
     save.add_argument(
         "--baselines-dir",
         dest="dir",

@@ -14,7 +14,7 @@ from harness.errors import EXIT_FAILURES, EXIT_OK, UserError
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.commands.run import add_selection_options, add_timing_options
+    from harness.commands.run import add_progress_option, add_selection_options, add_timing_options
     from harness.sequential import DEFAULT_ALPHA
 
     bisect = sub.add_parser(
@@ -43,9 +43,15 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         default=1,
         help="re-measure an undecided probe this many times (default 1)",
     )
-    probes.add_argument("--format", default="table", choices=("table", "markdown"))
-    probes.add_argument("--results-dir", type=Path, default=Path("results"))
-    probes.add_argument("--no-progress", action="store_true")
+    probes.add_argument(
+        "--format", default="table", choices=("table", "markdown"),
+        help="how the probes and the verdict print (default table)",
+    )  # fmt: skip
+    probes.add_argument(
+        "--results-dir", type=Path, default=Path("results"), metavar="DIR",
+        help="folder for results files named by run id (default results)",
+    )  # fmt: skip
+    add_progress_option(probes)
 
 
 def probe_with_ab(args: argparse.Namespace) -> Any:

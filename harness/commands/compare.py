@@ -29,7 +29,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         default=None,
         help="the baseline kept as NAME (harness baseline save), read from its manifest",
     )
-    compare.add_argument("--baselines-dir", type=Path, default=Path("results/baselines"))
+    compare.add_argument(
+        "--baselines-dir", type=Path, default=Path("results/baselines"), metavar="DIR",
+        help="where --baseline NAME is kept (default results/baselines)",
+    )  # fmt: skip
     compare.add_argument(
         "--candidate",
         type=Path,
@@ -129,7 +132,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.output is not None:
         from harness.writable import check_writable
 
-        check_writable(args.output, "--output")
+        check_writable(args.output, "--output", "comparison.html")
     from harness.analysis import numerics
 
     baseline_frame, candidate_frame = load(baseline_files), load(candidate_files)

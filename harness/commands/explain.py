@@ -44,7 +44,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     )
     how.add_argument("--threads", type=int, default=1, help="math-library threads (default 1)")
     how.add_argument("--timeout", type=float, default=900.0, help="seconds per process")
-    how.add_argument("--seed", type=int, default=0)
+    how.add_argument(
+        "--seed", type=int, default=0, help="seed of the workload's data and weights (default 0)"
+    )
     how.add_argument(
         "--cover", type=float, default=0.8, help="list operations until this share (0.8)"
     )
@@ -103,7 +105,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.output is not None:
         from harness.writable import check_writable
 
-        check_writable(args.output, "--output")  # before anything is profiled
+        check_writable(args.output, "--output", "explain.html")  # before anything is profiled
     from harness.analysis.explain import explain_frame, profile_sides, profiler_for
     from harness.params import parse_override
     from harness.plan import build_plan, workload_class

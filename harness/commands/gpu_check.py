@@ -29,7 +29,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     check = sub.add_parser(
         name, help="prove the measurement on this GPU; writes results/reference/<gpu>.jsonl"
     )
-    check.add_argument("--results-dir", type=Path, default=Path("results"))
+    check.add_argument(
+        "--results-dir", type=Path, default=Path("results"), metavar="DIR",
+        help="folder the check's records and peaks go to (default results)",
+    )  # fmt: skip
 
 
 def phase_config(output: Path) -> RunConfig:

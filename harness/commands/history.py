@@ -16,10 +16,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     history = sub.add_parser(name, help="a results history in DuckDB; change points over it")
     actions = history.add_subparsers(dest="history_command", metavar="ACTION")
     add = actions.add_parser("add", help="append results files (each run once)")
-    add.add_argument("files", nargs="+", type=Path)
+    add.add_argument("files", nargs="+", type=Path, metavar="FILE", help="results files")
     show = actions.add_parser("show", help="the series: each run's median, in time order")
-    show.add_argument("--workload", default=None)
-    show.add_argument("--phase", default=None)
+    show.add_argument(
+        "--workload", default=None, metavar="NAME", help="only this workload's series"
+    )
+    show.add_argument(
+        "--phase", default=None, metavar="PHASE", help="only this phase (step, forward, ...)"
+    )
     changes = actions.add_parser(
         "changes", help="change points in every series; exit 1 when the latest run is slower"
     )

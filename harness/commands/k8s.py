@@ -27,7 +27,9 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "--node-selector", action="append", default=[], metavar="KEY=VALUE", help="repeatable"
     )
     job.add_argument("--parallelism", type=int, default=1, help="pods at once (default 1)")
-    job.add_argument("--namespace", default=None)
+    job.add_argument(
+        "--namespace", default=None, help="the Job's Kubernetes namespace (default: none set)"
+    )
     job.add_argument(
         "--label", default=None, help="the setup's name in reports and history (default: by node)"
     )
@@ -69,7 +71,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.output:
         from harness.writable import check_writable
 
-        check_writable(args.output, "--output")
+        check_writable(args.output, "--output", "job.yaml")
         args.output.write_text(text, encoding="utf-8")
         print(
             f"harness: {len(plan.tasks)} task(s) as an Indexed Job in {args.output}",

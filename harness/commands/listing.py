@@ -11,7 +11,13 @@ from harness.errors import EXIT_OK
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     listing = sub.add_parser(name, help="workloads, their parameters and defaults; suites")
-    listing.add_argument("--framework", action="append", default=[])
+    listing.add_argument(
+        "--framework",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="list only this framework's workloads (repeatable)",
+    )
     listing.add_argument(
         "--format",
         choices=("table", "json"),
@@ -58,6 +64,10 @@ def handle(args: argparse.Namespace) -> int:
     from harness.suites import SUITES
 
     described = describe_workloads(args.framework)
+    if args.framework:
+        from harness.plan import check_frameworks
+
+        check_frameworks(args.framework)
     if args.format == "json":
         suites = {n: s.description for n, s in SUITES.items()}
         print(json.dumps({"workloads": described, "suites": suites}, indent=2))

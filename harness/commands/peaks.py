@@ -11,7 +11,10 @@ from harness.errors import EXIT_OK
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     peaks = sub.add_parser(name, help="measure this machine's peaks (cached for the verdicts)")
-    peaks.add_argument("--results-dir", type=Path, default=Path("results"))
+    peaks.add_argument(
+        "--results-dir", type=Path, default=Path("results"), metavar="DIR",
+        help="the measured peaks go to DIR/peaks/ (default results)",
+    )  # fmt: skip
     peaks.add_argument("--refresh", action="store_true", help="measure again")
 
 

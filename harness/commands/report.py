@@ -15,14 +15,18 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     from harness.render import RENDERERS
 
     report = sub.add_parser(name, help="summarize results files (JSONL or pytest-benchmark)")
-    report.add_argument("files", nargs="+", type=Path)
+    report.add_argument(
+        "files", nargs="+", type=Path, metavar="FILE",
+        help="results files: harness JSON lines, or pytest-benchmark JSON",
+    )  # fmt: skip
     report.add_argument(
         "--format", default=None, choices=list(RENDERERS),
         help="default: the --output suffix's format, else table",
     )  # fmt: skip
     report.add_argument(
         "--output", type=Path, default=None, metavar="DOC",
-        help="write the report to DOC in --format (default: print it; csv, parquet need DOC)",
+        help="write the report to DOC in --format (default: print it; parquet, a binary "
+        "format, needs DOC)",
     )  # fmt: skip
     report.add_argument(
         "--reference",
@@ -55,7 +59,7 @@ def handle(args: argparse.Namespace) -> int:
     from harness.writable import check_writable
 
     if args.output is not None:
-        check_writable(args.output, "--output")
+        check_writable(args.output, "--output", "report.html")
     frame = load(args.files)
     machine_peaks = peaks.for_frame(frame, [Path("results")])  # after each file's own folder
     text = write_report(frame, args.format, args.output, args.reference, machine_peaks)

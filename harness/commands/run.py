@@ -36,7 +36,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         metavar="FILE",
         help="the records, JSON lines (default: RESULTS_DIR/<run-id>.jsonl)",
     )
-    output.add_argument("--results-dir", type=Path, default=Path("results"))
+    output.add_argument(
+        "--results-dir", type=Path, default=Path("results"), metavar="DIR",
+        help="folder for results files named by run id (default results)",
+    )  # fmt: skip
     output.add_argument(
         "--label",
         default=None,
@@ -62,7 +65,14 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         default=None,
         help="history database for --history (default results/history.duckdb)",
     )
-    output.add_argument("--no-progress", action="store_true")
+    add_progress_option(output)
+
+
+def add_progress_option(group: Any) -> None:
+    """``--no-progress``: shared by the commands that measure (run, ab, bisect)."""
+    group.add_argument(
+        "--no-progress", action="store_true", help="no live progress display (a line per task)"
+    )
 
 
 def add_selection_options(parser: argparse.ArgumentParser) -> None:
@@ -137,11 +147,26 @@ def add_timing_options(parser: argparse.ArgumentParser) -> None:
         help="fresh (default): each task compiles with its own empty inductor/Triton/XLA/CUDA "
         "caches; keep: tasks share one cache folder, so a first step may come from it",
     )
-    timing.add_argument("--seed", type=int, default=0)
-    timing.add_argument("--warmup-time", type=float, default=None)
-    timing.add_argument("--min-time", type=float, default=None)
-    timing.add_argument("--min-blocks", type=int, default=None)
-    timing.add_argument("--max-blocks", type=int, default=None)
+    timing.add_argument(
+        "--seed", type=int, default=0, help="seed of the workloads' data and weights (default 0)"
+    )
+    timing.add_argument(
+        "--warmup-time", type=float, default=None, metavar="S",
+        help="seconds of warm-up before the measured blocks (default: the suite's)",
+    )  # fmt: skip
+    timing.add_argument(
+        "--min-time", type=float, default=None, metavar="S",
+        help="measured seconds per task at least (default: the suite's)",
+    )  # fmt: skip
+    timing.add_argument(
+        "--min-blocks", type=int, default=None, metavar="N",
+        help="measured blocks per task at least (default: the suite's); a block is the "
+        "steps timed together, one sample",
+    )  # fmt: skip
+    timing.add_argument(
+        "--max-blocks", type=int, default=None, metavar="N",
+        help="measured blocks per task at most (default: the suite's)",
+    )  # fmt: skip
     timing.add_argument(
         "--precision",
         type=float,
@@ -236,12 +261,23 @@ def handle(args: argparse.Namespace) -> int:
         from harness.writable import check_writable
 
         format_for(document)  # before anything is measured
-        check_writable(document, "--output")
+        check_writable(document, "--output", "report.html")
+    if args.db is not None and not args.history:
+        raise UserError(
+            "--db names the history database that --history adds the run to; add --history, "
+            "or drop --db."
+        )
+    if results_file is not None and results_file.is_file() and results_file.stat().st_size:
+        print(
+            f"harness: appending to {results_file}, which holds earlier records; reports of it "
+            "include them.",
+            file=sys.stderr,
+        )
     if args.history:
         from harness.analysis.history import DEFAULT_DB
         from harness.writable import check_writable
 
-        check_writable(args.db or DEFAULT_DB, "--db")
+        check_writable(args.db or DEFAULT_DB, "--db", "history.duckdb")
     warn_if_the_machine_would_distort()
     events = events_for(not args.no_progress)
     try:
@@ -250,20 +286,6 @@ def handle(args: argparse.Namespace) -> int:
         close = getattr(events, "close", None)
         if close is not None:
             close()
-    if (args.report or document is not None) and outcome.records:
-        from harness.documents.report import write_report
-        from harness.machine import peaks
-        from harness.results import load_frame
-
-        frame = load_frame([outcome.path])
-        machine_peaks = peaks.for_frame(frame, [Path("results")])
-        if args.report:
-            print(write_report(frame, "table", None, machine_peaks=machine_peaks), end="")
-        if document is not None:
-            from harness.render import format_for
-
-            write_report(frame, format_for(document), document, machine_peaks=machine_peaks)
-            print(f"harness: report written to {document}", file=sys.stderr)
     from harness.render.cells import case_label
 
     for record in outcome.failed:
@@ -282,6 +304,9 @@ def handle(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"harness: results in {outcome.path}", file=sys.stderr)
+    report_failed = False
+    if (args.report or document is not None) and outcome.records:
+        report_failed = not write_documents(args, outcome.path, document)
     history_failed = args.history and outcome.records and not add_to_history(args, outcome.path)
     if outcome.interrupted:
         print(
@@ -297,7 +322,33 @@ def handle(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_FAILURES
-    return EXIT_USAGE if history_failed else EXIT_OK
+    return EXIT_USAGE if history_failed or report_failed else EXIT_OK
+
+
+def write_documents(args: argparse.Namespace, path: Path, document: Path | None) -> bool:
+    """The report of the run just made: on the terminal (``--report``) and to ``--output``,
+    after the run's own outcome is printed. A report that cannot be made (no task succeeded)
+    is one line, and the records stay in ``path``. True when written."""
+    from harness.documents.report import write_report
+    from harness.machine import peaks
+    from harness.render import format_for
+    from harness.results import load_frame
+
+    frame = load_frame([path])
+    if "status" in frame and not (frame["status"] == "ok").any():
+        print("harness: no report: no task succeeded (the failures are above).", file=sys.stderr)
+        return False
+    machine_peaks = peaks.for_frame(frame, [Path("results")])
+    try:
+        if args.report:
+            print(write_report(frame, "table", None, machine_peaks=machine_peaks), end="")
+        if document is not None:
+            write_report(frame, format_for(document), document, machine_peaks=machine_peaks)
+            print(f"harness: report written to {document}", file=sys.stderr)
+    except UserError as error:
+        print(f"harness: no report: {error}", file=sys.stderr)
+        return False
+    return True
 
 
 def add_to_history(args: argparse.Namespace, path: Path) -> bool:

@@ -85,6 +85,12 @@ def comparison_document(result: Comparison) -> Document:
         )
     blocks += [counted_table(rows, name) for name, rows in _by_measure(result.instructions)]
     notes = []
+    if rows:
+        notes.append(
+            "baseline, candidate: each side's geometric mean of its processes' medians (one "
+            "process: its median), so ratio = candidate / baseline; the 95% CI is a Welch t "
+            "interval over the processes."
+        )
     if result.setup_differences or result.noted_differences:
         notes.append(
             "The two sides ran on different setups: "

@@ -40,20 +40,22 @@ def _owners() -> dict[str, tuple[Option, list[str]]]:
 
 
 def add_options(parser: argparse.ArgumentParser) -> None:
-    """One option group per launcher; an option two launchers share is added once."""
+    """The launchers' options: one group for those several launchers share (each says which),
+    then one group per launcher for its own."""
     owners = _owners()
-    added: set[str] = set()
+    shared = [(option, users) for option, users in owners.values() if len(users) > 1]
+    groups: list[tuple[str, list[tuple[Option, list[str]]]]] = [
+        ("options of several launchers", shared)
+    ]
     for name in LAUNCHERS:
-        cls = launcher_class(name)
-        if not cls.options:
+        own = [(o, users) for o, users in owners.values() if users == [name]]
+        groups.append((f"{name} launcher", own))
+    for title, options in groups:
+        if not options:
             continue
-        group = parser.add_argument_group(f"{name} launcher")
-        for option in cls.options:
-            if option.dest in added:
-                continue
-            added.add(option.dest)
-            users = owners[option.dest][1]
-            prefix = "" if len(users) == 1 else f"{' and '.join(users)}: "
+        group = parser.add_argument_group(title)
+        for option, users in options:
+            prefix = "" if len(users) == 1 else f"{', '.join(users)}: "
             group.add_argument(
                 option.flag,
                 dest=option.dest,

@@ -96,7 +96,8 @@ def judge(
     """Verdict for one phase: baseline/candidate given as one list of block samples (seconds)
     per process.
 
-    The ratio is the geometric mean of the candidate's process medians over the baseline's,
+    The ratio is the geometric mean of the candidate's process medians over the baseline's
+    (``baseline_median_s`` and ``candidate_median_s`` are those geometric means),
     its interval a Welch t interval on their logs (``harness.stats.log_ratio_interval``):
     processes are the samples, so with fewer than ``min_processes`` (at least 2) a side the
     row is ``unjudged`` — no interval from one process can cover the spread between processes.
@@ -112,9 +113,9 @@ def judge(
         return refused(base_median, cand_median, len(base_all), len(cand_all))
     base_rel_iqr = (q3 - q1) / base_median
     cand_rel_iqr = (c3 - c1) / cand_median
-    common = {
-        "baseline_median_s": float(base_median),
-        "candidate_median_s": float(cand_median),
+    common = {  # the ratio's own terms: candidate_median_s / baseline_median_s is the ratio
+        "baseline_median_s": process_center(base_medians),
+        "candidate_median_s": process_center(cand_medians),
         "min_effect": min_effect,
         "baseline_rel_iqr": float(base_rel_iqr),
         "candidate_rel_iqr": float(cand_rel_iqr),
@@ -123,7 +124,8 @@ def judge(
     }
     needed = max(min_processes, 2)
     if min(len(base_medians), len(cand_medians)) < needed:
-        point = float(cand_median / base_median)  # shown, not judged: no interval covers it
+        # shown, not judged: no interval covers it
+        point = common["candidate_median_s"] / common["baseline_median_s"]
         return {**common, **unjudged(len(base_medians), len(cand_medians), needed), "ratio": point}
     ratio, low, high, p_value = (
         float(v) for v in log_ratio_interval(base_medians, cand_medians, 1 - alpha)
@@ -138,6 +140,13 @@ def judge(
         "verdict": verdict_for(ratio, low, high, min_effect, noisy),
         "reason": "",
     }
+
+
+def process_center(medians: Sequence[float] | np.ndarray) -> float:
+    """One side's time in a comparison (seconds): the geometric mean of its processes' medians,
+    the term the ratio is made of (one process: its median). Processes are the independent
+    units, so each weighs the same whatever its number of blocks."""
+    return float(np.exp(np.mean(np.log(np.asarray(medians, float)))))
 
 
 def unjudged(n_base: int, n_cand: int, needed: int) -> dict[str, Any]:
