@@ -28,9 +28,9 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from harness.errors import UserError
+from harness.record_parts import CompileCacheState
 
 MODES = ("fresh", "keep")
 SHARED_VARIABLE = "HARNESS_COMPILE_CACHE_DIR"
@@ -69,14 +69,15 @@ class CompileCaches:
     variables: dict[str, str] = field(default_factory=dict)
     files_at_start: int = 0
 
-    def to_dict(self) -> dict[str, Any]:
-        """What the record keeps: mode, folder, the variables set, files found at start."""
-        return {
-            "mode": self.mode,
-            "folder": str(self.folder),
-            "variables": dict(self.variables),
-            "files_at_start": self.files_at_start,
-        }
+    def state(self) -> CompileCacheState:
+        """What the record keeps (``Record.compile_cache``): mode, folder, the variables set,
+        files found at start."""
+        return CompileCacheState(
+            mode=self.mode,
+            folder=str(self.folder),
+            variables=dict(self.variables),
+            files_at_start=self.files_at_start,
+        )
 
     def close(self) -> None:
         """Remove a fresh task's folder (a kept one stays for the next task)."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from harness.record_parts import LossReading
+
 
 class LossCheck:
     """Collects the loss at the points the timer reads it."""
@@ -38,27 +40,27 @@ class LossCheck:
             self.non_finite += 1
             self.first_non_finite = self.first_non_finite or where
 
-    def result(self) -> dict[str, Any] | None:
+    def result(self) -> LossReading | None:
         """What the record keeps (``Record.loss``); None for a workload without a loss."""
         if not self.checked:
             return None
-        return {
-            "first": self.first,
-            "final": self.final,
-            "checked": self.checked,
-            "non_finite": self.non_finite,
-            "first_non_finite": self.first_non_finite,
-            "finite": self.non_finite == 0,
-        }
+        return LossReading(
+            first=self.first,
+            final=self.final,
+            checked=self.checked,
+            non_finite=self.non_finite,
+            first_non_finite=self.first_non_finite,
+            finite=self.non_finite == 0,
+        )
 
 
-def warning(loss: dict[str, Any] | None) -> str | None:
+def warning(loss: LossReading | None) -> str | None:
     """The record's warning for a loss that was not finite, else None."""
-    if not loss or loss.get("finite", True):
+    if loss is None or loss.finite:
         return None
     return (
-        f"the training loss was not finite (first at the {loss['first_non_finite']}; final "
-        f"{loss['final']}): the timing of NaN/inf arithmetic is not the timing of training "
+        f"the training loss was not finite (first at the {loss.first_non_finite}; final "
+        f"{loss.final}): the timing of NaN/inf arithmetic is not the timing of training "
         "(a learning rate too high, bad data, an overflow in low precision)"
     )
 

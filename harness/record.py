@@ -14,7 +14,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.record_parts import EnergyReading, MachineReading, Part, Work
+from harness.record_parts import (
+    CompileCacheState,
+    EnergyReading,
+    LossReading,
+    MachineReading,
+    Part,
+    Work,
+)
 from harness.record_parts.failure import Failure as Failure
 from harness.record_parts.measured import InstructionCount as InstructionCount
 from harness.record_parts.measured import Timing as Timing
@@ -111,10 +118,12 @@ class Record:
     #: joules per step above idle where a counter sees the device (``EnergyReading``, written
     #: by harness.machine.energy), else why not
     energy: EnergyReading | None = None
-    #: on-disk compile caches (harness.compile_cache): mode, folder, variables, files_at_start
-    compile_cache: dict[str, Any] | None = None
-    #: the training loss read outside the timed blocks (harness.loss_check); None: no loss
-    loss: dict[str, Any] | None = None
+    #: on-disk compile caches (``CompileCacheState``, written by harness.compile_cache): mode,
+    #: folder, variables, files_at_start
+    compile_cache: CompileCacheState | None = None
+    #: the training loss read outside the timed blocks (``LossReading``, written by
+    #: harness.loss_check); None: no loss
+    loss: LossReading | None = None
     memory: dict[str, int] = field(default_factory=dict)
     threads: dict[str, str | None] = field(default_factory=dict)
     thread_count: int | None = None
@@ -194,7 +203,7 @@ class Record:
 
     @property
     def loss_diverged(self) -> bool:
-        return (self.loss or {}).get("finite") is False
+        return self.loss is not None and not self.loss.finite
 
     @property
     def summary(self) -> dict[str, dict[str, Any]]:
@@ -259,6 +268,8 @@ _NESTED: dict[str, type] = {
     "instructions": InstructionCount,
     "machine": MachineReading,
     "energy": EnergyReading,
+    "loss": LossReading,
+    "compile_cache": CompileCacheState,
 }
 #: the typed parts (``harness.record_parts``): written and read as their JSON objects
 _PARTS: dict[str, type[Part]] = {k: v for k, v in _NESTED.items() if issubclass(v, Part)}

@@ -19,7 +19,7 @@ from typing import Any
 from harness.errors import UserError, WorkloadError
 from harness.loss_check import LossCheck
 from harness.record import Timing
-from harness.record_parts import MachineReading
+from harness.record_parts import LossReading, MachineReading
 from harness.stats import precision_of
 from harness.workload import Workload
 
@@ -93,7 +93,7 @@ class Measurement:
     #: what the machine did during the measured blocks (harness.machine.machine_watch), when watched
     machine: MachineReading | None = None
     #: the training loss read outside the timed blocks (harness.loss_check); None: no loss
-    loss: dict[str, Any] | None = None
+    loss: LossReading | None = None
 
     @property
     def blocks(self) -> int:

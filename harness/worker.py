@@ -111,7 +111,7 @@ def run_task(task_data: dict[str, Any]) -> Record:
         started_at=iso_time(started),
         worker_pid=os.getpid(),
         harness_root=str(Path(__file__).resolve().parent.parent),
-        compile_cache=caches.to_dict(),
+        compile_cache=caches.state(),
     )
     workload = None
     try:

@@ -23,7 +23,7 @@ def test_fresh_caches_are_new_empty_folders_removed_after(tmp_path):
     for name in NAMES:  # every default-on cache points into the task's own folder
         assert Path(env_a[name]).parent == a.folder and Path(env_a[name]).is_dir()
         assert Path(env_b[name]).parent == b.folder
-    assert a.to_dict()["mode"] == "fresh" and a.to_dict()["variables"] == {
+    assert a.state().mode == "fresh" and a.state().variables == {
         name: env_a[name] for name in NAMES
     }
     a.close()

@@ -154,5 +154,20 @@ def test_the_parts_of_older_files_are_written_back_unchanged(version):
         if not isinstance(record, Record):
             continue
         again = record.to_json()
-        for key in ("machine", "energy", "metrics", "environment"):
+        for key in ("machine", "energy", "metrics", "environment", "loss", "compile_cache"):
             assert again.get(key) == written.get(key, again.get(key)), key
+
+
+def test_the_loss_and_the_compile_caches_are_typed_in_todays_shape():
+    from harness.record_parts import CompileCacheState, LossReading
+
+    loss = {"first": 2.3, "final": None, "checked": 3, "non_finite": 1,
+            "first_non_finite": "measured block 2", "finite": False}  # fmt: skip
+    caches = {"mode": "fresh", "folder": "/tmp/c", "variables": {"TRITON_CACHE_DIR": "/tmp/c/t"},
+              "files_at_start": 0}  # fmt: skip
+    record = Record(workload="w", device="cpu", params={}, loss=loss, compile_cache=caches)
+    assert isinstance(record.loss, LossReading) and record.loss_diverged
+    assert isinstance(record.compile_cache, CompileCacheState)
+    assert record.loss.first_non_finite == "measured block 2"
+    back = loads(dumps(record)).to_json()
+    assert back["loss"] == loss and back["compile_cache"] == caches

@@ -27,7 +27,11 @@ VERDICT_FORMATS = ("table", "markdown")
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.commands.run import add_progress_option, add_selection_options, add_timing_options
+    from harness.commands.run import (
+        add_bookkeeping_options,
+        add_selection_options,
+        add_timing_options,
+    )
 
     ab = sub.add_parser(
         name,
@@ -103,11 +107,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "--results-file", type=Path, default=None, metavar="FILE",
         help="the records of both sides, JSON lines (default: RESULTS_DIR/<run-id>.jsonl)",
     )  # fmt: skip
-    judging.add_argument(
-        "--results-dir", type=Path, default=Path("results"), metavar="DIR",
-        help="folder for results files named by run id (default results)",
-    )  # fmt: skip
-    add_progress_option(judging)
+    add_bookkeeping_options(judging)
     add_numerics_option(judging)
 
 

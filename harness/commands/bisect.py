@@ -14,7 +14,11 @@ from harness.errors import EXIT_FAILURES, EXIT_OK, UserError
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.commands.run import add_progress_option, add_selection_options, add_timing_options
+    from harness.commands.run import (
+        add_bookkeeping_options,
+        add_selection_options,
+        add_timing_options,
+    )
     from harness.sequential import DEFAULT_ALPHA
 
     bisect = sub.add_parser(
@@ -47,11 +51,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         "--format", default="table", choices=("table", "markdown"),
         help="how the probes and the verdict print (default table)",
     )  # fmt: skip
-    probes.add_argument(
-        "--results-dir", type=Path, default=Path("results"), metavar="DIR",
-        help="folder for results files named by run id (default results)",
-    )  # fmt: skip
-    add_progress_option(probes)
+    add_bookkeeping_options(probes)
 
 
 def probe_with_ab(args: argparse.Namespace) -> Any:

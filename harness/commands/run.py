@@ -37,10 +37,6 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="the records, JSON lines (default: RESULTS_DIR/<run-id>.jsonl)",
     )
     output.add_argument(
-        "--results-dir", type=Path, default=Path("results"), metavar="DIR",
-        help="folder for results files named by run id (default results)",
-    )  # fmt: skip
-    output.add_argument(
         "--label",
         default=None,
         help="name this setup in reports (default: host · hardware · launcher · versions)",
@@ -65,11 +61,16 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         default=None,
         help="history database for --history (default results/history.duckdb)",
     )
-    add_progress_option(output)
+    add_bookkeeping_options(output)
 
 
-def add_progress_option(group: Any) -> None:
-    """``--no-progress``: shared by the commands that measure (run, ab, bisect)."""
+def add_bookkeeping_options(group: Any) -> None:
+    """``--results-dir`` and ``--no-progress``: shared by the commands that measure (run, ab,
+    bisect)."""
+    group.add_argument(
+        "--results-dir", type=Path, default=Path("results"), metavar="DIR",
+        help="folder for results files named by run id (default results)",
+    )  # fmt: skip
     group.add_argument(
         "--no-progress", action="store_true", help="no live progress display (a line per task)"
     )
