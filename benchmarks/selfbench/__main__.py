@@ -52,7 +52,7 @@ METHOD = """
 - **Accuracy.** Each function (NumPy matmuls, the NumPy MLP step, a torch MLP step) is timed
   in one process by the harness's `Timer`, by `torch.utils.benchmark.Timer.blocked_autorange`
   (with the same thread count) and by pytest-benchmark (`pytest.main` in the same process),
-  interleaved over several rounds (each timer first in turn) so that drift in the machine's
+  interleaved over 9 rounds (each timer first in turn) so that drift in the machine's
   speed reaches all three alike. The figure is paired, as `harness ab` pairs processes: each
   round's ratio harness / other, their geometric mean with a 95% Student-t interval on the
   logs (rounds are the independent units; drift between rounds cancels in each ratio), and
@@ -61,8 +61,9 @@ METHOD = """
   The seed's linear-regression step (batch 1024, 256 features, float64, one thread, three
   marks) is also run as a user runs it, `harness run --workload
   workloads.numpy_train:LinearRegressionStep` (the real CLI, a fresh worker), against
-  `blocked_autorange` on the same step in a fresh process of its own, alternated over 10
-  rounds; its target is 1%.
+  `blocked_autorange` on the same step in a fresh process of its own, alternated over 30
+  rounds (a round's ratio varies ±4% between processes: memory layout, the VM); its target is
+  1%.
 - **Overhead.** An empty step and a step with three `mark` calls, timed by the harness itself:
   the difference over three is the cost of a phase boundary. A whole suite run is timed from
   outside; the measured regions are the blocks' own seconds (sum of samples × block size).
@@ -85,10 +86,12 @@ METHOD = """
   the same size in the same folder, measured in this run (1 MiB reads into a preallocated
   buffer). On a virtual machine the "disk" may be served from the host's cache; a ratio above 1
   says the checkpoint reader beats that plain read loop, not the device.
-- **Models.** `torch.gpt` at its defaults run by the harness (fresh process, the real CLI),
-  then the same class, parameters, seed and thread count stepped in a bare loop in this
-  process (5 warm-up steps, then the median of 40 steps each timed alone with
-  `time.perf_counter`): the ratio of the medians. Its MFU: the analytic model FLOPs per step
+- **Models.** `torch.gpt` at its defaults run by the harness (fresh process, the real CLI)
+  and the same class, parameters, seed and thread count stepped in a bare loop in a fresh
+  process with the worker's thread environment (20 warm-up steps, then the median of 40 blocks
+  of 10 steps timed with `time.perf_counter`, GC off inside a block as in the harness),
+  alternated over 10 rounds, each side first in turn: the paired ratio of the medians with a
+  95% t interval over the rounds. Its MFU: the analytic model FLOPs per step
   over the harness's median, against the measured fp32 matmul peak (`harness peaks`).
 - **Power of the gate.** Real workloads (`numpy.mlp`, `torch.mlp`) slowed by real work: with
   `HARNESS_TEST_EXTRA_WORK=0.05` every phase of every step also multiplies 32×32 float64
