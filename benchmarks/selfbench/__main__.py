@@ -86,12 +86,14 @@ METHOD = """
   the same size in the same folder, measured in this run (1 MiB reads into a preallocated
   buffer). On a virtual machine the "disk" may be served from the host's cache; a ratio above 1
   says the checkpoint reader beats that plain read loop, not the device.
-- **Models.** `torch.gpt` at its defaults run by the harness (fresh process, the real CLI)
-  and the same class, parameters, seed and thread count stepped in a bare loop in a fresh
+- **Models.** `torch.gpt` at its defaults run by the harness (fresh process, the real CLI, one
+  math thread: two threads on two shared cores vary ±10% between rounds) and the same class,
+  parameters, seed and thread count stepped in a bare loop in a fresh
   process with the worker's thread environment (20 warm-up steps, then the median of 40 blocks
   of 10 steps timed with `time.perf_counter`, GC off inside a block as in the harness),
   alternated over 10 rounds, each side first in turn: the paired ratio of the medians with a
-  95% t interval over the rounds. Its MFU: the analytic model FLOPs per step
+  95% t interval over the rounds. Its MFU, from one more harness run at the default threads
+  (every usable core, as the peak is measured): the analytic model FLOPs per step
   over the harness's median, against the measured fp32 matmul peak (`harness peaks`).
 - **Power of the gate.** Real workloads (`numpy.mlp`, `torch.mlp`) slowed by real work: with
   `HARNESS_TEST_EXTRA_WORK=0.05` every phase of every step also multiplies 32×32 float64
