@@ -91,7 +91,7 @@ METHOD = """
   parameters, seed and thread count stepped in a bare loop in a fresh
   process with the worker's thread environment (20 warm-up steps, then the median of 40 blocks
   of 10 steps timed with `time.perf_counter`, GC off inside a block as in the harness),
-  alternated over 10 rounds, each side first in turn: the paired ratio of the medians with a
+  alternated over 16 rounds, each side first in turn: the paired ratio of the medians with a
   95% t interval over the rounds. Its MFU, from one more harness run at the default threads
   (every usable core, as the peak is measured): the analytic model FLOPs per step
   over the harness's median, against the measured fp32 matmul peak (`harness peaks`).

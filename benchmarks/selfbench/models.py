@@ -65,7 +65,7 @@ def _bare_loop(params: dict, threads: int, seed: int) -> float:
 def measure(quick: bool) -> list[Row]:
     if importlib.util.find_spec("torch") is None:
         return [Row("models", "torch.gpt figures", "not measured", "—", None, "no torch")]
-    rounds = 3 if quick else 10
+    rounds = 3 if quick else 16
     log(f"models: torch.gpt in the harness and in a bare loop, alternated, {rounds} rounds")
     harness_medians: list[float] = []
     bare_medians: list[float] = []
