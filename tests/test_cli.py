@@ -69,7 +69,7 @@ def test_sweep_and_threads(cli, tmp_path):
         (["run", "--suite", "smoke", "--processes", "0"], "--processes must be at least 1"),
         (["run", "--suite", "smoke", "--timeout", "-3"], "--timeout must be a positive"),
         (["run", "--suite", "smoke", "--timeout", "soon"], "expects a number of seconds"),
-        (["run", "--suite", "smoke", "--min-blocks", "0"], "min_blocks"),
+        (["run", "--suite", "smoke", "--min-blocks", "0"], "--min-blocks must be at least 1"),
         (["run", "--suite", "smoke", "--device", "tpu"], "valid devices: cpu, cuda"),
         (["run", "--suite", "smoke", "--image", "cpu"], "--image works with --launcher docker"),
         (["run", "--suite", "smoke", "--launcher", "ssh"], "valid launchers"),
