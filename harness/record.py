@@ -14,17 +14,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.record_parts import (
-    CompileCacheState,
-    EnergyReading,
-    LossReading,
-    MachineReading,
-    Part,
-    Work,
-)
+from harness.record_parts import CompileCacheState, EnergyReading, LossReading, MachineReading
+from harness.record_parts.base import Part
 from harness.record_parts.failure import Failure as Failure
 from harness.record_parts.measured import InstructionCount as InstructionCount
 from harness.record_parts.measured import Timing as Timing
+from harness.record_parts.work import Work
 
 SCHEMA_VERSION = 4
 # Version history:
