@@ -68,13 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"harness: {empty[0]} was given '--' as its value; give it a value.", file=sys.stderr)
         return EXIT_USAGE
     args, unknown = parser.parse_known_args(given)
-    if unknown:  # named against the command that was given, not the top level
+    chosen = parser
+    if args.command is not None:
         chosen = command_parser(parser, args.command)
-        while True:  # a command with its own subcommands (baseline save, history add, ...)
-            deeper = command_parser(chosen, getattr(args, f"{args.command}_command", None))
-            if deeper is chosen:
-                break
-            chosen = deeper
+        # a command with its own subcommands (baseline save, history add, ...)
+        chosen = command_parser(chosen, getattr(args, f"{args.command}_command", None))
+    if unknown:  # named against the command that was given, not the top level
         chosen.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
@@ -82,8 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = importlib.import_module(COMMANDS[args.command]).handle(args)
         return code
-    except UserError as error:
-        print(f"harness: {error}", file=sys.stderr)
+    except UserError as error:  # one sentence, named as argparse names its errors
+        print(f"{chosen.prog}: {error}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:
         return EXIT_OK

@@ -29,6 +29,9 @@ class TimerOverrides:
             return settings
         if "min_blocks" in changes and "max_blocks" not in changes:
             changes["max_blocks"] = max(settings.max_blocks, changes["min_blocks"])
+        if "max_time" in changes and "min_time" not in changes:
+            # a budget below the suite's minimum lowers the minimum: the budget is kept
+            changes["min_time"] = min(settings.min_time, changes["max_time"])
         return replace(settings, **changes)
 
 

@@ -3,6 +3,7 @@ of two sides."""
 
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
@@ -106,6 +107,9 @@ def test_the_interleaved_launcher_stops_a_case_at_the_first_decisive_look():
     ]
     verdicts = judge_frame(frame_of(records), SequentialRule(0.03))
     assert set(verdicts["verdict"]) == {"slower"} and set(verdicts["pairs"]) == {3}
+    # the sides shown are the ratio's own terms: candidate / baseline is the ratio
+    shown = verdicts["candidate_median_s"] / verdicts["baseline_median_s"]
+    assert np.allclose(shown, verdicts["ratio"])
 
 
 def test_the_budget_ends_a_case_undecided_after_a_whole_abba_cycle():
@@ -201,6 +205,9 @@ def test_a_git_ref_runs_from_its_own_worktree(cli, tmp_path):
         (["--pairs", "1", "--candidate-env", "A=1"], "--pairs must be at least 2"),
         (["--budget", "0", "--candidate-env", "A=1"], "--budget must be a positive number"),
         (["--min-effect", "2", "--candidate-env", "A=1"], "--min-effect must be between"),
+        (["--candidate-python", "/no/such/python"], "is not an executable file"),
+        (["--candidate-python", "/etc/hostname"], "--candidate-python /etc/hostname"),
+        (["--candidate-env", "A=1", "--results-file", "v.html"], "not a document like v.html"),
     ],
 )
 def test_bad_ab_input_is_one_sentence(cli, args, message):

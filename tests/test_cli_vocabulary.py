@@ -170,17 +170,48 @@ def test_unknown_names_are_refused_where_they_select(tmp_path, capsys):
 def test_timer_settings_are_refused_by_their_option_name(option, value, capsys):
     assert main(["run", "--workload", "numpy.linreg", option, value, "--no-progress"]) == 2
     err = capsys.readouterr().err
-    assert err.strip().splitlines()[-1].startswith(f"harness: {option} ")
+    assert err.strip().splitlines()[-1].startswith(f"harness run: {option} ")
 
 
-def test_a_run_where_every_task_failed_says_so_and_writes_no_report(cli, tmp_path):
+def test_a_run_where_every_task_failed_shows_its_failures_first(cli, tmp_path):
     results = tmp_path / "r.jsonl"
     results.write_text("")
     done = cli("run", "--workload", "numpy.linreg", "--timeout", "0.001", "--results-file",
                str(results), "--output", str(tmp_path / "f.csv"), "--no-progress")  # fmt: skip
     assert done.returncode == 1
-    assert "FAILED numpy.linreg" in done.stderr and "no task succeeded" in done.stderr
+    assert "FAILED numpy.linreg" in done.stderr and "no report" in done.stderr
     assert "--format" not in done.stderr and not (tmp_path / "f.csv").exists()
     again = cli("run", "--workload", "numpy.linreg", "--timeout", "0.001", "--results-file",
-                str(results), "--no-progress")  # fmt: skip
-    assert f"appending to {results}" in again.stderr
+                str(results), "--output", str(tmp_path / "f.md"), "--no-progress")  # fmt: skip
+    assert again.returncode == 1 and f"appending to {results}" in again.stderr
+    report = (tmp_path / "f.md").read_text(encoding="utf-8")
+    assert "1 task(s) failed" in report  # this run's record only, not the earlier run's too
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["--min-time", "5", "--max-time", "1"], "is more than --max-time"),
+        (["--max-time", "0"], "--max-time must be a positive"),
+        (["--instruction-steps", "5"], "works with --measure instructions only"),
+        (["--measure", "instructions", "--precision", "0.02"], "--precision sets how time"),
+        (["--results-dir", "d", "--results-file", "r.jsonl"], "not both"),
+    ],
+)
+def test_options_that_would_go_unused_are_refused(argv, words, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--workload", "numpy.linreg", "--no-progress", *argv]) == 2
+    assert words in capsys.readouterr().err
+
+
+def test_a_document_name_must_say_its_format(tmp_path, capsys):
+    from pathlib import Path
+
+    fixture = str(Path(__file__).parent / "fixtures" / "results-v3.jsonl")
+    assert main(["report", fixture, "--output", str(tmp_path / "x.json")]) == 2
+    assert "Cannot tell a format" in capsys.readouterr().err
+    assert main(["report", fixture, "--format", "gab", "--output", str(tmp_path / "x.json")]) == 0
+    assert main(["report", fixture, "--output", str(tmp_path)]) == 2
+    assert "is a folder" in capsys.readouterr().err
+    assert main(["report", fixture, "--reference", "nosuch"]) == 2  # one setup: still refused
+    assert "matches no setup" in capsys.readouterr().err

@@ -5,6 +5,7 @@ found before anything is measured or drawn."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -53,7 +54,8 @@ def report(capsys, *argv: str) -> tuple[int, str, str]:
 
 def one_sentence(err: str) -> bool:
     lines = err.strip().splitlines()
-    return len(lines) == 1 and lines[0].startswith("harness: ") and "Traceback" not in err
+    named = re.match(r"harness( [a-z0-9 -]+)?: ", lines[0]) if lines else None  # and its command
+    return len(lines) == 1 and named is not None and "Traceback" not in err
 
 
 @pytest.mark.parametrize("fmt", ["table", "markdown", "html"])

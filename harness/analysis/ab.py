@@ -11,6 +11,7 @@ import pandas as pd
 
 from harness.launch.interleaved import BASELINE, CANDIDATE
 from harness.measures import counted_measures
+from harness.measures.time import process_center
 from harness.sequential import SequentialRule, judge_pairs
 
 __all__ = ["judge_frame", "judge_pairs", "pair_ratios"]
@@ -58,8 +59,10 @@ def judge_frame(frame: pd.DataFrame, rule: SequentialRule | None = None) -> pd.D
         rows.append(
             {
                 **dict(zip(keys, key, strict=True)),
-                "baseline_median_s": float(group[BASELINE].median()),
-                "candidate_median_s": float(group[CANDIDATE].median()),
+                # the ratio's own terms: geometric means over the pairs, so that
+                # candidate / baseline is the ratio (the median where a value is not positive)
+                "baseline_median_s": _center(group[BASELINE]),
+                "candidate_median_s": _center(group[CANDIDATE]),
                 "ratio": verdict.ratio,
                 "ci_low": verdict.ci_low,
                 "ci_high": verdict.ci_high,
@@ -72,6 +75,15 @@ def judge_frame(frame: pd.DataFrame, rule: SequentialRule | None = None) -> pd.D
             }
         )
     return pd.DataFrame(rows)
+
+
+def _center(values: pd.Series) -> float:
+    """One side's figure over its pairs: the geometric mean of its process medians (the term
+    the pair ratios' geometric mean is made of), else their median where one is not positive
+    (a subtracted phase: no ratio is judged there)."""
+    if (values > 0).all():
+        return process_center(values.to_numpy())
+    return float(values.median())
 
 
 def _noisy_sides(frame: pd.DataFrame) -> dict[tuple, str]:

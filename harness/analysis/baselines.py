@@ -117,7 +117,7 @@ def baseline_files(name: str, folder: Path) -> list[Path]:
         known = ", ".join(list_baselines(folder)) or "none"
         raise UserError(
             f"No baseline '{name}' in {folder} (kept: {known}); save one with "
-            f"harness baseline save {name} FILE...."
+            f"harness baseline save {name} FILE (one or more)."
         )
     files = [target / kept for kept in manifest.get("files", [])]
     missing = [f.name for f in files if not f.is_file()]

@@ -193,6 +193,8 @@ def speedup_frame(frame: pd.DataFrame, reference: str | None = None) -> pd.DataF
     ok = measured(frame)
     setups = list(dict.fromkeys(ok["setup"]))
     if len(setups) < 2:
+        if reference is not None and setups:
+            pick_reference(setups, reference)  # a name that matches nothing is still refused
         return pd.DataFrame()
     ref = pick_reference(setups, reference)
     rows = []

@@ -40,7 +40,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_selection_options(ab)
-    add_timing_options(ab)
+    add_timing_options(ab, pairs=True)
     sides = ab.add_argument_group("the two sides (a side not given runs this checkout here)")
     for side in ("baseline", "candidate"):
         sides.add_argument(f"--{side}-python", default=None, help=f"{side}: a Python to run")
@@ -131,12 +131,30 @@ def side_launcher(args: argparse.Namespace, side: str) -> Any:
     return make_launcher("local", config)
 
 
+def check_python(python: str | None, option: str) -> None:
+    """Refuse, before anything is measured, a side's Python that cannot run (UserError)."""
+    if python is None:
+        return
+    import shutil
+    import subprocess
+
+    found = shutil.which(python)
+    if found is None:
+        raise UserError(f"{option} {python} is not an executable file; give a Python interpreter.")
+    try:
+        subprocess.run([found, "-c", "import sys"], capture_output=True, timeout=60, check=True)
+    except (OSError, subprocess.SubprocessError):
+        raise UserError(
+            f"{option} {python} does not run as Python; give a Python interpreter."
+        ) from None
+
+
 def handle(args: argparse.Namespace) -> int:
     from harness.render import document_format
 
     args.format = document_format(args.format, args.output, VERDICT_FORMATS)
     from harness.analysis.ab import judge_frame
-    from harness.commands.run import config_from_args
+    from harness.commands.run import check_results_file, config_from_args
     from harness.launch.interleaved import InterleavedLauncher
     from harness.progress import events_for
     from harness.results import load_frame
@@ -172,6 +190,9 @@ def handle(args: argparse.Namespace) -> int:
         from harness.writable import check_writable
 
         check_writable(args.output, "--output", "ab.html")  # before any pair is measured
+    check_results_file(args.results_file)
+    for side in sides:
+        check_python(getattr(args, f"{side}_python"), f"--{side}-python")
     if args.results_file is not None:
         from harness.writable import check_writable
 
@@ -280,9 +301,11 @@ def render_verdicts(
     blocks.append(
         Text(
             "Baseline and candidate alternated process by process (ABBA), pair after pair until "
-            "the sequential rule decided or the budget ran out. ratio: geometric mean of the "
-            "pairs' candidate/baseline medians; interval: a t interval at the level each look "
-            f"may spend (Bonferroni over the looks); same: the interval inside ±{effect:.0%}; "
+            "the sequential rule decided or the budget ran out. baseline, candidate: each "
+            "side's geometric mean of its process medians over the pairs; ratio: geometric mean "
+            "of the pairs' candidate/baseline medians (= candidate / baseline); interval: a t "
+            "interval at the level each look may spend (Bonferroni over the looks); same: the "
+            f"interval inside ±{effect:.0%}; "
             "pair spread: standard deviation of the pairs' log ratios."
         )
     )

@@ -31,7 +31,7 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
     bisect.add_argument("good", help="a commit where the workload ran at the old speed")
     bisect.add_argument("bad", help="a later commit where it runs at the new speed")
     add_selection_options(bisect)
-    add_timing_options(bisect)
+    add_timing_options(bisect, pairs=True)
     probes = bisect.add_argument_group("each probe (harness ab between two commits)")
     probes.add_argument("--budget", type=float, default=120.0,
                         help="wall seconds per probe (default 120)")  # fmt: skip

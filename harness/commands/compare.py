@@ -83,7 +83,10 @@ def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
         help="instructions (--measure instructions records): smallest change that counts",
     )
     compare.add_argument(
-        "--phase", action="append", default=[], help="phases to judge (default: all)"
+        "--phase",
+        action="append",
+        default=[],
+        help="a phase to judge (repeatable; default: all)",
     )
     add_numerics_option(compare)
 
@@ -135,6 +138,12 @@ def handle(args: argparse.Namespace) -> int:
         check_writable(args.output, "--output", "comparison.html")
     from harness.analysis import numerics
 
+    if len(candidate_files) > 1:
+        print(
+            f"harness: the candidate is {len(candidate_files)} files taken together: "
+            + ", ".join(map(str, candidate_files)),
+            file=sys.stderr,
+        )
     baseline_frame, candidate_frame = load(baseline_files), load(candidate_files)
     result = compare_frames(
         baseline_frame,

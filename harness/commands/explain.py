@@ -94,6 +94,9 @@ def side_from_args(args: argparse.Namespace, side: str) -> Any:
             raise UserError(f"An environment setting must look like KEY=VALUE, got {pair!r}.")
     if sum(bool(x) for x in (python, ref, image)) > 1:
         raise UserError(f"Give one of --{side}-python, --{side}-ref or --{side}-image, not more.")
+    from harness.commands.ab import check_python
+
+    check_python(python, f"--{side}-python")
     source = worktree_for(ref) if ref else None
     return ProfileSide(side, python=python, env=env, source=source, image=image)
 

@@ -68,11 +68,13 @@ def add_bookkeeping_options(group: Any) -> None:
     """``--results-dir`` and ``--no-progress``: shared by the commands that measure (run, ab,
     bisect)."""
     group.add_argument(
-        "--results-dir", type=Path, default=Path("results"), metavar="DIR",
+        "--results-dir", type=Path, default=None, metavar="DIR",
         help="folder for results files named by run id (default results)",
     )  # fmt: skip
     group.add_argument(
-        "--no-progress", action="store_true", help="no live progress display (a line per task)"
+        "--no-progress",
+        action="store_true",
+        help="no live progress display (the start and end lines only)",
     )
 
 
@@ -110,14 +112,17 @@ def add_selection_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_timing_options(parser: argparse.ArgumentParser) -> None:
-    """How to measure: shared by run and ab."""
+def add_timing_options(parser: argparse.ArgumentParser, pairs: bool = False) -> None:
+    """How to measure: shared by run, ab, bisect and k8s. ``pairs``: the command runs ABBA
+    pairs (--pairs), so --processes is kept only to be refused with that hint, not listed."""
     timing = parser.add_argument_group("how to measure")
     timing.add_argument(
         "--processes",
         type=int,
         default=None,
-        help="fresh processes per workload (default: the suite's; compare: 3)",
+        help=argparse.SUPPRESS
+        if pairs
+        else "fresh processes per workload (default: the suite's; compare: 3)",
     )
     timing.add_argument(
         "--threads",
@@ -138,7 +143,7 @@ def add_timing_options(parser: argparse.ArgumentParser) -> None:
     timing.add_argument(
         "--instruction-steps",
         type=int,
-        default=20,
+        default=None,
         help="instructions: steps of the shorter of the two counted processes (default 20)",
     )
     timing.add_argument(
@@ -193,11 +198,41 @@ def seconds(name: str, text: str) -> float:
     return value
 
 
+#: steps of the shorter counted process under --measure instructions
+DEFAULT_INSTRUCTION_STEPS = 20
+
+
+def check_timing_options(args: argparse.Namespace) -> None:
+    """Refuse options that would be accepted and then not used (UserError, one sentence)."""
+    timed = {"--warmup-time": args.warmup_time, "--min-time": args.min_time,
+             "--min-blocks": args.min_blocks, "--max-blocks": args.max_blocks,
+             "--precision": args.precision, "--max-time": args.max_time}  # fmt: skip
+    if args.measure != "time":
+        given = [name for name, value in timed.items() if value is not None]
+        if given:
+            raise UserError(
+                f"{given[0]} sets how time is measured; --measure {args.measure} counts a fixed "
+                "number of steps (--instruction-steps): drop it."
+            )
+    elif args.instruction_steps is not None:
+        raise UserError("--instruction-steps works with --measure instructions only.")
+    if args.max_time is not None and not args.max_time > 0:
+        raise UserError(f"--max-time must be a positive number of seconds, got {args.max_time}.")
+    if args.min_time is not None and args.max_time is not None and args.min_time > args.max_time:
+        raise UserError(
+            f"--min-time ({args.min_time} s) is more than --max-time ({args.max_time} s); the "
+            "budget must hold the minimum."
+        )
+    if getattr(args, "results_dir", None) is not None and getattr(args, "results_file", None):
+        raise UserError("Give --results-file or --results-dir, not both.")
+
+
 def config_from_args(args: argparse.Namespace, **given: Any) -> RunConfig:
     """The RunConfig of ``harness run`` (``given`` replaces fields, as ``harness ab`` does)."""
     from harness.launch import config_from_args as launcher_config
     from harness.params import parse_override
 
+    check_timing_options(args)
     fields: dict[str, Any] = dict(
         suite=args.suite,
         workloads=tuple(args.workload),
@@ -219,14 +254,31 @@ def config_from_args(args: argparse.Namespace, **given: Any) -> RunConfig:
         launcher=getattr(args, "launcher", "local"),
         launcher_config=launcher_config(args.launcher, args) if "launcher" in args else None,
         output=getattr(args, "results_file", None),
-        results_dir=getattr(args, "results_dir", Path("results")),
+        results_dir=getattr(args, "results_dir", None) or Path("results"),
         measure=args.measure,
-        instruction_steps=args.instruction_steps,
+        instruction_steps=(
+            DEFAULT_INSTRUCTION_STEPS if args.instruction_steps is None else args.instruction_steps
+        ),
         compile_cache=getattr(args, "compile_cache", "fresh"),
         label=getattr(args, "label", None),
     )
     fields.update(given)
     return RunConfig(**fields)
+
+
+def check_results_file(results_file: Path | None) -> None:
+    """Refuse a ``--results-file`` named like a rendered document (run and ab): the records
+    are JSON lines, and the document is ``--output``'s."""
+    from harness.render import SUFFIXES
+
+    if results_file is not None and results_file.suffix.lower() in SUFFIXES:
+        raise UserError(
+            f"--results-file holds the records (JSON lines), not a document like "
+            f"{results_file.name}; name it .jsonl, and give --output {results_file.name} for the "
+            "report."
+        )
+    if results_file is not None and str(results_file) in ("", "."):
+        raise UserError("--results-file needs a file name, such as results.jsonl.")
 
 
 def warn_if_the_machine_would_distort() -> None:
@@ -244,18 +296,7 @@ def handle(args: argparse.Namespace) -> int:
 
     config = config_from_args(args)
     results_file = getattr(args, "results_file", None)
-    if results_file is not None and results_file.suffix.lower() in (
-        ".html",
-        ".md",
-        ".csv",
-        ".parquet",
-        ".txt",
-    ):
-        raise UserError(
-            f"--results-file holds the records (JSON lines), not a document like "
-            f"{results_file.name}; name it .jsonl, and give --output {results_file.name} for the "
-            "report."
-        )
+    check_results_file(results_file)
     document = getattr(args, "output", None)
     if document is not None:
         from harness.render import format_for
@@ -270,8 +311,8 @@ def handle(args: argparse.Namespace) -> int:
         )
     if results_file is not None and results_file.is_file() and results_file.stat().st_size:
         print(
-            f"harness: appending to {results_file}, which holds earlier records; reports of it "
-            "include them.",
+            f"harness: appending to {results_file}, which holds earlier records; this run's "
+            "report covers its own records (harness report FILE covers them all).",
             file=sys.stderr,
         )
     if args.history:
@@ -307,7 +348,8 @@ def handle(args: argparse.Namespace) -> int:
     print(f"harness: results in {outcome.path}", file=sys.stderr)
     report_failed = False
     if (args.report or document is not None) and outcome.records:
-        report_failed = not write_documents(args, outcome.path, document)
+        run_ids = {record.run_id for record in outcome.records if record.run_id}
+        report_failed = not write_documents(args, outcome.path, document, run_ids)
     history_failed = args.history and outcome.records and not add_to_history(args, outcome.path)
     if outcome.interrupted:
         print(
@@ -326,19 +368,21 @@ def handle(args: argparse.Namespace) -> int:
     return EXIT_USAGE if history_failed or report_failed else EXIT_OK
 
 
-def write_documents(args: argparse.Namespace, path: Path, document: Path | None) -> bool:
-    """The report of the run just made: on the terminal (``--report``) and to ``--output``,
-    after the run's own outcome is printed. A report that cannot be made (no task succeeded)
-    is one line, and the records stay in ``path``. True when written."""
+def write_documents(
+    args: argparse.Namespace, path: Path, document: Path | None, run_ids: set[str]
+) -> bool:
+    """The report of the run just made (the records of ``run_ids`` in ``path``): on the
+    terminal (``--report``) and to ``--output``, after the run's own outcome is printed. A
+    report that cannot be made is one line, and the records stay in ``path``. True when
+    written."""
     from harness.documents.report import write_report
     from harness.machine import peaks
     from harness.render import format_for
     from harness.results import load_frame
 
     frame = load_frame([path])
-    if "status" in frame and not (frame["status"] == "ok").any():
-        print("harness: no report: no task succeeded (the failures are above).", file=sys.stderr)
-        return False
+    if run_ids:  # this run's records only, when the file held earlier ones too
+        frame = frame[frame["run_id"].isin(run_ids)]
     machine_peaks = peaks.for_frame(frame, [Path("results")])
     try:
         if args.report:

@@ -325,7 +325,7 @@ def write_report(
     if fmt in DATA_FORMATS and (document.data is None or document.data.empty):
         raise UserError(
             f"These results hold no timed samples (their records: {not_timed_counts(frame)}), "
-            f"so --format {fmt} has nothing to export; harness report FILE shows what they hold."
+            f"so a {fmt} export has nothing to hold; harness report FILE shows what they hold."
         )
     return write(document, fmt, output)
 

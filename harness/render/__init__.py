@@ -58,6 +58,10 @@ def format_for(output: Path) -> str:
     Raises UserError for a results-file suffix (``.jsonl``: that is ``--results-file``) or one
     no renderer writes."""
     suffix = output.suffix.lower()
+    if output.is_dir():
+        raise UserError(
+            f"--output {output} is a folder; give a file path, such as {output / 'report.html'}."
+        )
     if suffix == ".jsonl":
         raise UserError(
             f"--output names a rendered document (.html, .md, .csv, .parquet, .txt), not the "
@@ -77,8 +81,10 @@ def document_format(
     """The format a command renders in: ``--format`` when given, else the one the ``--output``
     suffix names (``SUFFIXES``), else ``table``. Raises UserError for a results-file suffix, a
     suffix that names another format than ``--format``, or a format the command cannot write."""
-    named = format_for(output) if output is not None and output.suffix.lower() in (
-        *SUFFIXES, ".jsonl") else None  # fmt: skip
+    named = None
+    # an unknown suffix needs --format (x.json --format gab)
+    if output is not None and (output.suffix.lower() in (*SUFFIXES, ".jsonl") or fmt is None):
+        named = format_for(output)
     if fmt is not None and named is not None and named != fmt and named != "table":
         raise UserError(
             f"--output {output.name if output else ''} names {named}, but --format is {fmt}; "
