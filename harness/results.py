@@ -53,6 +53,7 @@ load_cache              save/load: ``cold`` (every load read the disk, verified 
                         ``warm`` (the page cache) or ``unverified`` (mincore could not be
                         called); empty for other kinds and older records
 started_at              when the record's process started (UTC ISO 8601)
+parameters              a model's parameter count (its ``metrics.parameters``), else empty
 ======================  =====================================================================
 """
 
@@ -275,6 +276,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
             "loss_diverged": record.loss_diverged,
             "load_cache": record.work.load_cache if record.work else None,
             "started_at": record.started_at,
+            "parameters": record.metrics.get("parameters"),
             # the numerics check (harness/analysis/numerics.py): JSON text, so the cell stays
             # hashable
             "first_losses": (
@@ -341,6 +343,7 @@ def frame_from_records(records: list[Record]):  # -> DataFrame
         "loss_diverged",
         "load_cache",
         "started_at",
+        "parameters",
         "flops",
         "bytes_moved",
         "host_seconds",

@@ -158,7 +158,7 @@ main() {
   # 5. the gpu suite with CUDA, its reports, the gpu-marked tests
   # shellcheck disable=SC2086 # GPU_TRUTH_SUITE_ARGS is split into words on purpose
   step gpu-suite 270 numpy,pandas,rich,psutil,torch "$PY" -m harness run --suite gpu \
-    --device cuda --timeout 150 --results-dir "$R" --results-file "$R/gpu-suite.jsonl" \
+    --device cuda --timeout 150 --results-file "$R/gpu-suite.jsonl" \
     ${GPU_TRUTH_SUITE_ARGS:-}
   if [[ -s $R/gpu-suite.jsonl ]]; then
     step report-md 60 numpy,pandas,rich "$PY" -m harness report "$R/gpu-suite.jsonl" \

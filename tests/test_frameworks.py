@@ -47,8 +47,7 @@ def test_report_pairs_the_frameworks_and_records_carry_mfu(tmp_path):
     run_env = {**os.environ, "PYTHONPATH": str(ROOT)}
     done = subprocess.run(
         [sys.executable, "-m", "harness", "run", "--suite", "smoke", "--workload", "torch.gpt",
-         "--workload", "keras.gpt", "--no-progress", "--results-dir", str(tmp_path),
-         "--results-file", str(results)],
+         "--workload", "keras.gpt", "--no-progress", "--results-file", str(results)],
         capture_output=True, text=True, timeout=900, cwd=tmp_path, env=run_env,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
@@ -71,3 +70,21 @@ def test_report_pairs_the_frameworks_and_records_carry_mfu(tmp_path):
     section = report.stdout.split("Frameworks side by side", 1)[1]
     assert "keras.gpt on tensorflow" in section and "reference" in section
     assert "×" in section and "% of fp32" in section and "fwd" in section
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch needed")
+def test_a_run_of_one_framework_shows_its_models_size_and_mfu(tmp_path):
+    results = tmp_path / "run.jsonl"
+    run_env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-m", "harness", "run", "--suite", "smoke", "--workload", "torch.gpt",
+         "--no-progress", "--results-file", str(results), "--output", str(tmp_path / "r.md")],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path, env=run_env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    [record] = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
+    section = (tmp_path / "r.md").read_text(encoding="utf-8").split("Models: size", 1)[1]
+    parameters = record["metrics"]["parameters"]
+    assert f"{parameters / 1e3:.1f} k" in section  # the record's own count
+    assert "no measured cpu fp32 peak" in section  # no peaks in this folder: says so

@@ -41,7 +41,9 @@ def report_findings(frame: pd.DataFrame, summary: pd.DataFrame, aggregated: pd.D
         if row.geomean is None or pd.isna(row.geomean):
             found.append(("warn", f"{row.setup}: no workload ran on both it and {row.reference}"))
             continue
-        tone = "ok" if row.ci_low > 1 else "bad" if row.ci_high < 1 else "info"
+        # a slower setup is a finding of the comparison, not a failure: a note, never FAIL
+        # (judging a change for a gate is harness compare's, with its minimum effect)
+        tone = "ok" if row.ci_low > 1 else "warn" if row.ci_high < 1 else "info"
         word = "faster" if row.ci_low > 1 else "slower" if row.ci_high < 1 else "no clear change"
         missing = f"; {row.not_judged} cell(s) not judged" if row.not_judged else ""
         found.append((

@@ -51,9 +51,12 @@ def variant_label(workload: str, params: dict[str, Any]) -> str:
     return label
 
 
-def side_by_side(frame: pd.DataFrame, machine_peaks: MachinePeaks) -> pd.DataFrame:
-    """One row per variant of each model measured by two frameworks or more; MFU against the
-    peaks of the machine each ran on (``harness.machine.peaks.for_frame``)."""
+def side_by_side(
+    frame: pd.DataFrame, machine_peaks: MachinePeaks, min_frameworks: int = 2
+) -> pd.DataFrame:
+    """One row per variant of each model measured by ``min_frameworks`` frameworks or more
+    (1: every model, for a run of one framework); MFU against the peaks of the machine each
+    ran on (``harness.machine.peaks.for_frame``)."""
     ok = measured(frame)
     if ok.empty:
         return pd.DataFrame()
@@ -72,7 +75,7 @@ def side_by_side(frame: pd.DataFrame, machine_peaks: MachinePeaks) -> pd.DataFra
     keys = sorted({c[:4] for c in cases}, key=lambda k: [c[:4] for c in cases].index(k))
     for key in keys:
         variants = [c for c in cases if c[:4] == key]
-        if len({c[6]["framework"].iloc[0] for c in variants}) < 2:
+        if len({c[6]["framework"].iloc[0] for c in variants}) < min_frameworks:
             continue
         reference = next((c for c in variants if c[4].startswith("torch.")), variants[0])
         ref_steps = process_groups(reference[6][reference[6]["phase"] == "step"])
@@ -107,11 +110,18 @@ def _row(
         "items_per_second": items / median if median else None,
         "ratio": ratio, "phase_split": {p: s / total for p, s in phases.items()} if total else {},
         "mfu": figures.get("mfu"), "mfu_precision": figures.get("mfu_precision"),
+        "mfu_missing": figures.get("mfu_peak"), "parameters": first.get("parameters"),
+        "flops": float(step_rows["flops"].iloc[0]) if "flops" in step_rows and pd.notna(
+            step_rows["flops"].iloc[0]) else None,
     }  # fmt: skip
 
 
 def side_by_side_table(rows: pd.DataFrame) -> Table:
+    """The frameworks side by side; with one framework per model, the models alone (their
+    size, throughput, phase split and MFU)."""
     from harness.render.cells import format_rate
+
+    several = not rows.empty and not rows["reference"].all()
 
     shown = []
     for r in rows.itertuples():
@@ -127,12 +137,39 @@ def side_by_side_table(rows: pd.DataFrame) -> Table:
             "size": " ".join(f"{k}={v}" for k, v in size.items()),
             "variant": r.variant, "items/s": format_rate(r.items_per_second),
             "throughput vs PyTorch": against, "phases (fwd · bwd · upd)": split,
-            "MFU": "—" if r.mfu is None or pd.isna(r.mfu) else f"{r.mfu:.1%} of {r.mfu_precision}",
+            "parameters": _count(r.parameters), "FLOPs/step": _count(r.flops),
+            "MFU": _mfu(r),
         })  # fmt: skip
+        if not several:
+            del shown[-1]["throughput vs PyTorch"]
+    title = (
+        "Frameworks side by side: the same model, size and device (×: throughput against the "
+        "PyTorch entry, 95% CI; MFU against the measured peak)"
+        if several
+        else "Models: size, throughput and MFU (model FLOPs per step, analytic, over the median "
+        "step; MFU against the measured peak of the precision that ran)"
+    )
     return Table(
         shown,
-        title="Frameworks side by side: the same model, size and device (×: throughput against "
-        "the PyTorch entry, 95% CI; MFU against the measured peak)",
+        title=title,
         numeric=frozenset({"items/s"}),
         section_by=("model", "size", "device"),
     )
+
+
+def _count(value: Any) -> str:
+    """A parameter or FLOP count in short form (124.4 M, 2.1 G), '—' when unknown."""
+    if value is None or pd.isna(value):
+        return "—"
+    for scale, unit in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.1f} {unit}"
+    return f"{value:.0f}"
+
+
+def _mfu(row: Any) -> str:
+    """The MFU cell: the figure and its precision, else why there is none (no peak measured)."""
+    if row.mfu is not None and not pd.isna(row.mfu):
+        return f"{row.mfu:.1%} of {row.mfu_precision}"
+    missing = row.mfu_missing
+    return f"— ({missing})" if isinstance(missing, str) and missing else "—"

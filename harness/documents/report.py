@@ -280,6 +280,8 @@ def report_document(
     if not found.empty:
         blocks.append(bottleneck_table(found, summary))
     paired = frameworks.side_by_side(frame, machine_peaks)
+    if paired.empty:  # one framework per model: the models alone, with their size and MFU
+        paired = frameworks.side_by_side(frame, machine_peaks, min_frameworks=1)
     if not paired.empty:
         blocks.append(frameworks.side_by_side_table(paired))
     for text in (
