@@ -27,7 +27,7 @@ VERDICT_FORMATS = ("table", "markdown")
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.commands.run import (
+    from harness.commands.run_options import (
         add_bookkeeping_options,
         add_selection_options,
         add_timing_options,

@@ -14,7 +14,7 @@ from harness.errors import EXIT_FAILURES, EXIT_OK, UserError
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.commands.run import (
+    from harness.commands.run_options import (
         add_bookkeeping_options,
         add_selection_options,
         add_timing_options,

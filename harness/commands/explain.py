@@ -15,7 +15,7 @@ PROFILER_CHOICES = ("auto", "torch", "callgrind", "tensorflow", "python")
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.commands.run import add_selection_options
+    from harness.commands.run_options import add_selection_options
 
     explain = sub.add_parser(
         name,

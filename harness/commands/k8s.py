@@ -11,7 +11,7 @@ from harness.errors import EXIT_OK, UserError
 
 
 def add_parser(sub: argparse._SubParsersAction, name: str) -> None:
-    from harness.commands.run import add_selection_options, add_timing_options
+    from harness.commands.run_options import add_selection_options, add_timing_options
 
     k8s = sub.add_parser(name, help="a run as a Kubernetes Indexed Job manifest")
     actions = k8s.add_subparsers(dest="k8s_command", metavar="ACTION")
